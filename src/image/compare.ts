@@ -1,0 +1,26 @@
+import sharp from 'sharp';
+
+/**
+ * Image comparison at a fixed small size. Keyframes come from renders, from a VQ decoder or from a
+ * camera, at any resolution: everything goes through the same resize so equal pictures give 0.
+ */
+export const COMPARE_SIZE = { width: 128, height: 96 } as const;
+
+/** Raw RGB at COMPARE_SIZE from an encoded image (PNG, JPEG...) or an SVG document. */
+export async function toCompareRgb(image: Uint8Array | string): Promise<Uint8Array> {
+  const input = typeof image === 'string' ? Buffer.from(image) : image;
+  const { data } = await sharp(input)
+    .resize(COMPARE_SIZE.width, COMPARE_SIZE.height, { fit: 'fill', kernel: 'cubic' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** Mean absolute difference per channel, in [0, 1]. */
+export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new RangeError(`images differ in size: ${a.length} vs ${b.length} bytes`);
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / (a.length * 255);
+}
