@@ -1,0 +1,149 @@
+import { Topic } from 'roslib';
+import { StepCommand, StepFeedback, KEYFRAME_FRAME_PREFIX, stepId, type RobotProfile } from '../schema/index.js';
+import type { RosConnection } from './connection.js';
+import { compressedImage, imageToPng, StringMsg } from './messages.js';
+
+export type ExecuteCommand = Extract<StepCommand, { kind: 'execute' }>;
+
+/** A message on the feedback topic that keystep refused to trust, with why. */
+export interface BadMessage {
+  topic: string;
+  reason: string;
+  raw: unknown;
+}
+
+export class StepCancelledError extends Error {
+  override readonly name = 'StepCancelledError' as const;
+  constructor(readonly stepId: string) {
+    super(`step ${stepId} was cancelled while waiting for its feedback`);
+  }
+}
+
+const TERMINAL = new Set<StepFeedback['status']>(['done', 'miss', 'rejected', 'cancelled']);
+
+/**
+ * keystep's side of a robot's ROS interface (from its profile): publishes step commands with their
+ * keyframes, reads feedback, keeps the latest keyframe-camera frame for replanning. Every incoming
+ * message is parsed at this boundary; a bad one is counted, reported and ignored, never trusted.
+ */
+export class RobotChannel {
+  private readonly stepTopic: Topic<{ data: string }>;
+  private readonly keyframeTopic: Topic<unknown>;
+  private readonly feedbackTopic: Topic<unknown>;
+  private readonly cameraTopic: Topic<unknown>;
+  private readonly waiters = new Map<string, Set<(f: StepFeedback) => void>>();
+  /** Terminal feedback by step id, so a late waiter (after a reconnect) still gets the result. */
+  private readonly results = new Map<string, StepFeedback>();
+  private latest: { png: Uint8Array; receivedAt: number } | undefined;
+  private frameWaiters: ((png: Uint8Array) => void)[] = [];
+  badMessages = 0;
+
+  constructor(
+    readonly connection: RosConnection,
+    readonly profile: RobotProfile,
+    private readonly hooks: { onBadMessage?: (m: BadMessage) => void; onFeedback?: (f: StepFeedback) => void } = {},
+  ) {
+    const ros = connection.ros;
+    const { stepCommand, keyframe, feedback } = profile.ros;
+    this.stepTopic = new Topic({ ros, name: stepCommand.name, messageType: stepCommand.type });
+    this.keyframeTopic = new Topic({ ros, name: keyframe.name, messageType: keyframe.type });
+    this.feedbackTopic = new Topic({ ros, name: feedback.name, messageType: feedback.type, queue_length: 100 });
+    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+    // Frames are only needed when replanning: throttle them so a 30 Hz camera does not flood the socket.
+    this.cameraTopic = new Topic({ ros, name: camera.topic, messageType: camera.type, throttle_rate: 200, queue_length: 1 });
+    this.stepTopic.advertise();
+    this.keyframeTopic.advertise();
+    this.feedbackTopic.subscribe((m) => this.onFeedback(m));
+    this.cameraTopic.subscribe((m) => void this.onFrame(m));
+  }
+
+  /** Publishes the keyframe, then the command that refers to it by step id. */
+  send(command: ExecuteCommand, keyframePng: Uint8Array): string {
+    const id = stepId(command.runId, command.stepIndex, command.attempt);
+    this.keyframeTopic.publish(compressedImage(keyframePng, `${KEYFRAME_FRAME_PREFIX}${id}`, this.profile.ros.rosVersion));
+    this.stepTopic.publish({ data: JSON.stringify(command) });
+    return id;
+  }
+
+  /** Tells the robot to drop a step (in flight or queued). */
+  cancel(ids: { runId: string; stepIndex: number; attempt: number }, reason: string): void {
+    const command: StepCommand = { kind: 'cancel', ...ids, reason };
+    this.stepTopic.publish({ data: JSON.stringify(command) });
+  }
+
+  /** Resolves with the terminal feedback (done, miss, rejected, cancelled) of a step id. */
+  waitFeedback(id: string, signal?: AbortSignal): Promise<StepFeedback> {
+    const known = this.results.get(id);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve, reject) => {
+      const set = this.waiters.get(id) ?? new Set();
+      const done = (f: StepFeedback) => {
+        signal?.removeEventListener('abort', abort);
+        resolve(f);
+      };
+      const abort = () => {
+        set.delete(done);
+        reject(new StepCancelledError(id));
+      };
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      set.add(done);
+      this.waiters.set(id, set);
+    });
+  }
+
+  /** The latest keyframe-camera frame as PNG; waits for the first one if none has come yet. */
+  latestFrame(): Promise<Uint8Array> {
+    if (this.latest) return Promise.resolve(this.latest.png);
+    return new Promise((resolve) => this.frameWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.feedbackTopic.unsubscribe();
+    this.cameraTopic.unsubscribe();
+    this.stepTopic.unadvertise();
+    this.keyframeTopic.unadvertise();
+  }
+
+  private bad(topic: string, reason: string, raw: unknown): void {
+    this.badMessages++;
+    this.hooks.onBadMessage?.({ topic, reason, raw });
+  }
+
+  private onFeedback(message: unknown): void {
+    const topic = this.profile.ros.feedback.name;
+    const outer = StringMsg.safeParse(message);
+    if (!outer.success) return this.bad(topic, 'not a std_msgs/String', message);
+    let json: unknown;
+    try {
+      json = JSON.parse(outer.data.data);
+    } catch {
+      return this.bad(topic, 'data is not JSON', message);
+    }
+    const parsed = StepFeedback.safeParse(json);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      return this.bad(topic, `not a StepFeedback (${why})`, json);
+    }
+    const feedback = parsed.data;
+    this.hooks.onFeedback?.(feedback);
+    if (!TERMINAL.has(feedback.status)) return;
+    const id = stepId(feedback.runId, feedback.stepIndex, feedback.attempt);
+    this.results.set(id, feedback);
+    const waiting = this.waiters.get(id);
+    this.waiters.delete(id);
+    waiting?.forEach((w) => w(feedback));
+  }
+
+  private async onFrame(message: unknown): Promise<void> {
+    try {
+      const png = await imageToPng(message);
+      this.latest = { png, receivedAt: Date.now() };
+      const waiting = this.frameWaiters;
+      this.frameWaiters = [];
+      waiting.forEach((w) => w(png));
+    } catch (e) {
+      this.bad(this.cameraTopic.name, (e as Error).message, undefined);
+    }
+  }
+}
