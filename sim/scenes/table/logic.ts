@@ -1,0 +1,448 @@
+import type { Action, Arm, Point2, RobotProfile } from '../../../src/schema/index.js';
+import { homePosition, initialArms, moveArm } from '../../arms.js';
+import { dist } from '../../geometry.js';
+import type { Rng } from '../../rng.js';
+import type {
+  ActionTemplate,
+  Candidate,
+  CandidateResult,
+  MissKind,
+  MissOutcome,
+  OracleStep,
+} from '../../scene.js';
+import { UnsupportedTaskError } from '../../scene.js';
+import type { ObjectId, Pose, ReceptacleId, TableGoal, TableObject, TableState } from './model.js';
+import {
+  HOME_OF,
+  OBJECT_IDS,
+  RECEPTACLES,
+  RECEPTACLE_IDS,
+  TABLE_AREA,
+  TIPPABLE,
+  carryingArms,
+  clearOfObjects,
+  fitsOnTable,
+  footprint,
+  inBox,
+  objectOf,
+  reachOf,
+  reachableFreeSlots,
+  roundAngle,
+  roundPoint,
+} from './model.js';
+import { NOUN, parseInstruction } from './words.js';
+
+const isObjectId = (s: string): s is ObjectId => (OBJECT_IDS as readonly string[]).includes(s);
+const isReceptacleId = (s: string): s is ReceptacleId => (RECEPTACLE_IDS as readonly string[]).includes(s);
+
+function withObject(state: TableState, id: ObjectId, patch: Partial<Omit<TableObject, 'id'>>): TableState {
+  return { ...state, objects: state.objects.map((o) => (o.id === id ? { ...o, ...patch } : o)) };
+}
+
+const fmt = (p: Point2): string => `(${p[0].toFixed(2)}, ${p[1].toFixed(2)})`;
+
+function randomSpot(rng: Rng): Point2 {
+  return [rng.range(TABLE_AREA.min[0], TABLE_AREA.max[0]), rng.range(TABLE_AREA.min[1], TABLE_AREA.max[1])];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start state
+
+/**
+ * Start positions are on the side of the arm that will carry the object: the arm whose home is
+ * nearest must be able to take it to its receptacle, clearly nearer than any other arm, so a planner
+ * that sees only the picture can tell which arm to use (trash starts on the bin's side, the fork on
+ * the basket's side, dishes anywhere but the exact middle).
+ */
+function onCarriersSide(state: TableState, id: ObjectId, p: Point2, profile: RobotProfile): boolean {
+  const carriers = carryingArms(state, id, p, profile.arms);
+  if (carriers.length === 0) return false;
+  const n = profile.arms.length;
+  if (n === 1) return true;
+  const byNearness = profile.arms
+    .filter((a) => inBox(p, a))
+    .map((a) => ({ a, d: dist(p, homePosition(a.name, n)) }))
+    .sort((x, y) => x.d - y.d);
+  const first = byNearness[0]!;
+  const second = byNearness[1];
+  return first.a === carriers[0] && (second === undefined || second.d - first.d > 0.04);
+}
+
+export function initial(profile: RobotProfile, rng: Rng): TableState {
+  const empty: TableState = { scene: 'table', arms: initialArms(profile), objects: [], reach: reachOf(profile) };
+  for (let attempt = 0; attempt < 100; attempt++) {
+    let state: TableState = { ...empty, objects: [] };
+    let ok = true;
+    for (const id of OBJECT_IDS) {
+      const r = footprint(id, 'upright');
+      let placed = false;
+      for (let t = 0; t < 300 && !placed; t++) {
+        const p = roundPoint(randomSpot(rng));
+        if (!fitsOnTable(p, r) || !clearOfObjects(state, p, r, null)) continue;
+        if (!onCarriersSide(state, id, p, profile)) continue;
+        const angle = roundAngle(rng.range(0, 2 * Math.PI));
+        state = { ...state, objects: [...state.objects, { id, pos: p, angle, pose: 'upright', at: { kind: 'table' } }] };
+        placed = true;
+      }
+      if (!placed) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return state;
+  }
+  throw new UnsupportedTaskError(`no table layout lets ${profile.id}'s arms reach every object and its receptacle`, {
+    scene: 'table',
+    robot: profile.id,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Goal
+
+export function isGoal(state: TableState, goal: TableGoal): boolean {
+  if (state.arms.some((a) => a.holding !== null)) return false;
+  return goal.objects.every((id) => {
+    const o = objectOf(state, id);
+    return o.at.kind === 'receptacle' && o.at.receptacle === HOME_OF[id];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Candidates
+
+type Result = CandidateResult<TableState>;
+const refuse = (reason: string): Result => ({ ok: false, reason });
+
+/** The arms the template names, checked against the profile; undefined = any. */
+function namedArms(template: ActionTemplate, profile: RobotProfile): { ok: true; arms: Arm[] | undefined } | { ok: false; reason: string } {
+  if (template.arms === undefined) return { ok: true, arms: undefined };
+  const arms: Arm[] = [];
+  for (const name of template.arms) {
+    const arm = profile.arms.find((a) => a.name === name);
+    if (!arm) {
+      return { ok: false, reason: `${profile.id} has no ${name} arm (its arms: ${profile.arms.map((a) => a.name).join(', ')})` };
+    }
+    arms.push(arm);
+  }
+  if (arms.length > 1) {
+    return { ok: false, reason: `one arm does this; the instruction names ${arms.length} (${template.arms.join(' and ')})` };
+  }
+  return { ok: true, arms };
+}
+
+function armLabel(name: string): string {
+  return name === 'arm' ? 'the arm' : `the ${name} arm`;
+}
+
+function wherePhrase(o: TableObject): string {
+  switch (o.at.kind) {
+    case 'table':
+      return 'on the table';
+    case 'held':
+      return `held by ${armLabel(o.at.arm)}`;
+    case 'receptacle':
+      return `already in the ${o.at.receptacle}`;
+  }
+}
+
+export function candidates(state: TableState, template: ActionTemplate, profile: RobotProfile): Result {
+  if (!profile.primitives.includes(template.verb)) {
+    return refuse(`${profile.id} cannot ${template.verb} (its primitives: ${profile.primitives.join(', ')})`);
+  }
+  if (!isObjectId(template.object)) return refuse(`there is no ${template.object} on this table`);
+  if (template.part !== undefined) return refuse(`the ${template.object} has no part "${template.part}"`);
+  const id = template.object;
+  const noun = NOUN[id]!;
+  const home = HOME_OF[id];
+  if (template.target !== undefined) {
+    if (!isReceptacleId(template.target)) return refuse(`there is no ${template.target} on this table`);
+    if (template.target !== home) return refuse(`the ${noun} goes in the ${home}, not the ${template.target}`);
+  }
+  const named = namedArms(template, profile);
+  if (!named.ok) return refuse(named.reason);
+  const obj = objectOf(state, id);
+  switch (template.verb) {
+    case 'pick':
+      return pickCandidates(state, obj, named.arms, profile);
+    case 'place':
+      return placeCandidates(state, obj, named.arms, profile);
+    case 'upright':
+      return uprightCandidates(state, obj, named.arms, profile);
+    default:
+      return refuse(`"${template.verb}" does not apply to the ${noun}; say pick up, put ... in, or stand ... upright`);
+  }
+}
+
+function armStateOf(state: TableState, name: string) {
+  const a = state.arms.find((x) => x.name === name);
+  if (!a) throw new Error(`table state has no arm ${name}`);
+  return a;
+}
+
+function pickCandidates(state: TableState, obj: TableObject, arms: Arm[] | undefined, profile: RobotProfile): Result {
+  const noun = NOUN[obj.id]!;
+  if (obj.at.kind !== 'table') return refuse(`the ${noun} is ${wherePhrase(obj)}, not on the table`);
+  if (obj.pose === 'tipped') return refuse(`the ${noun} is tipped over: stand it upright first`);
+  let chosen: Arm[];
+  if (arms !== undefined) {
+    const arm = arms[0]!;
+    const held = armStateOf(state, arm.name).holding;
+    if (held !== null) return refuse(`${armLabel(arm.name)} is holding the ${NOUN[held] ?? held}`);
+    if (!inBox(obj.pos, arm)) return refuse(`the ${noun} at ${fmt(obj.pos)} is out of ${armLabel(arm.name)}'s reach`);
+    if (reachableFreeSlots(state, obj.id, arm).length === 0) {
+      return refuse(`${armLabel(arm.name)} cannot reach a free spot in the ${HOME_OF[obj.id]} for the ${noun}`);
+    }
+    chosen = [arm];
+  } else {
+    chosen = carryingArms(state, obj.id, obj.pos, profile.arms).filter((a) => armStateOf(state, a.name).holding === null);
+    if (chosen.length === 0) {
+      return refuse(`no free arm can reach the ${noun} at ${fmt(obj.pos)} and the ${HOME_OF[obj.id]}`);
+    }
+  }
+  const candidates: Candidate<TableState>[] = chosen.map((arm) => {
+    const next = withObject(
+      { ...state, arms: moveArm(state.arms, arm.name, { pos: obj.pos, closed: true, holding: obj.id }) },
+      obj.id,
+      { at: { kind: 'held', arm: arm.name } },
+    );
+    return { action: { verb: 'pick', arms: [arm.name], object: obj.id, position: obj.pos }, next };
+  });
+  return { ok: true, candidates };
+}
+
+function placeCandidates(state: TableState, obj: TableObject, arms: Arm[] | undefined, profile: RobotProfile): Result {
+  const noun = NOUN[obj.id]!;
+  const home = HOME_OF[obj.id];
+  if (arms !== undefined) {
+    const arm = arms[0]!;
+    const held = armStateOf(state, arm.name).holding;
+    if (held === null) return refuse(`${armLabel(arm.name)} holds nothing`);
+    if (held !== obj.id) return refuse(`${armLabel(arm.name)} holds the ${NOUN[held] ?? held}, not the ${noun}`);
+  }
+  if (obj.at.kind !== 'held') {
+    return refuse(`the ${noun} is ${wherePhrase(obj)}, not in a gripper: pick it up first`);
+  }
+  const armName = obj.at.arm;
+  const arm = profile.arms.find((a) => a.name === armName);
+  if (!arm) return refuse(`${profile.id} has no ${armName} arm`);
+  const slots = reachableFreeSlots(state, obj.id, arm);
+  if (slots.length === 0) return refuse(`${armLabel(armName)} cannot reach a free spot in the ${home}`);
+  const candidates = slots.map((slot) => {
+    const s = RECEPTACLES[home].slots[slot]!;
+    const pos = roundPoint(s.pos);
+    const next = withObject(
+      { ...state, arms: moveArm(state.arms, armName, { pos, closed: false, holding: null }) },
+      obj.id,
+      { pos, angle: roundAngle(s.angle), pose: 'upright', at: { kind: 'receptacle', receptacle: home, slot } },
+    );
+    const action: Action = { verb: 'place', arms: [armName], object: obj.id, target: home, slot, position: pos };
+    return { action, next };
+  });
+  return { ok: true, candidates };
+}
+
+function uprightCandidates(state: TableState, obj: TableObject, arms: Arm[] | undefined, profile: RobotProfile): Result {
+  const noun = NOUN[obj.id]!;
+  if (obj.at.kind !== 'table') return refuse(`the ${noun} is ${wherePhrase(obj)}, not lying on the table`);
+  if (obj.pose === 'upright') return refuse(`the ${noun} is already ${TIPPABLE.has(obj.id) ? 'upright' : 'lying flat as it should'}`);
+  let chosen: Arm[];
+  if (arms !== undefined) {
+    const arm = arms[0]!;
+    const held = armStateOf(state, arm.name).holding;
+    if (held !== null) return refuse(`${armLabel(arm.name)} is holding the ${NOUN[held] ?? held}`);
+    if (!inBox(obj.pos, arm)) return refuse(`the ${noun} at ${fmt(obj.pos)} is out of ${armLabel(arm.name)}'s reach`);
+    chosen = [arm];
+  } else {
+    chosen = uprightArms(state, obj, profile);
+    if (chosen.length === 0) return refuse(`no free arm can reach the ${noun} at ${fmt(obj.pos)}`);
+  }
+  const candidates = chosen.map((arm) => {
+    const next = withObject({ ...state, arms: moveArm(state.arms, arm.name, { pos: obj.pos, closed: false, holding: null }) }, obj.id, {
+      pose: 'upright' as Pose,
+    });
+    return { action: { verb: 'upright' as const, arms: [arm.name], object: obj.id, position: obj.pos }, next };
+  });
+  return { ok: true, candidates };
+}
+
+/** Free arms that reach a tipped object; the ones that could then carry it first. */
+function uprightArms(state: TableState, obj: TableObject, profile: RobotProfile): Arm[] {
+  const carriers = carryingArms(state, obj.id, obj.pos, profile.arms);
+  const others = profile.arms.filter((a) => inBox(obj.pos, a) && !carriers.includes(a));
+  return [...carriers, ...others].filter((a) => armStateOf(state, a.name).holding === null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oracle
+
+function say(verb: 'pick' | 'place' | 'upright', id: ObjectId, arm: string | undefined): string {
+  const noun = NOUN[id]!;
+  const withArm = arm === undefined ? '' : ` with the ${arm} arm`;
+  switch (verb) {
+    case 'pick':
+      return `pick up the ${noun}${withArm}`;
+    case 'place':
+      return `put the ${noun} in the ${HOME_OF[id]}`;
+    case 'upright':
+      return `stand the ${noun} upright${withArm}`;
+  }
+}
+
+/** Reads the instruction back and takes the candidate `choose` picks, so every step is one the controller can match. */
+function step(
+  state: TableState,
+  instruction: string,
+  profile: RobotProfile,
+  choose: (c: Candidate<TableState>) => boolean,
+): OracleStep<TableState> {
+  const parsed = parseInstruction(instruction, profile);
+  if (!parsed.ok) throw new Error(`oracle instruction "${instruction}" does not parse: ${parsed.reason}`);
+  const found = candidates(state, parsed.template, profile);
+  if (!found.ok) throw new Error(`oracle instruction "${instruction}" is refused: ${found.reason}`);
+  const c = found.candidates.find(choose);
+  if (!c) throw new Error(`oracle instruction "${instruction}" has no matching candidate`);
+  return { instruction, action: c.action, next: c.next };
+}
+
+function nextStep(state: TableState, goal: TableGoal, profile: RobotProfile): OracleStep<TableState> {
+  const named = profile.arms.length > 1;
+  // 1. Finish what the grippers hold: put it where it belongs, in the first free slot the arm reaches.
+  for (const arm of profile.arms) {
+    const held = armStateOf(state, arm.name).holding;
+    if (held === null || !isObjectId(held)) continue;
+    const slot = reachableFreeSlots(state, held, arm)[0];
+    if (slot === undefined) throw new Error(`${arm.name} arm holds the ${held} and reaches no free slot`);
+    return step(state, say('place', held, undefined), profile, (c) => c.action.slot === slot);
+  }
+  // 2. The next goal object still out on the table, in a fixed order.
+  for (const id of OBJECT_IDS) {
+    if (!goal.objects.includes(id)) continue;
+    const obj = objectOf(state, id);
+    if (obj.at.kind !== 'table') continue;
+    if (obj.pose === 'tipped') {
+      const arm = uprightArms(state, obj, profile)[0];
+      if (!arm) throw new UnsupportedTaskError(`no arm of ${profile.id} reaches the ${id} at ${fmt(obj.pos)}`, { scene: 'table', robot: profile.id, task: goal.task });
+      return step(state, say('upright', id, named ? arm.name : undefined), profile, (c) => c.action.arms[0] === arm.name);
+    }
+    const arm = carryingArms(state, id, obj.pos, profile.arms).find((a) => armStateOf(state, a.name).holding === null);
+    if (!arm) {
+      throw new UnsupportedTaskError(`no arm of ${profile.id} can carry the ${id} at ${fmt(obj.pos)} to the ${HOME_OF[id]}`, {
+        scene: 'table',
+        robot: profile.id,
+        task: goal.task,
+      });
+    }
+    return step(state, say('pick', id, named ? arm.name : undefined), profile, (c) => c.action.arms[0] === arm.name);
+  }
+  throw new Error('table oracle: not at the goal but nothing left to do');
+}
+
+export function oracle(state: TableState, goal: TableGoal, profile: RobotProfile): OracleStep<TableState>[] {
+  for (const verb of ['pick', 'place'] as const) {
+    if (!profile.primitives.includes(verb)) {
+      throw new UnsupportedTaskError(`${profile.id} has no "${verb}" primitive; clearing the table needs pick and place`, {
+        scene: 'table',
+        robot: profile.id,
+        task: goal.task,
+      });
+    }
+  }
+  const steps: OracleStep<TableState>[] = [];
+  let s = state;
+  while (!isGoal(s, goal)) {
+    if (steps.length > 40) throw new Error('table oracle: no plan within 40 steps');
+    const next = nextStep(s, goal, profile);
+    steps.push(next);
+    s = next.next;
+  }
+  return steps;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Misses
+
+/** The miss kinds that can happen to an action. */
+export function missKinds(state: TableState, action: Action): MissKind[] {
+  if (!isObjectId(action.object)) return [];
+  const obj = objectOf(state, action.object);
+  switch (action.verb) {
+    case 'pick':
+      return TIPPABLE.has(obj.id) && obj.pose === 'upright' ? ['slip', 'drop', 'knocked_over'] : ['slip', 'drop'];
+    case 'place':
+      return ['drop'];
+    case 'upright':
+      return ['slip'];
+    default:
+      return [];
+  }
+}
+
+/** Where a dropped or knocked object comes to rest: clear of everything, and carriable to its receptacle. */
+function restingSpot(
+  state: TableState,
+  id: ObjectId,
+  pose: Pose,
+  sample: () => Point2,
+  fallback: Point2,
+): Point2 {
+  const r = footprint(id, pose);
+  for (let t = 0; t < 200; t++) {
+    const p = roundPoint(sample());
+    if (fitsOnTable(p, r) && clearOfObjects(state, p, r, id) && carryingArms(state, id, p, state.reach).length > 0) return p;
+  }
+  return fallback;
+}
+
+/**
+ * A miss of a given kind; a dropped or knocked object lands where some arm (state.reach) can carry it.
+ * Throws RangeError for a kind that cannot happen to the action (see missKinds).
+ */
+export function missOfKind(state: TableState, action: Action, kind: MissKind, rng: Rng): MissOutcome<TableState> {
+  if (!missKinds(state, action).includes(kind)) {
+    throw new RangeError(`a ${action.verb} of the ${action.object} cannot end in ${kind}`);
+  }
+  const id = action.object as ObjectId;
+  const obj = objectOf(state, id);
+  const armName = action.arms[0]!;
+  const noun = NOUN[id]!;
+  const gripper = armName === 'arm' ? 'the gripper' : `the ${armName} gripper`;
+  const open = { closed: false, holding: null };
+  if (action.verb === 'pick' || action.verb === 'upright') {
+    const at = { ...state, arms: moveArm(state.arms, armName, { pos: obj.pos, ...open }) };
+    if (kind === 'slip') {
+      const what = action.verb === 'pick' ? `the ${noun} slipped out of ${gripper}` : `${gripper} slipped off the ${noun}; it is still lying on its side`;
+      return { kind, state: at, reason: what };
+    }
+    if (kind === 'knocked_over') {
+      const pose: Pose = 'tipped';
+      const pos = restingSpot(at, id, pose, () => {
+        const a = rng.range(0, 2 * Math.PI);
+        const d = rng.range(0.02, 0.06);
+        return [obj.pos[0] + d * Math.cos(a), obj.pos[1] + d * Math.sin(a)];
+      }, obj.pos);
+      const next = withObject(at, id, { pos, pose, angle: roundAngle(rng.range(0, 2 * Math.PI)) });
+      return { kind, state: next, reason: `${gripper} knocked the ${noun} over` };
+    }
+    // drop while carrying
+    const pose: Pose = TIPPABLE.has(id) && rng.chance(0.5) ? 'tipped' : 'upright';
+    const pos = restingSpot(at, id, pose, () => randomSpot(rng), obj.pos);
+    const next = withObject(at, id, { pos, pose, angle: roundAngle(rng.range(0, 2 * Math.PI)), at: { kind: 'table' } });
+    return { kind, state: next, reason: `the ${noun} fell out of ${gripper} on the way and landed ${pose === 'tipped' ? 'on its side ' : ''}at ${fmt(pos)}` };
+  }
+  // place: the object falls short of the receptacle.
+  const armPos = roundPoint(action.position ?? obj.pos);
+  const after = { ...state, arms: moveArm(state.arms, armName, { pos: armPos, ...open }) };
+  const carried = withObject(after, id, { at: { kind: 'table' } });
+  const pose: Pose = TIPPABLE.has(id) && rng.chance(0.5) ? 'tipped' : 'upright';
+  const pos = restingSpot(carried, id, pose, () => randomSpot(rng), obj.pos);
+  const next = withObject(carried, id, { pos, pose, angle: roundAngle(rng.range(0, 2 * Math.PI)) });
+  return { kind, state: next, reason: `${gripper} dropped the ${noun} on the table at ${fmt(pos)} instead of in the ${HOME_OF[id]}` };
+}
+
+/** What goes wrong when `action` misses: one of the kinds that can happen to it, drawn with `rng`. */
+export function miss(state: TableState, action: Action, rng: Rng): MissOutcome<TableState> {
+  const kinds = missKinds(state, action);
+  if (kinds.length === 0) throw new RangeError(`a ${action.verb} of the ${action.object} cannot miss in the table scene`);
+  return missOfKind(state, action, rng.pick(kinds), rng);
+}
