@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import type { HistoryEntry, PlanIssue as PlanIssueShape } from '../planner/planner.js';
+import { Plan } from '../schema/plan.js';
+import { SceneId } from '../schema/task.js';
+import { StepFeedback } from '../schema/step-feedback.js';
+
+/**
+ * Everything a run does, as data. The executor machine emits these; the run log appends them to
+ * `events.jsonl` and `--resume` rebuilds the run's position from them, so every fact resume needs
+ * (step-index base of each accepted plan, attempt numbers, replan count) is in an event, not only in
+ * the machine's memory. Images never go in here: keyframes and observations are file names in the run
+ * directory.
+ */
+
+const FileName = z.string().regex(/^[A-Za-z0-9._-]+\.(png|json)$/);
+const Index = z.number().int().min(0);
+
+export const PlanIssue = z.object({
+  code: z.string(),
+  severity: z.enum(['error', 'warning']),
+  step: Index.nullable(),
+  message: z.string(),
+});
+// Kept in step with the planner's interface: a drift between the two is a compile error here.
+const _issueMatches: [PlanIssueShape, z.infer<typeof PlanIssue>] extends [z.infer<typeof PlanIssue>, PlanIssueShape] ? true : never = true;
+void _issueMatches;
+
+/** A finding about one plan version, as the report lists it. */
+export const ReportIssue = PlanIssue.extend({ version: z.number().int().min(1) });
+export type ReportIssue = z.infer<typeof ReportIssue>;
+
+/** How one attempt at one step ended. `timeout` is the executor's verdict, the rest are the robot's. */
+export const StepOutcome = z.enum(['done', 'miss', 'rejected', 'timeout', 'cancelled']);
+export type StepOutcome = z.infer<typeof StepOutcome>;
+
+/** One attempt at one step, in the report and in the history the planner sees when it replans. */
+export const StepRecord = z.object({
+  stepIndex: Index,
+  attempt: Index,
+  instruction: z.string(),
+  status: StepOutcome,
+  reason: z.string().optional(),
+  planVersion: z.number().int().min(1),
+});
+export type StepRecord = z.infer<typeof StepRecord>;
+const _historyMatches: StepRecord extends HistoryEntry ? true : never = true;
+void _historyMatches;
+
+export const RunOutcome = z.enum(['succeeded', 'failed', 'aborted']);
+export type RunOutcome = z.infer<typeof RunOutcome>;
+
+export const RunReport = z.object({
+  runId: z.string(),
+  outcome: RunOutcome,
+  reason: z.string().optional(),
+  /** Every attempt, oldest first, including those from before a `--resume`. */
+  steps: z.array(StepRecord),
+  replans: Index,
+  /** Plan drafts the planner produced, rejected ones included. */
+  planVersions: Index,
+  issues: z.array(ReportIssue),
+});
+export type RunReport = z.infer<typeof RunReport>;
+
+/** Where a (re)started machine begins; see ExecutorResume in machine.ts. */
+export const ResumeStart = z.enum(['dispatch', 'replan', 'plan']);
+export type ResumeStart = z.infer<typeof ResumeStart>;
+
+// `seq` and `at` are stamped by the writer (the run log), not by the machine, which stays clock-free.
+const envelope = { seq: Index.optional(), at: z.number().optional() };
+const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ type: z.literal(type), ...envelope, ...shape });
+
+export const RunEvent = z.discriminatedUnion('type', [
+  /** Everything needed to start the same run again. */
+  event('run_started', {
+    runId: z.string().min(1),
+    robot: z.string().min(1),
+    task: z.string().min(1),
+    scene: SceneId.optional(),
+    backend: z.string().optional(),
+    seed: z.number().int().optional(),
+    maxValidationRetries: Index,
+    limits: z.object({ stepTimeoutMs: z.number(), maxReplans: Index }),
+  }),
+  event('run_resumed', {
+    start: ResumeStart,
+    nextStepIndex: Index,
+    attempt: Index,
+    replans: Index,
+    planVersion: Index,
+  }),
+  /** A keyframe-camera frame the next plan is drawn from. */
+  event('observed', { round: z.number().int().min(1), file: FileName }),
+  event('plan_created', {
+    version: z.number().int().min(1),
+    file: FileName,
+    plan: Plan,
+    /** Validation retries before this draft in the same planning round. */
+    retry: Index,
+  }),
+  /** `stepBase` is present when the plan was accepted: plan step k runs as global step stepBase + k. */
+  event('plan_validated', {
+    version: z.number().int().min(1),
+    ok: z.boolean(),
+    issues: z.array(PlanIssue),
+    stepBase: Index.optional(),
+  }),
+  event('step_dispatched', {
+    stepIndex: Index,
+    attempt: Index,
+    stepId: z.string(),
+    planVersion: z.number().int().min(1),
+    planStep: Index,
+    instruction: z.string(),
+    keyframe: FileName,
+    /** The same step id sent again after a lost connection or a resume; the robot dedupes it. */
+    redispatch: z.boolean(),
+  }),
+  event('step_feedback', {
+    stepIndex: Index,
+    attempt: Index,
+    stepId: z.string(),
+    planVersion: z.number().int().min(1),
+    planStep: Index,
+    status: StepOutcome,
+    reason: z.string().optional(),
+    feedback: StepFeedback.optional(),
+  }),
+  event('replan', {
+    /** Replans so far, this one included. */
+    replans: Index,
+    limit: Index,
+    after: z.object({ stepIndex: Index, attempt: Index, status: StepOutcome, reason: z.string().optional() }),
+  }),
+  event('paused', {}),
+  event('resumed', {}),
+  event('connection_lost', { stepIndex: Index.optional() }),
+  event('connection_restored', {}),
+  event('finished', { report: RunReport }),
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+export type RunEventType = RunEvent['type'];
+export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
+
+/** A file the log writes into the run directory before it appends the event that names it. */
+export interface RunFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** What the machine hands to its `log` action: the event plus the images it refers to. */
+export interface RunRecord {
+  event: RunEvent;
+  files?: readonly RunFile[];
+}
+
+/** File names inside `runs/<run-id>/`, shared by the machine (which names) and the log (which writes). */
+export const runFiles = {
+  events: 'events.jsonl',
+  plan: (version: number) => `plan-v${version}.json`,
+  keyframe: (version: number, planStep: number) => `plan-v${version}-step-${String(planStep).padStart(2, '0')}.png`,
+  observation: (round: number) => `observation-${String(round).padStart(3, '0')}.png`,
+} as const;
