@@ -3,7 +3,7 @@ import { toSvg } from '../../geometry.js';
 import { PALETTE } from '../../palette.js';
 import type { View } from '../../scene.js';
 import type { ObjectId, Pose, Receptacle, TableObject, TableState } from './model.js';
-import { RECEPTACLES, RECEPTACLE_IDS } from './model.js';
+import { DRAW_SCALE, RECEPTACLES, RECEPTACLE_IDS } from './model.js';
 
 /**
  * Top-down pictures of the table scene in SVG millimetres. Shapes are drawn in a local frame (mm,
@@ -55,10 +55,10 @@ function shape(id: ObjectId, pose: Pose, solid?: string): string {
         detail(`<path d="M -66 0 A 66 58 0 0 0 66 0" fill="none" stroke="${SHADOW}" stroke-width="4"/>`)
       );
     case 'fork': {
-      const tines = [-13, -5, 3, 11].map((y) => `<rect x="42" y="${y - 1}" width="48" height="5" rx="2" fill="${fill(PALETTE.fork)}"/>`).join('');
+      const tines = [-16, -7, 2, 11].map((y) => `<rect x="42" y="${y}" width="48" height="6" rx="2" fill="${fill(PALETTE.fork)}"/>`).join('');
       return (
-        `<rect x="-90" y="-7" width="110" height="14" rx="7" fill="${fill(PALETTE.fork)}"/>` +
-        `<path d="M 16 -5 L 44 -15 L 44 15 L 16 5 Z" fill="${fill(PALETTE.fork)}"/>` +
+        `<rect x="-90" y="-9" width="112" height="18" rx="9" fill="${fill(PALETTE.fork)}"/>` +
+        `<path d="M 14 -7 L 44 -17 L 44 17 L 14 7 Z" fill="${fill(PALETTE.fork)}"/>` +
         tines
       );
     }
@@ -126,16 +126,18 @@ function receptacle(r: Receptacle): string {
   }
 }
 
-/** How an object looks once stowed: smaller, bottles lying down in the bin. */
+/** Scales of stowed objects (of the unscaled shapes), so each fits its slot: bottles lie down in the bin. */
+const STOWED_SCALE: Record<ObjectId, number> = { cup: 1.1, plate: 0.72, bowl: 0.94, fork: 1.25, napkin: 1.05, bottle: 0.75 };
+
 function stowed(o: TableObject): string {
   const pose: Pose = o.id === 'bottle' ? 'tipped' : 'upright';
-  const scale = o.id === 'bottle' ? 0.75 : o.id === 'fork' ? 0.85 : 0.8;
-  return place(o.pos, o.angle, scale, shape(o.id, pose));
+  return place(o.pos, o.angle, STOWED_SCALE[o.id], shape(o.id, pose));
 }
 
 /** The lifted look: bigger, with a shadow dropped down and to the right. */
 function lifted(o: TableObject, at: Point2): string {
-  return place(at, o.angle, 1.12, shape(o.id, o.pose, SHADOW), [18, 22]) + place(at, o.angle, 1.15, shape(o.id, o.pose));
+  const k = DRAW_SCALE * 1.3;
+  return place(at, o.angle, k, shape(o.id, o.pose, SHADOW), [30, 36]) + place(at, o.angle, k, shape(o.id, o.pose));
 }
 
 export function draw(state: TableState, _view: View): string {
@@ -143,7 +145,7 @@ export function draw(state: TableState, _view: View): string {
   const onTable = state.objects.filter((o) => o.at.kind === 'table');
   // Flat things under standing ones, so a cup next to a napkin is never hidden.
   const flat = (o: TableObject) => (o.id === 'napkin' ? 0 : o.id === 'plate' ? 1 : o.id === 'fork' ? 2 : 3);
-  for (const o of [...onTable].sort((a, b) => flat(a) - flat(b))) parts.push(place(o.pos, o.angle, 1, shape(o.id, o.pose)));
+  for (const o of [...onTable].sort((a, b) => flat(a) - flat(b))) parts.push(place(o.pos, o.angle, DRAW_SCALE, shape(o.id, o.pose)));
   for (const o of state.objects) if (o.at.kind === 'receptacle') parts.push(stowed(o));
   for (const o of state.objects) {
     if (o.at.kind !== 'held') continue;

@@ -39,6 +39,14 @@ function withObject(state: TableState, id: ObjectId, patch: Partial<Omit<TableOb
   return { ...state, objects: state.objects.map((o) => (o.id === id ? { ...o, ...patch } : o)) };
 }
 
+/**
+ * Where a gripper waits after letting go: a hand's breadth back towards the robot, so the camera sees
+ * what it just put down instead of the fingers on top of it.
+ */
+export function retreat(p: Point2): Point2 {
+  return roundPoint([p[0], p[1] - 0.09]);
+}
+
 const fmt = (p: Point2): string => `(${p[0].toFixed(2)}, ${p[1].toFixed(2)})`;
 
 function randomSpot(rng: Rng): Point2 {
@@ -232,7 +240,7 @@ function placeCandidates(state: TableState, obj: TableObject, arms: Arm[] | unde
     const s = RECEPTACLES[home].slots[slot]!;
     const pos = roundPoint(s.pos);
     const next = withObject(
-      { ...state, arms: moveArm(state.arms, armName, { pos, closed: false, holding: null }) },
+      { ...state, arms: moveArm(state.arms, armName, { pos: retreat(pos), closed: false, holding: null }) },
       obj.id,
       { pos, angle: roundAngle(s.angle), pose: 'upright', at: { kind: 'receptacle', receptacle: home, slot } },
     );
@@ -258,7 +266,7 @@ function uprightCandidates(state: TableState, obj: TableObject, arms: Arm[] | un
     if (chosen.length === 0) return refuse(`no free arm can reach the ${noun} at ${fmt(obj.pos)}`);
   }
   const candidates = chosen.map((arm) => {
-    const next = withObject({ ...state, arms: moveArm(state.arms, arm.name, { pos: obj.pos, closed: false, holding: null }) }, obj.id, {
+    const next = withObject({ ...state, arms: moveArm(state.arms, arm.name, { pos: retreat(obj.pos), closed: false, holding: null }) }, obj.id, {
       pose: 'upright' as Pose,
     });
     return { action: { verb: 'upright' as const, arms: [arm.name], object: obj.id, position: obj.pos }, next };
@@ -409,7 +417,8 @@ export function missOfKind(state: TableState, action: Action, kind: MissKind, rn
   const gripper = armName === 'arm' ? 'the gripper' : `the ${armName} gripper`;
   const open = { closed: false, holding: null };
   if (action.verb === 'pick' || action.verb === 'upright') {
-    const at = { ...state, arms: moveArm(state.arms, armName, { pos: obj.pos, ...open }) };
+    // The gripper backs off after a failed grasp, so the camera sees what happened.
+    const at = { ...state, arms: moveArm(state.arms, armName, { pos: retreat(obj.pos), ...open }) };
     if (kind === 'slip') {
       const what = action.verb === 'pick' ? `the ${noun} slipped out of ${gripper}` : `${gripper} slipped off the ${noun}; it is still lying on its side`;
       return { kind, state: at, reason: what };
@@ -431,7 +440,7 @@ export function missOfKind(state: TableState, action: Action, kind: MissKind, rn
     return { kind, state: next, reason: `the ${noun} fell out of ${gripper} on the way and landed ${pose === 'tipped' ? 'on its side ' : ''}at ${fmt(pos)}` };
   }
   // place: the object falls short of the receptacle.
-  const armPos = roundPoint(action.position ?? obj.pos);
+  const armPos = retreat(action.position ?? obj.pos);
   const after = { ...state, arms: moveArm(state.arms, armName, { pos: armPos, ...open }) };
   const carried = withObject(after, id, { at: { kind: 'table' } });
   const pose: Pose = TIPPABLE.has(id) && rng.chance(0.5) ? 'tipped' : 'upright';

@@ -124,8 +124,18 @@ export const RECEPTACLES: Record<ReceptacleId, Receptacle> = {
   },
 };
 
+/**
+ * Objects are drawn (and spaced) a quarter larger than life, so that at the small sizes pictures are
+ * compared at (about 100 pixels across the table) every object still covers a few dozen pixels.
+ */
+export const DRAW_SCALE = 1.25;
+
 /** Radius of the circle an object covers on the table (for spacing), by pose. */
 export function footprint(id: ObjectId, pose: Pose): number {
+  return Math.round(DRAW_SCALE * baseFootprint(id, pose) * 1e4) / 1e4;
+}
+
+function baseFootprint(id: ObjectId, pose: Pose): number {
   switch (id) {
     case 'cup':
       return pose === 'upright' ? 0.05 : 0.06;
@@ -143,7 +153,7 @@ export function footprint(id: ObjectId, pose: Pose): number {
 }
 
 /** Where object centres may lie on the table (away from the grippers' home row and the far receptacles). */
-export const TABLE_AREA = { min: [-0.5, -0.2] as Point2, max: [0.5, 0.17] as Point2, homeRowY: -0.27, farY: 0.38, sideX: 0.58 };
+export const TABLE_AREA = { min: [-0.52, -0.2] as Point2, max: [0.52, 0.17] as Point2, homeRowY: -0.27, farY: 0.38, sideX: 0.59 };
 
 const round4 = (v: number): number => {
   const r = Math.round(v * 1e4) / 1e4;
