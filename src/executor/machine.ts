@@ -492,10 +492,10 @@ export const executorMachine = setup({
               target: '#executor.validating',
               actions: [
                 // The version is ours to hand out: a backend that echoes a stale one must not make two
-                // plan files share a name.
+                // plan files share a name. (Both assigners see the context from before this assign.)
                 assign({
                   planVersion: ({ context }) => context.planVersion + 1,
-                  draft: ({ context, event }) => ({ ...event.output, version: context.planVersion }),
+                  draft: ({ context, event }) => ({ ...event.output, version: context.planVersion + 1 }),
                 }),
                 {
                   type: 'log',

@@ -148,3 +148,19 @@ export const issue = (message: string, severity: PlanIssue['severity'] = 'error'
 
 /** Lets pending promise callbacks (actor completions) run. */
 export const flush = () => new Promise<void>((r) => setImmediate(r));
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { waitFor } from 'xstate';
-import { harness } from './fakes.js';
+import { SimulatedClock, waitFor } from 'xstate';
+import type { DispatchInput } from '../../src/executor/machine.js';
+import type { StepFeedback } from '../../src/schema/step-feedback.js';
+import { aborted, deferred, draft, feedback, flush, harness, issue, robot, type Deferred } from './fakes.js';
 
 describe('executor machine', () => {
   it('runs a 3-step plan to success and logs every stage in order', async () => {
@@ -33,5 +35,244 @@ describe('executor machine', () => {
     expect(h.dispatches.map((d) => d.stepId)).toEqual(['run-1/0/0', 'run-1/1/0', 'run-1/2/0']);
     const fin = h.events.at(-1)!;
     expect(fin.type === 'finished' && fin.report).toEqual(report);
+    // Images go to files next to the log, named in the events, never inside them.
+    const created = h.records.find((r) => r.event.type === 'plan_created')!;
+    expect(created.files?.map((f) => f.name)).toEqual(['plan-v1-step-00.png', 'plan-v1-step-01.png', 'plan-v1-step-02.png']);
+    expect(JSON.stringify(h.events)).not.toContain('"keyframe":{');
+  });
+
+  it('treats an empty plan as "the task is done" without dispatching or validating', async () => {
+    const h = harness({ plans: [[]], validator: () => ({ ok: false, issues: [issue('too few steps')] }) });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    expect(h.dispatches).toHaveLength(0);
+    expect(h.validatorCalls).toHaveLength(0);
+  });
+
+  it('replans after a miss with the miss in the history, then finishes the new plan', async () => {
+    const h = harness({
+      plans: [['pick', 'fold left', 'fold right'], ['regrasp', 'fold right']],
+      dispatcher: (input) =>
+        input.step.instruction === 'fold left' ? feedback(input, 'miss', { reason: 'slip' }) : feedback(input, 'done'),
+    });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    expect(h.plannerCalls).toHaveLength(2);
+    expect(h.plannerCalls[0]!.history).toEqual([]);
+    expect(h.plannerCalls[1]!.version).toBe(2);
+    expect(h.plannerCalls[1]!.history).toEqual([
+      { stepIndex: 0, attempt: 0, instruction: 'pick', status: 'done' },
+      { stepIndex: 1, attempt: 0, instruction: 'fold left', status: 'miss', reason: 'slip' },
+    ]);
+    // The new plan's steps get fresh global indexes; the first try after the miss is attempt 1.
+    expect(h.dispatches.map((d) => d.stepId)).toEqual(['run-1/0/0', 'run-1/1/0', 'run-1/2/1', 'run-1/3/0']);
+    expect(h.dispatches.map((d) => d.step.instruction)).toEqual(['pick', 'fold left', 'regrasp', 'fold right']);
+    const types = h.events.map((e) => e.type);
+    expect(types.slice(types.indexOf('replan'))).toEqual([
+      'replan', 'observed', 'plan_created', 'plan_validated',
+      'step_dispatched', 'step_feedback', 'step_dispatched', 'step_feedback', 'finished',
+    ]);
+    const validated = h.events.filter((e) => e.type === 'plan_validated');
+    expect(validated.map((e) => e.type === 'plan_validated' && [e.version, e.ok, e.stepBase])).toEqual([[1, true, 0], [2, true, 2]]);
+    expect(snap.output!.replans).toBe(1);
+    expect(snap.output!.planVersions).toBe(2);
+  });
+
+  it('treats a step that outlives stepTimeoutMs as a miss with reason "timeout" and cancels it', async () => {
+    const clock = new SimulatedClock();
+    const signals: AbortSignal[] = [];
+    const h = harness({
+      clock,
+      input: { robot: robot({ stepTimeoutMs: 5_000 }) },
+      plans: [['pick', 'fold'], ['fold']],
+      dispatcher: (input, signal) => {
+        if (input.stepIndex === 0) return feedback(input, 'done');
+        signals.push(signal);
+        return input.stepIndex === 1 ? aborted(signal) : feedback(input, 'done');
+      },
+    });
+    h.actor.start();
+    await waitFor(h.actor, (s) => s.matches({ executing: 'dispatching' }) && h.dispatches.length === 2);
+    clock.increment(4_999);
+    await flush();
+    expect(h.actor.getSnapshot().matches({ executing: 'dispatching' })).toBe(true);
+    expect(h.plannerCalls).toHaveLength(1);
+    clock.increment(1);
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    expect(signals[0]!.aborted).toBe(true);
+    expect(h.cancels).toEqual([{ runId: 'run-1', stepIndex: 1, attempt: 0, stepId: 'run-1/1/0', reason: 'timeout' }]);
+    expect(h.plannerCalls[1]!.history.at(-1)).toEqual({ stepIndex: 1, attempt: 0, instruction: 'fold', status: 'timeout', reason: 'timeout' });
+    const replan = h.events.find((e) => e.type === 'replan');
+    expect(replan?.type === 'replan' && replan.after.status).toBe('timeout');
+  });
+
+  it('fails with a reason naming the replan limit when misses keep coming', async () => {
+    const h = harness({
+      input: { robot: robot({ maxReplans: 3 }) },
+      plans: [['pick', 'fold'], ['fold']],
+      dispatcher: (input) => feedback(input, input.step.instruction === 'fold' ? 'miss' : 'done', { reason: 'slip' }),
+    });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('failed');
+    expect(snap.output!.outcome).toBe('failed');
+    expect(snap.output!.reason).toBe('step 4 missed (slip), 4 failed attempts since the last done step; replan limit 3 reached');
+    expect(snap.output!.replans).toBe(3);
+    expect(h.plannerCalls).toHaveLength(4);
+    expect(h.dispatches.map((d) => d.stepId)).toEqual(['run-1/0/0', 'run-1/1/0', 'run-1/2/1', 'run-1/3/2', 'run-1/4/3']);
+  });
+
+  it('sends rejected drafts back to the planner with their issues, and runs the third draft', async () => {
+    const h = harness({
+      plans: [['bad'], ['still bad'], ['good']],
+      validator: (input, n) =>
+        n < 2 ? { ok: false, issues: [issue(`draft ${n} is wrong`), issue('odd', 'warning')] } : { ok: true, issues: [issue('slow', 'warning', null)] },
+    });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    expect(h.plannerCalls.map((c) => c.rejected?.map((i) => i.message))).toEqual([undefined, ['draft 0 is wrong'], ['draft 1 is wrong']]);
+    expect(h.plannerCalls.map((c) => c.version)).toEqual([1, 2, 3]);
+    // One observation serves the whole round.
+    expect(h.events.filter((e) => e.type === 'observed')).toHaveLength(1);
+    expect(h.dispatches.map((d) => d.step.instruction)).toEqual(['good']);
+    expect(snap.output!.issues.filter((i) => i.severity === 'warning').map((i) => [i.version, i.message])).toEqual([
+      [1, 'odd'], [2, 'odd'], [3, 'slow'],
+    ]);
+  });
+
+  it('fails with the issues when no draft is ever valid, and dispatches nothing', async () => {
+    const h = harness({
+      input: { maxValidationRetries: 2 },
+      validator: () => ({ ok: false, issues: [issue('keyframe shows the wrong arm')] }),
+    });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('failed');
+    expect(h.validatorCalls).toHaveLength(3);
+    expect(h.dispatches).toHaveLength(0);
+    expect(snap.output!.reason).toBe('no valid plan after 3 drafts: step 0: keyframe shows the wrong arm');
+    expect(snap.output!.issues).toHaveLength(3);
+  });
+
+  it('the shipped validator rejects a keyframe that is not a PNG', async () => {
+    const h = harness({
+      input: { maxValidationRetries: 0 },
+      planner: (input) => {
+        const d = draft(input.version, ['pick']);
+        d.steps[0]!.keyframe = new Uint8Array([1, 2, 3]);
+        return d;
+      },
+    });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('failed');
+    expect(snap.output!.issues.map((i) => i.code)).toEqual(['keyframe_not_png']);
+  });
+
+  it('dispatches nothing new while paused; the step in flight still completes', async () => {
+    const pending: Deferred<StepFeedback>[] = [];
+    const h = harness({
+      dispatcher: () => {
+        const d = deferred<StepFeedback>();
+        pending.push(d);
+        return d.promise;
+      },
+    });
+    h.actor.start();
+    await waitFor(h.actor, () => pending.length === 1);
+    h.actor.send({ type: 'PAUSE' });
+    pending[0]!.resolve(feedback(h.dispatches[0]!, 'done'));
+    await waitFor(h.actor, (s) => s.matches({ executing: 'held' }));
+    for (let i = 0; i < 5; i++) await flush();
+    expect(h.dispatches).toHaveLength(1);
+    expect(h.actor.getSnapshot().context.steps.map((s) => s.status)).toEqual(['done']);
+    h.actor.send({ type: 'RESUME' });
+    await waitFor(h.actor, () => pending.length === 2);
+    pending[1]!.resolve(feedback(h.dispatches[1]!, 'done'));
+    await waitFor(h.actor, () => pending.length === 3);
+    pending[2]!.resolve(feedback(h.dispatches[2]!, 'done'));
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    const types = h.events.map((e) => e.type);
+    expect(types.indexOf('paused')).toBeLessThan(types.indexOf('resumed'));
+    expect(types.filter((t) => t === 'step_dispatched')).toHaveLength(3);
+  });
+
+  it('a PAUSE during planning holds the first dispatch until RESUME', async () => {
+    const plan = deferred<void>();
+    const h = harness({ planner: async (input) => (await plan.promise, draft(input.version, ['pick'])) });
+    h.actor.start();
+    h.actor.send({ type: 'PAUSE' });
+    plan.resolve();
+    await waitFor(h.actor, (s) => s.matches({ executing: 'held' }));
+    expect(h.dispatches).toHaveLength(0);
+    h.actor.send({ type: 'RESUME' });
+    expect((await h.done()).value).toBe('succeeded');
+    expect(h.dispatches).toHaveLength(1);
+  });
+
+  it('ABORT mid-step stops the dispatcher (its signal aborts), cancels the step and ends aborted', async () => {
+    let signal: AbortSignal | undefined;
+    const h = harness({
+      dispatcher: (_input, s) => {
+        signal = s;
+        return aborted(s);
+      },
+    });
+    h.actor.start();
+    await waitFor(h.actor, () => signal !== undefined);
+    expect(signal!.aborted).toBe(false);
+    h.actor.send({ type: 'ABORT', reason: 'operator pressed stop' });
+    const snap = await h.done();
+    expect(snap.value).toBe('aborted');
+    expect(signal!.aborted).toBe(true);
+    expect(h.cancels.map((c) => [c.stepId, c.reason])).toEqual([['run-1/0/0', 'operator pressed stop']]);
+    expect(snap.output!.outcome).toBe('aborted');
+    expect(snap.output!.steps.map((s) => s.status)).toEqual(['cancelled']);
+    expect(h.events.at(-1)!.type).toBe('finished');
+  });
+
+  it('re-sends the same step id after CONNECTION_RESTORED, and sends no cancel on a lost connection', async () => {
+    const signals: AbortSignal[] = [];
+    const h = harness({
+      dispatcher: (input, s) => {
+        signals.push(s);
+        return h.dispatches.length === 2 ? aborted(s) : feedback(input, 'done');
+      },
+    });
+    h.actor.start();
+    await waitFor(h.actor, () => h.dispatches.length === 2);
+    h.actor.send({ type: 'CONNECTION_LOST' });
+    expect(signals[1]!.aborted).toBe(true);
+    await flush();
+    expect(h.dispatches).toHaveLength(2);
+    expect(h.actor.getSnapshot().matches({ executing: 'held' })).toBe(true);
+    h.actor.send({ type: 'CONNECTION_RESTORED' });
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    const ids = h.dispatches.map((d: DispatchInput) => [d.stepId, d.redispatch]);
+    expect(ids).toEqual([['run-1/0/0', false], ['run-1/1/0', false], ['run-1/1/0', true], ['run-1/2/0', false]]);
+    expect(h.cancels).toEqual([]);
+    expect(snap.output!.steps).toHaveLength(3);
+  });
+
+  it('fails with a protocol error when the dispatcher answers for another step', async () => {
+    const h = harness({ dispatcher: (input) => feedback({ ...input, stepIndex: input.stepIndex + 7 }, 'done') });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('failed');
+    expect(snap.output!.reason).toBe('robot protocol error: feedback for run-1/7/0 while waiting for run-1/0/0');
+  });
+
+  it('fails naming the planner when it throws', async () => {
+    const h = harness({ planner: () => { throw new Error('model server unreachable'); } });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('failed');
+    expect(snap.output!.reason).toBe('planner failed: model server unreachable');
   });
 });
