@@ -7,6 +7,7 @@ import { Rng } from '../../sim/rng.js';
 import type { OracleStep } from '../../sim/scene.js';
 import type { TableGoal, TableState } from '../../sim/scenes/table/index.js';
 import { HOME_OF, RECEPTACLES, missKinds, missOfKind, tableScene } from '../../sim/scenes/table/index.js';
+import { footprint } from '../../sim/scenes/table/model.js';
 
 const g1 = loadProfile('agibot-g1');
 const franka = loadProfile('franka-fr3');
@@ -142,6 +143,13 @@ describe('table scene: misses and recovery', () => {
             expect(out.kind).toBe(kind);
             expect(out.reason.length).toBeGreaterThan(0);
             expect(tableScene.isGoal(out.state, goal)).toBe(false);
+            // Whatever fell or tipped lies clear of everything else on the table.
+            const loose = out.state.objects.filter((o) => o.at.kind === 'table');
+            for (const a of loose) {
+              for (const b of loose) {
+                if (a.id < b.id) expect(Math.hypot(a.pos[0] - b.pos[0], a.pos[1] - b.pos[1])).toBeGreaterThan(footprint(a.id, a.pose) + footprint(b.id, b.pose));
+              }
+            }
             const recovery = tableScene.oracle(out.state, goal, profile);
             checkPlan(out.state, recovery, profile);
             expect(tableScene.isGoal(recovery.at(-1)!.next, goal)).toBe(true);
@@ -266,6 +274,9 @@ describe('table scene: language and refusals', () => {
     expect(parse('lift the water bottle')).toEqual({ ok: true, template: { verb: 'pick', object: 'bottle' } });
     expect(parse('put the dish in the dish rack')).toEqual({ ok: true, template: { verb: 'place', object: 'plate', target: 'rack' } });
     expect(parse('throw the napkin in the bin')).toEqual({ ok: true, template: { verb: 'place', object: 'napkin', target: 'bin' } });
+    expect(parse('throw away the napkin')).toEqual({ ok: true, template: { verb: 'place', object: 'napkin', target: 'bin' } });
+    expect(parse('put the cup away')).toEqual({ ok: true, template: { verb: 'place', object: 'cup' } });
+    expect(parse('stand up the bottle')).toEqual({ ok: true, template: { verb: 'upright', object: 'bottle' } });
     expect(parse('drop the fork in the basket')).toEqual({ ok: true, template: { verb: 'place', object: 'fork', target: 'basket' } });
     expect(parse('stand the cup upright')).toEqual({ ok: true, template: { verb: 'upright', object: 'cup' } });
     expect(parse('set the bowl upright with the right arm')).toEqual({ ok: true, template: { verb: 'upright', object: 'bowl', arms: ['right'] } });
@@ -304,6 +315,7 @@ describe('table scene: language and refusals', () => {
     expect(refuse(plan[1]!.next, 'pick up the cup')).toMatch(/already in the rack/);
     // wrong receptacle for the object's class
     expect(refuse(plan[0]!.next, 'put the cup in the bin')).toMatch(/goes in the rack, not the bin/);
+    expect(refuse(plan[0]!.next, 'throw away the cup')).toMatch(/goes in the rack, not the bin/);
     // out of reach: the bin is on the left, the right arm cannot carry the napkin there
     const napkin = s0.objects.find((o) => o.id === 'napkin')!;
     expect(napkin.pos[0]).toBeLessThan(0);

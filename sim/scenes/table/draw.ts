@@ -127,7 +127,7 @@ function receptacle(r: Receptacle): string {
 }
 
 /** Scales of stowed objects (of the unscaled shapes), so each fits its slot: bottles lie down in the bin. */
-const STOWED_SCALE: Record<ObjectId, number> = { cup: 1.1, plate: 0.72, bowl: 0.94, fork: 1.25, napkin: 1.05, bottle: 0.75 };
+const STOWED_SCALE: Record<ObjectId, number> = { cup: 1.1, plate: 0.66, bowl: 0.9, fork: 1.25, napkin: 1.05, bottle: 0.75 };
 
 function stowed(o: TableObject): string {
   const pose: Pose = o.id === 'bottle' ? 'tipped' : 'upright';

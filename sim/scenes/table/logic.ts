@@ -391,12 +391,12 @@ function restingSpot(
   state: TableState,
   id: ObjectId,
   pose: Pose,
-  sample: () => Point2,
+  sample: (attempt: number) => Point2,
   fallback: Point2,
 ): Point2 {
   const r = footprint(id, pose);
   for (let t = 0; t < 200; t++) {
-    const p = roundPoint(sample());
+    const p = roundPoint(sample(t));
     if (fitsOnTable(p, r) && clearOfObjects(state, p, r, id) && carryingArms(state, id, p, state.reach).length > 0) return p;
   }
   return fallback;
@@ -425,9 +425,10 @@ export function missOfKind(state: TableState, action: Action, kind: MissKind, rn
     }
     if (kind === 'knocked_over') {
       const pose: Pose = 'tipped';
-      const pos = restingSpot(at, id, pose, () => {
+      // A little way off; further only when the near spots are taken (a tipped bottle is long).
+      const pos = restingSpot(at, id, pose, (t) => {
         const a = rng.range(0, 2 * Math.PI);
-        const d = rng.range(0.02, 0.06);
+        const d = rng.range(0.02, 0.06 + t * 0.001);
         return [obj.pos[0] + d * Math.cos(a), obj.pos[1] + d * Math.sin(a)];
       }, obj.pos);
       const next = withObject(at, id, { pos, pose, angle: roundAngle(rng.range(0, 2 * Math.PI)) });

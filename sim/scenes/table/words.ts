@@ -36,7 +36,8 @@ export const NOUN: Record<string, string> = {
 };
 
 const PICK_WORDS = ['pick', 'grasp', 'grab', 'lift', 'take', 'get', 'hold', 'raise'];
-const PLACE_WORDS = ['put', 'place', 'drop', 'throw', 'toss', 'set', 'stow', 'move', 'return', 'deposit', 'store', 'load'];
+const THROW_WORDS = ['throw', 'toss', 'discard'];
+const PLACE_WORDS = ['put', 'place', 'drop', 'set', 'stow', 'move', 'return', 'deposit', 'store', 'load'];
 const UPRIGHT_VERBS = ['stand', 'set', 'put', 'turn', 'flip', 'place'];
 
 export function parseInstruction(text: string, profile: RobotProfile): ParseResult {
@@ -50,6 +51,7 @@ export function parseInstruction(text: string, profile: RobotProfile): ParseResu
 
   const arms = takeArms(tokens, profile.arms.map((a) => a.name));
   let verb: ActionTemplate['verb'] | undefined;
+  let impliedTarget: string | undefined;
   // "stand the cup upright", "set the bottle upright", "stand up the bowl", "right the cup".
   if (takeWord(tokens, ['upright', 'uprighted', 'vertical'])) {
     verb = 'upright';
@@ -58,12 +60,17 @@ export function parseInstruction(text: string, profile: RobotProfile): ParseResu
     verb = 'upright';
   } else if (takeWord(tokens, PICK_WORDS)) {
     verb = 'pick';
+  } else if (takeWord(tokens, THROW_WORDS)) {
+    // "throw away the napkin": into the bin unless another target is named.
+    verb = 'place';
+    impliedTarget = 'bin';
+    takeWord(tokens, ['away']);
   } else if (takeWord(tokens, PLACE_WORDS)) {
     verb = 'place';
     takeWord(tokens, ['away']);
   }
   // Targets first, so "dish rack" is read as the rack before "dish" can be read as the plate.
-  const target = takePhrase(tokens, VOCABULARY.targets);
+  const target = takePhrase(tokens, VOCABULARY.targets) ?? impliedTarget;
   const object = takePhrase(tokens, VOCABULARY.objects);
 
   const left = leftoverWords(tokens);
