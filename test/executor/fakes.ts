@@ -164,3 +164,37 @@ export function deferred<T>(): Deferred<T> {
   });
   return { promise, resolve, reject };
 }
+
+/** Seeded uniform [0, 1) (mulberry32): the random tests replay exactly from their seed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A task of named steps and a robot that dedupes by step id: a step only succeeds when it is the next
+ * one the task needs, and doing an already-done step again is counted as a repeat.
+ */
+export class World {
+  done = 0;
+  readonly repeats: string[] = [];
+  readonly robot: DedupingRobot;
+  constructor(readonly tasks: readonly string[], missRate: number, random: () => number) {
+    this.robot = new DedupingRobot((input) => {
+      const k = this.tasks.indexOf(input.step.instruction);
+      if (k < this.done) this.repeats.push(input.stepId);
+      if (k !== this.done || random() < missRate) return 'miss';
+      this.done++;
+      return 'done';
+    });
+  }
+  remaining(): string[] {
+    return this.tasks.slice(this.done);
+  }
+}
