@@ -26,16 +26,20 @@ export function armColor(name: string, armCount: number): string {
   return name === 'right' ? PALETTE.gripperRight : PALETTE.gripperLeft;
 }
 
-/** Grippers drawn as two fingers: apart when open, together when closed. */
+/**
+ * Grippers drawn as two fingers and a palm: apart when open, together when closed. Large and in the
+ * arm's own colour, so two candidate outcomes that differ only in which arm moved stay far apart in
+ * pixels, even in a blurry generated keyframe.
+ */
 export function drawArms(arms: readonly ArmState[]): string {
   return arms
     .map((arm) => {
       const [x, y] = toSvg(arm.pos);
       const color = armColor(arm.name, arms.length);
-      const gap = arm.closed ? 12 : 30;
+      const gap = arm.closed ? 16 : 40;
       const finger = (dx: number) =>
-        `<rect x="${x + dx - 7}" y="${y - 26}" width="14" height="52" rx="4" fill="${color}"/>`;
-      return `<g>${finger(-gap)}${finger(gap)}<rect x="${x - gap - 7}" y="${y + 18}" width="${2 * gap + 14}" height="14" rx="4" fill="${color}"/></g>`;
+        `<rect x="${x + dx - 11}" y="${y - 36}" width="22" height="70" rx="6" fill="${color}"/>`;
+      return `<g>${finger(-gap)}${finger(gap)}<rect x="${x - gap - 11}" y="${y + 24}" width="${2 * gap + 22}" height="22" rx="6" fill="${color}"/></g>`;
     })
     .join('');
 }
