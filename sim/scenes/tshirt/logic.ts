@@ -419,6 +419,10 @@ function featureAtCentre(state: TshirtState): Point2 {
 
 export function candidates(state: TshirtState, template: ActionTemplate, profile: RobotProfile): Result {
   const names = profile.arms.map((a) => a.name);
+  // "with both arms" on a one-arm robot: say what is missing (two arms), not which name is.
+  if ((template.arms?.length ?? 0) >= 2 && (!profile.bimanual || profile.arms.length < 2)) {
+    return fail(`${PART_WORDS[template.part ?? ''] ?? 'this step'} with ${template.arms!.length} arms needs two arms; ${profile.id} has ${profile.arms.length === 1 ? 'one' : 'no bimanual pair'}`);
+  }
   for (const a of template.arms ?? []) {
     if (!names.includes(a)) return fail(`${profile.id} has no ${a} arm (its arms: ${names.join(', ')})`);
   }
