@@ -219,6 +219,14 @@ describe('tshirt scene: candidates', () => {
     expect(aside.ok && aside.candidates.map((c) => [c.action.arms, c.action.slot])).toEqual([[['left'], 0], [['right'], 1]]);
     const left = tshirtScene.parseInstruction('put the folded t-shirt to the left side', aloha);
     expect(left.ok && tshirtScene.candidates(folded, left.template, aloha)).toMatchObject({ ok: true, candidates: [{ action: { slot: 0 } }] });
+    const both = tshirtScene.parseInstruction('move the folded shirt aside with both arms', aloha);
+    const carried = both.ok ? tshirtScene.candidates(folded, both.template, aloha) : both;
+    expect(carried.ok && carried.candidates.map((c) => [c.action.arms, c.action.slot])).toEqual([[['left', 'right'], 0], [['left', 'right'], 1]]);
+    if (carried.ok) {
+      expect(carried.candidates.map((c) => c.next.aside)).toEqual([0, 1]);
+      const dropped = missOfKind(folded, carried.candidates[1]!.action, 'drop', new Rng(9)).state;
+      expect(follow(dropped, tshirtScene.oracle(dropped, FULL, aloha), aloha).aside).not.toBeNull();
+    }
     const collar = tshirtScene.candidates(start(3), { verb: 'tidy', object: 'shirt', part: 'collar' }, aloha);
     expect(collar.ok && collar.candidates.map((c) => c.action.arms)).toEqual([['left'], ['right']]);
   });

@@ -160,7 +160,11 @@ export function perform(state: TshirtState, action: Action): TshirtState {
       const slot = action.slot === 1 ? 1 : 0;
       const to = ASIDE_SLOTS[slot]!;
       const pose = poseAt(localCentre(state), to, 0);
-      return { ...state, pose, aside: slot, arms: setArms(state.arms, action.arms[0]!, to, false, null) };
+      // Two arms lift it together; the arm on that side carries it the rest of the way.
+      const carrier = carrierOf(state, action);
+      let a = setArms(state.arms, carrier, to, false, null);
+      for (const other of action.arms) if (other !== carrier) a = setArms(a, other, featureAtCentre(state), false, null);
+      return { ...state, pose, aside: slot, arms: a };
     }
     default:
       break;
@@ -391,14 +395,29 @@ function moveAside(state: TshirtState, template: ActionTemplate, profile: RobotP
   if (p !== null) return fail(p);
   if (!isFolded(state, 'half')) return fail('the shirt is not folded yet; fold it before moving it aside');
   if (state.aside !== null) return fail(`the shirt is already aside (${state.aside === 0 ? 'left' : 'right'})`);
-  if (template.arms !== undefined && template.arms.length !== 1) {
-    return fail(`moving the folded shirt takes one arm (the other arm cannot reach the far end of the table), not ${template.arms.length}`);
-  }
   const slots = template.target === 'aside_left' ? [0] : template.target === 'aside_right' ? [1] : [0, 1];
-  const choices = template.arms ?? state.arms.map((a) => a.name);
   const from = rp(featureAtCentre(state));
   const out: Candidate<TshirtState>[] = [];
   const why: string[] = [];
+  if (template.arms !== undefined && template.arms.length >= 2) {
+    // Both arms lift it; the arm on the chosen side carries it there (the other cannot reach that far).
+    const pair = pairChoice(state, template, profile, 'moving the shirt with both arms');
+    if (typeof pair === 'string') return fail(pair);
+    for (const name of pair) {
+      const b = busy(state, name);
+      if (b !== null) return fail(b);
+      if (!reaches(profile, name, from)) return fail(`the shirt at ${fmt(from)} is outside the ${name} arm's workspace`);
+    }
+    for (const slot of slots) {
+      const to = ASIDE_SLOTS[slot]!;
+      const act = action('move', pair, undefined, to, { target: 'aside', slot });
+      const carrier = carrierOf(state, act);
+      if (!reaches(profile, carrier, to)) { why.push(`the ${slot === 0 ? 'left' : 'right'} side ${fmt(to)} is outside the ${carrier} arm's workspace`); continue; }
+      out.push({ action: act, next: perform(state, act) });
+    }
+    return out.length > 0 ? { ok: true, candidates: out } : fail(why.join('; '));
+  }
+  const choices = template.arms ?? state.arms.map((a) => a.name);
   for (const name of choices) {
     const b = busy(state, name);
     if (b !== null) { why.push(b); continue; }
@@ -411,6 +430,13 @@ function moveAside(state: TshirtState, template: ActionTemplate, profile: RobotP
     }
   }
   return out.length > 0 ? { ok: true, candidates: out } : fail(why.join('; '));
+}
+
+/** The arm that carries the shirt aside: the only one, or of two the one on the side it goes to. */
+function carrierOf(state: TshirtState, act: Action): string {
+  if (act.arms.length < 2) return act.arms[0]!;
+  const pair = ordered(state, act.arms);
+  return act.slot === 1 ? pair[pair.length - 1]! : pair[0]!;
 }
 
 function featureAtCentre(state: TshirtState): Point2 {
@@ -528,9 +554,11 @@ export function missOfKind(state: TshirtState, action: Action, kind: MissKind, r
     const at: Point2 = [rng.range(-0.12, 0.12), rng.range(-0.1, 0.12)];
     const angle = rng.range(-0.35, 0.35);
     const pose = poseAt(c, at, angle);
+    let a = setArms(state.arms, carrierOf(state, action), at, false, null);
+    for (const other of action.arms) if (other !== carrierOf(state, action)) a = setArms(a, other, featureAtCentre(state), false, null);
     return {
       kind,
-      state: { ...state, pose, aside: null, arms: setArms(state.arms, action.arms[0]!, at, false, null) },
+      state: { ...state, pose, aside: null, arms: a },
       reason: `the folded shirt fell out of the ${arms} gripper and landed at ${fmt(rp(at))}, not aside`,
     };
   }
