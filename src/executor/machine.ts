@@ -275,6 +275,7 @@ function feedbackRecord(ctx: ExecutorContext, rec: StepRecord, feedback?: StepFe
       stepId: stepId(ctx.runId, rec.stepIndex, rec.attempt),
       planVersion: rec.planVersion,
       planStep: rec.stepIndex - ctx.planBase,
+      instruction: rec.instruction,
       status: rec.status,
       ...(rec.reason !== undefined ? { reason: rec.reason } : {}),
       ...(feedback !== undefined ? { feedback } : {}),

@@ -123,6 +123,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     stepId: z.string(),
     planVersion: z.number().int().min(1),
     planStep: Index,
+    instruction: z.string(),
     status: StepOutcome,
     reason: z.string().optional(),
     feedback: StepFeedback.optional(),
