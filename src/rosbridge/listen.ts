@@ -26,7 +26,10 @@ export interface RosbridgeListener {
   readonly port: number;
   /** `ws://host:port` for clients such as roslib. */
   readonly url: string;
-  /** Stops listening, drops all connections and (if it made it) closes the server. */
+  /**
+   * Stops listening and drops all connections; closes the server too if listen() made it.
+   * Closing the server closes its listeners as well.
+   */
   close(): Promise<void>;
 }
 
@@ -77,19 +80,23 @@ export async function listen(options: ListenOptions = {}): Promise<RosbridgeList
     server.handleConnection(adaptWebSocket(ws), `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
   });
   const port = (wss.address() as AddressInfo).port;
-  let closing: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stopListening = () => {
+    stopping ??= (async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    })();
+    return stopping;
+  };
+  server.onClose(stopListening);
   return {
     server,
     host,
     port,
     url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close() {
-      closing ??= (async () => {
-        for (const ws of wss.clients) ws.terminate();
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
-        if (ownsServer) await server.close();
-      })();
-      return closing;
+    async close() {
+      await stopListening();
+      if (ownsServer) await server.close();
     },
   };
 }

@@ -8,8 +8,8 @@ import { InvalidTypeStringError, MessageFieldError } from './errors.js';
  * rosbridge_server's ros_loader; types are compared by their canonical ROS 2 form but reported as
  * the client spelled them. Messages of the known types are checked minimally and normalised the
  * way rosbridge's message_conversion populates a ROS message: missing fields get defaults, a
- * uint8[] may arrive as base64, a byte array or a list of ints, and ROS 1 `secs/nsecs` stamps
- * become ROS 2 `sec/nanosec`. Types we do not know pass through unchecked.
+ * uint8[] may arrive as base64, a byte array or a list of ints, and stamps may be spelled the
+ * ROS 2 (`sec/nanosec`) or ROS 1 (`secs/nsecs`) way and keep their spelling. Types we do not know pass through unchecked.
  */
 
 export interface RosTypeName {
@@ -52,12 +52,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
-export interface RosTime {
-  sec: number;
-  nanosec: number;
-}
+/** builtin_interfaces/Time in ROS 2 spelling, or ROS 1's time as a ROS 1 client writes it. */
+export type RosTime = { sec: number; nanosec: number } | { secs: number; nsecs: number };
 
-export function nowStamp(now = Date.now()): RosTime {
+export function nowStamp(now = Date.now()): { sec: number; nanosec: number } {
   const ms = Math.floor(now);
   return { sec: Math.floor(ms / 1000), nanosec: (ms % 1000) * 1_000_000 };
 }
@@ -65,24 +63,29 @@ export function nowStamp(now = Date.now()): RosTime {
 const isInt = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
-/** builtin_interfaces/Time; like message_conversion._to_time_inst it takes "now" and ROS 1 field names. */
+const TIME_FIELDS = { ros2: ['sec', 'nanosec'], ros1: ['secs', 'nsecs'] } as const;
+
+/**
+ * A stamp, or "now" (message_conversion._to_time_inst takes both). The spelling is kept: a
+ * simulated ROS 1 robot stamps with secs/nsecs and its ROS 1 clients expect to read them back.
+ */
 const Time = z
   .custom<unknown>(
     (v) => {
       if (v === 'now') return true;
       if (!isRecord(v)) return false;
       const keys = Object.keys(v);
-      if (!keys.every((k) => k === 'sec' || k === 'secs' || k === 'nanosec' || k === 'nsecs')) return false;
-      const sec = v.sec ?? v.secs ?? 0;
-      const nanosec = v.nanosec ?? v.nsecs ?? 0;
-      return isInt(sec, -0x8000_0000, 0x7fff_ffff) && isInt(nanosec, 0, 0xffff_ffff);
+      const style = keys.some((k) => k === 'secs' || k === 'nsecs') ? TIME_FIELDS.ros1 : TIME_FIELDS.ros2;
+      if (!keys.every((k) => (style as readonly string[]).includes(k))) return false;
+      return isInt(v[style[0]] ?? 0, -0x8000_0000, 0xffff_ffff) && isInt(v[style[1]] ?? 0, 0, 0xffff_ffff);
     },
-    { error: 'builtin_interfaces/Time ({sec: int32, nanosec: uint32})' },
+    { error: 'builtin_interfaces/Time ({sec, nanosec} or {secs, nsecs})' },
   )
   .transform((v): RosTime => {
     if (v === 'now') return nowStamp();
     const r = v as Record<string, number | undefined>;
-    return { sec: r.sec ?? r.secs ?? 0, nanosec: r.nanosec ?? r.nsecs ?? 0 };
+    if ('secs' in r || 'nsecs' in r) return { secs: r.secs ?? 0, nsecs: r.nsecs ?? 0 };
+    return { sec: r.sec ?? 0, nanosec: r.nanosec ?? 0 };
   });
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -118,14 +121,12 @@ const Float64s = z
   )
   .transform((v): number[] => Array.from(v as ArrayLike<number | null>, (x) => x ?? Number.NaN));
 
-const Header = z
-  .strictObject({
-    stamp: Time.default(() => nowStamp()),
-    frame_id: rosString().default(''),
-    // ROS 1 clients send seq; ROS 2 dropped it, so it is accepted and forgotten.
-    seq: z.unknown().optional(),
-  })
-  .transform(({ stamp, frame_id }) => ({ stamp, frame_id }));
+const Header = z.strictObject({
+  // ROS 1's header also has seq; ROS 1 clients send it, so it is allowed.
+  seq: uint32().optional(),
+  stamp: Time.default(() => nowStamp()),
+  frame_id: rosString().default(''),
+});
 
 const headerField = () => Header.default(() => ({ stamp: nowStamp(), frame_id: '' }));
 

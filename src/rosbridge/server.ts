@@ -91,6 +91,8 @@ export interface RosbridgeStats {
 export interface Publisher<T> {
   readonly topic: string;
   readonly type: string;
+  /** Clients and in-process handlers listening now; lets a camera skip rendering for nobody. */
+  subscriberCount(): number;
   /** Throws {@link MessageFieldError} if `msg` does not fit a known type. A no-op once unadvertised. */
   publish(msg: T): void;
   unadvertise(): void;
@@ -150,6 +152,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
   private nextClient = 0;
   private nextLocal = 0;
   private closed = false;
+  private readonly closeHooks: Array<() => void | Promise<void>> = [];
   private readonly sweeper: ReturnType<typeof setInterval>;
   private readonly fragmentLimits: FragmentLimits;
   private readonly tuning: Omit<SubscriptionTuning, 'bufferedAmount'>;
@@ -307,11 +310,13 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
     const topic = resolveName('topic', m.topic);
     const type = m.type === undefined ? undefined : parseTypeName(m.type);
     this.graph.checkType(topic, type);
+    // Check the message before registering anything: a refused publish leaves no trace.
+    const msg = this.graph.normalise(topic, m.msg ?? {}, type);
     if (!this.graph.isPublisher(topic, client.publisherId)) {
       this.graph.addPublisher(topic, type, client.publisherId, false);
       client.implicitPublishers.add(topic);
     }
-    this.graph.publish(topic, client.publisherId, m.msg ?? {}, m.latch ?? false);
+    this.graph.publishNormalised(topic, client.publisherId, msg, m.latch ?? false);
   }
 
   private onSubscribe(client: ClientSession, m: OpMessage<'subscribe'>): void {
@@ -460,6 +465,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
     return {
       topic: resolved,
       type,
+      subscriberCount: () => this.graph.info(resolved)?.subscribers ?? 0,
       publish: (msg: T) => {
         if (!active || this.closed) return;
         this.graph.publish(resolved, publisherId, msg);
@@ -591,17 +597,36 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
     };
   }
 
-  /** Disconnects every client and stops the server's timers. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.sweeper);
-    this.registry.close();
-    for (const client of [...this.clients.values()]) {
-      client.close(1001, 'rosbridge server shutting down');
-      this.disconnect(client);
-    }
+  /**
+   * Runs `hook` when the server closes. listen() uses it so that closing the server also stops
+   * its listener, whoever holds which.
+   */
+  onClose(hook: () => void | Promise<void>): void {
+    this.closeHooks.push(hook);
   }
+
+  /** Disconnects every client, stops the server's timers and runs the close hooks. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      clearInterval(this.sweeper);
+      this.registry.close();
+      for (const client of [...this.clients.values()]) {
+        client.close(1001, 'rosbridge server shutting down');
+        this.disconnect(client);
+      }
+      for (const hook of this.closeHooks.splice(0)) {
+        try {
+          await hook();
+        } catch (err) {
+          this.internalError(err, 'close hook');
+        }
+      }
+    })();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
 
   // -------------------------------------------------------------------------------------------
 

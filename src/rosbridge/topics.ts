@@ -122,14 +122,26 @@ export class TopicGraph {
   }
 
   /**
-   * Normalises and fans out one message from a registered publisher. Throws
-   * {@link MessageFieldError} when the message does not fit the topic's type.
+   * Checks a message against the topic's type and returns it normalised. Throws
+   * {@link MessageFieldError} when it does not fit, {@link TopicNotEstablishedError} when the
+   * topic has no type yet (and `type` does not give one).
    */
+  normalise(name: string, msg: unknown, type?: RosTypeName): unknown {
+    const established = this.topics.get(name)?.type ?? type;
+    if (established === undefined) throw new TopicNotEstablishedError(name);
+    return normaliseMessage(established, msg);
+  }
+
+  /** Normalises and fans out one message from a registered publisher. */
   publish(name: string, publisherId: string, msg: unknown, latch = false): OutgoingMessage {
+    return this.publishNormalised(name, publisherId, this.normalise(name, msg), latch);
+  }
+
+  /** Fans out a message {@link normalise} already accepted. */
+  publishNormalised(name: string, publisherId: string, msg: unknown, latch = false): OutgoingMessage {
     const entry = this.topics.get(name);
     if (entry === undefined) throw new TopicNotEstablishedError(name);
-    const normalised = normaliseMessage(entry.type, msg);
-    const message = new OutgoingMessage(normalised, entry.type, publisherId);
+    const message = new OutgoingMessage(msg, entry.type, publisherId);
     if (latch || entry.publishers.get(publisherId)?.latch === true) {
       entry.latched = message;
       entry.latchedBy = publisherId;
