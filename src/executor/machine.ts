@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { HistoryEntry, PlanDraft, PlanIssue, PlanRequest } from '../planner/planner.js';
 import type { Plan, PlannedStep } from '../schema/plan.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
@@ -636,9 +636,20 @@ export const executorMachine = setup({
             { target: 'dispatching' },
           ],
         },
-        // Between steps, waiting for RESUME and/or CONNECTION_RESTORED; nothing is in flight here.
+        // Between steps, waiting for RESUME and/or CONNECTION_RESTORED. Nothing is awaited here, but
+        // after a lost connection the robot may still be working on the step we stopped waiting for.
         held: {
           on: {
+            ABORT: {
+              guard: ({ context }) => context.redispatch,
+              target: '#executor.aborted',
+              actions: enqueueActions(({ context, event, enqueue }) => {
+                const a = abandon(context, event);
+                enqueue.assign(a.assign);
+                enqueue({ type: 'cancelStep', params: a.cancel });
+                enqueue({ type: 'log', params: a.log });
+              }),
+            },
             RESUME: {
               guard: 'paused',
               target: 'next',
@@ -768,18 +779,12 @@ export const executorMachine = setup({
             },
             ABORT: {
               target: '#executor.aborted',
-              actions: [
-                assign({ reason: ({ event }) => event.reason ?? 'aborted by the operator' }),
-                {
-                  type: 'cancelStep',
-                  params: ({ context }): CancelStepParams => {
-                    const { stepIndex, id } = current(context);
-                    return { runId: context.runId, stepIndex, attempt: context.attempt, stepId: id, reason: context.reason! };
-                  },
-                },
-                { type: 'log', params: ({ context }) => feedbackRecord(context, record(context, 'cancelled', context.reason!)) },
-                assign({ steps: ({ context }) => [...context.steps, record(context, 'cancelled', context.reason!)] }),
-              ],
+              actions: enqueueActions(({ context, event, enqueue }) => {
+                const a = abandon(context, event);
+                enqueue.assign(a.assign);
+                enqueue({ type: 'cancelStep', params: a.cancel });
+                enqueue({ type: 'log', params: a.log });
+              }),
             },
           },
         },
@@ -835,6 +840,18 @@ export const executorMachine = setup({
     },
   },
 });
+
+/** ABORT with a step that may be running on the robot: cancel it and report it cancelled. */
+function abandon(context: ExecutorContext, event: ExecutorEvent) {
+  const reason = (event.type === 'ABORT' ? event.reason : undefined) ?? 'aborted by the operator';
+  const { stepIndex, id } = current(context);
+  const rec = record(context, 'cancelled', reason);
+  return {
+    assign: { reason, steps: [...context.steps, rec] } satisfies Partial<ExecutorContext>,
+    cancel: { runId: context.runId, stepIndex, attempt: context.attempt, stepId: id, reason } satisfies CancelStepParams,
+    log: feedbackRecord(context, rec),
+  };
+}
 
 function finished(context: ExecutorContext): RunRecord {
   return { event: { type: 'finished', report: buildReport(context) } };

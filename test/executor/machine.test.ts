@@ -260,6 +260,27 @@ describe('executor machine', () => {
     expect(snap.output!.steps).toHaveLength(3);
   });
 
+  it('ABORT while a cut-off step waits for the connection cancels that step; ABORT between steps cancels nothing', async () => {
+    const h = harness({ dispatcher: (input, s) => (input.stepIndex === 1 ? aborted(s) : feedback(input, 'done')) });
+    h.actor.start();
+    await waitFor(h.actor, () => h.dispatches.length === 2);
+    h.actor.send({ type: 'CONNECTION_LOST' });
+    h.actor.send({ type: 'ABORT' });
+    const snap = await h.done();
+    expect(snap.value).toBe('aborted');
+    expect(h.cancels.map((c) => [c.stepId, c.reason])).toEqual([['run-1/1/0', 'aborted by the operator']]);
+    expect(snap.output!.steps.map((s) => s.status)).toEqual(['done', 'cancelled']);
+
+    const paused = harness();
+    paused.actor.start();
+    paused.actor.send({ type: 'PAUSE' });
+    await waitFor(paused.actor, (s) => s.matches({ executing: 'held' }));
+    paused.actor.send({ type: 'ABORT' });
+    expect((await paused.done()).value).toBe('aborted');
+    expect(paused.cancels).toEqual([]);
+    expect(paused.dispatches).toEqual([]);
+  });
+
   it('fails with a protocol error when the dispatcher answers for another step', async () => {
     const h = harness({ dispatcher: (input) => feedback({ ...input, stepIndex: input.stepIndex + 7 }, 'done') });
     h.actor.start();
@@ -274,5 +295,25 @@ describe('executor machine', () => {
     const snap = await h.done();
     expect(snap.value).toBe('failed');
     expect(snap.output!.reason).toBe('planner failed: model server unreachable');
+  });
+});
+
+describe('executorFor', () => {
+  it('wires a Planner, passing the abort signal through, and the default validator', async () => {
+    const { createActor } = await import('xstate');
+    const { executorFor } = await import('../../src/executor/index.js');
+    const seen: (AbortSignal | undefined)[] = [];
+    const records: string[] = [];
+    const machine = executorFor({
+      observe: async () => new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1]),
+      planner: { name: 'fake', plan: async (req) => (seen.push(req.signal), draft(req.version, req.history.length ? [] : ['pick'])) },
+      dispatch: async (input) => feedback(input, 'done'),
+      onRecord: (r) => records.push(r.event.type),
+    });
+    const actor = createActor(machine, { input: { runId: 'wired', robot: robot(), task: 'tidy' } }).start();
+    const snap = await waitFor(actor, (s) => s.status === 'done');
+    expect(snap.output!.outcome).toBe('succeeded');
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+    expect(records.at(-1)).toBe('finished');
   });
 });
