@@ -184,6 +184,34 @@ describe('tshirt scene: misses and recovery', () => {
   });
 });
 
+describe('tshirt scene: off-script states', () => {
+  it('plans to the goal from states reached by any candidate in any order, misses included', () => {
+    const texts = [
+      ...CANONICAL, 'fold the shirt', 'tidy the collar', 'tidy the collar with the left arm', 'fold the left sleeve in',
+      'grasp the bottom-left corner', 'grasp the bottom-right corner with the right arm', 'move the shirt aside with both arms',
+      'fold the bottom up', 'fold it in half', 'release the shirt', 'let go of the bottom corners with both hands',
+    ];
+    for (let seed = 0; seed < 60; seed++) {
+      const rng = new Rng(900 + seed);
+      let s = start(seed);
+      for (let move = 0; move < 16 && !tshirtScene.isGoal(s, FULL); move++) {
+        const options = texts.flatMap((t) => {
+          const p = tshirtScene.parseInstruction(t, aloha);
+          if (!p.ok) throw new Error(p.reason);
+          const r = tshirtScene.candidates(s, p.template, aloha);
+          return r.ok ? r.candidates : [];
+        });
+        expect(options.length).toBeGreaterThan(0);
+        const c = rng.pick(options);
+        s = rng.chance(0.25) ? tshirtScene.miss(s, c.action, rng).state : c.next;
+        const plan = tshirtScene.oracle(s, FULL, aloha);
+        expect(plan.length).toBeLessThanOrEqual(10);
+        expect(tshirtScene.isGoal(follow(s, plan, aloha), FULL)).toBe(true);
+      }
+    }
+  });
+});
+
 describe('tshirt scene: candidates', () => {
   it('renders every candidate of a template as a distinct picture, and every step as a visible change', async () => {
     let minPair = Infinity;

@@ -166,6 +166,11 @@ export function perform(state: TshirtState, action: Action): TshirtState {
       for (const other of action.arms) if (other !== carrier) a = setArms(a, other, featureAtCentre(state), false, null);
       return { ...state, pose, aside: slot, arms: a };
     }
+    case 'release': {
+      let a = state.arms;
+      for (const name of action.arms) a = moveArm(a, name, { closed: false, holding: null });
+      return { ...state, arms: a };
+    }
     default:
       break;
   }
@@ -432,6 +437,26 @@ function moveAside(state: TshirtState, template: ActionTemplate, profile: RobotP
   return out.length > 0 ? { ok: true, candidates: out } : fail(why.join('; '));
 }
 
+/** Open the grippers that hold the shirt (all named ones, or those holding the named part); the cloth stays put. */
+function release(state: TshirtState, template: ActionTemplate, profile: RobotProfile): Result {
+  const p = needPrimitive(profile, 'release');
+  if (p !== null) return fail(p);
+  const holds = (a: ArmState): boolean => {
+    if (a.holding === null) return false;
+    const part = template.part;
+    if (part === undefined) return true;
+    if (part === 'bottom_corners') return a.holding === HOLD.bottom_left || a.holding === HOLD.bottom_right;
+    return a.holding === `shirt.${part}`;
+  };
+  const named = template.arms ?? state.arms.map((a) => a.name);
+  const arms = state.arms.filter((a) => named.includes(a.name) && holds(a)).map((a) => a.name);
+  if (arms.length === 0) {
+    return fail(`${template.arms ? `the ${template.arms.join(' and ')} arm${template.arms.length > 1 ? 's hold' : ' holds'}` : 'no arm holds'} ${PART_WORDS[template.part ?? ''] ?? 'any of the shirt'}`);
+  }
+  const act = action('release', arms, template.part, mid(arms.map((n) => arm(state, n).pos)));
+  return { ok: true, candidates: [{ action: act, next: perform(state, act) }] };
+}
+
 /** The arm that carries the shirt aside: the only one, or of two the one on the side it goes to. */
 function carrierOf(state: TshirtState, act: Action): string {
   if (act.arms.length < 2) return act.arms[0]!;
@@ -483,6 +508,8 @@ export function candidates(state: TshirtState, template: ActionTemplate, profile
     case 'move':
       if (part !== undefined) return fail(`move the whole folded shirt, not ${PART_WORDS[part] ?? part}`);
       return moveAside(state, template, profile);
+    case 'release':
+      return release(state, template, profile);
     default:
       return fail(`"${template.verb}" is not a step of folding the t-shirt (fold, grasp, tidy, move)`);
   }
@@ -561,6 +588,9 @@ export function missOfKind(state: TshirtState, action: Action, kind: MissKind, r
       state: { ...state, pose, aside: null, arms: a },
       reason: `the folded shirt fell out of the ${arms} gripper and landed at ${fmt(rp(at))}, not aside`,
     };
+  }
+  if (action.verb === 'release') {
+    return { kind: 'slip', state, reason: 'the cloth stuck to the gripper fingers; nothing was let go' };
   }
   // Slip.
   if (action.verb === 'grasp' && part === 'bottom_corners') {

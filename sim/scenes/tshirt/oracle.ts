@@ -68,16 +68,17 @@ function options(state: TshirtState, goal: TshirtGoal, profile: RobotProfile): {
   if (goal.folds.includes('bottom') && !isFolded(state, 'bottom')) {
     const hl = holdersOf('shirt.bottom_left');
     const hr = holdersOf('shirt.bottom_right');
-    if (hl.length > 0 && hr.length > 0) out.push({ text: FOLD_TEXT.bottom + withArms(pair, profile) });
+    // Each corner belongs to the arm on its side; a corner held crosswise is let go and taken again.
+    const crossed = [
+      ...hl.filter((a) => a !== pair[0]).map((a) => ({ a, corner: 'bottom-left' })),
+      ...hr.filter((a) => a !== pair[1]).map((a) => ({ a, corner: 'bottom-right' })),
+    ];
+    if (crossed.length > 0) {
+      for (const { a, corner } of crossed) out.push({ text: `release the ${corner} corner` + withArms([a], profile) });
+    } else if (hl.length > 0 && hr.length > 0) out.push({ text: FOLD_TEXT.bottom + withArms(pair, profile) });
     else if (hl.length === 0 && hr.length === 0) out.push({ text: 'grasp the bottom corners' + withArms(pair, profile) });
-    else {
-      const corner = hl.length === 0 ? 'bottom-left' : 'bottom-right';
-      const free = state.arms.filter((a) => a.holding === null).map((a) => a.name);
-      const first = hl.length === 0 ? 'left' : 'right';
-      for (const a of [first, ...free.filter((n) => n !== first)]) {
-        if (free.includes(a)) out.push({ text: `grasp the ${corner} corner` + withArms([a], profile) });
-      }
-    }
+    else if (hl.length === 0) out.push({ text: 'grasp the bottom-left corner' + withArms([pair[0]!], profile) });
+    else out.push({ text: 'grasp the bottom-right corner' + withArms([pair[1]!], profile) });
   }
   if (goal.folds.includes('half') && !isFolded(state, 'half')) out.push({ text: FOLD_TEXT.half + withArms(pair, profile) });
   if (goal.aside && state.aside === null) {
@@ -88,6 +89,17 @@ function options(state: TshirtState, goal: TshirtGoal, profile: RobotProfile): {
       text: 'move the folded shirt aside',
       pick: (cs) => cs.find((c) => c.action.slot === want) ?? cs[0],
     });
+  }
+  // Last resort, when holding something blocks every step above: let go of it.
+  const names: Record<string, string> = {
+    'shirt.bottom_left': 'the bottom-left corner',
+    'shirt.bottom_right': 'the bottom-right corner',
+    'shirt.left_sleeve': 'the left sleeve',
+    'shirt.right_sleeve': 'the right sleeve',
+  };
+  for (const a of state.arms) {
+    if (a.holding === null) continue;
+    out.push({ text: `release ${names[a.holding] ?? 'the shirt'}` + withArms([a.name], profile) });
   }
   return out;
 }

@@ -35,10 +35,11 @@ export const VOCABULARY: Vocabulary = {
   },
 };
 
-const VERBS: Record<'fold' | 'grasp' | 'tidy' | 'move', string[]> = {
+const VERBS: Record<'fold' | 'grasp' | 'tidy' | 'move' | 'release', string[]> = {
   fold: ['fold', 'folds', 'folding', 'fold over', 'tuck', 'tucks', 'bring', 'brings', 'flip', 'flips'],
   grasp: ['grasp', 'grasps', 'grab', 'grabs', 'grip', 'grips', 'hold', 'holds', 'pinch', 'pinches', 'take', 'takes', 'pick up', 'picks up', 'seize'],
   tidy: ['tidy', 'tidies', 'straighten', 'straightens', 'fix', 'fixes', 'smooth', 'smooths', 'flatten', 'flattens', 'neaten', 'neatens', 'uncrumple', 'unfold', 'unfolds', 'arrange'],
+  release: ['release', 'releases', 'let go of', 'let go', 'lets go of', 'lets go', 'drop', 'drops', 'open', 'opens', 'unhand'],
   move: ['move', 'moves', 'put', 'puts', 'slide', 'slides', 'set', 'sets', 'place', 'places', 'push', 'pushes', 'lay', 'carry', 'carries'],
 };
 
@@ -79,7 +80,7 @@ export function parseInstruction(text: string, profile: RobotProfile): ParseResu
   if (verb === undefined) {
     return {
       ok: false,
-      reason: `could not parse "${text}": no action word (fold, grasp, tidy, move aside)`,
+      reason: `could not parse "${text}": no action word (fold, grasp, tidy, move aside, release)`,
       unknownWords: [],
     };
   }
