@@ -22,9 +22,38 @@ export function newCborDecoder(): CborDecoder {
   return new Decoder({ useRecords: false, mapsAsObjects: true });
 }
 
+/**
+ * Deepest nesting accepted in a frame. rosbridge's Python json.loads gives up near 1000 levels;
+ * no ROS message comes close to this, and everything downstream (JSON.stringify, cbor-x) recurses.
+ */
+export const MAX_NESTING = 100;
+
+/** Iterative, so the check itself cannot overflow the stack; typed arrays and strings are leaves. */
+function tooDeep(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
+    if (depth >= max) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) if (typeof x === 'object' && x !== null) stack.push([x, depth + 1]);
+    } else {
+      for (const key in v) {
+        const x = (v as Record<string, unknown>)[key];
+        if (typeof x === 'object' && x !== null) stack.push([x, depth + 1]);
+      }
+    }
+  }
+  return false;
+}
+
+function checked(value: unknown): DecodeResult {
+  return tooDeep(value, MAX_NESTING) ? { ok: false, error: `nesting deeper than ${MAX_NESTING} levels` } : { ok: true, value };
+}
+
 export function decodeJson(text: string): DecodeResult {
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return checked(JSON.parse(text) as unknown);
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
@@ -32,7 +61,7 @@ export function decodeJson(text: string): DecodeResult {
 
 export function decodeCbor(decoder: CborDecoder, bytes: Uint8Array): DecodeResult {
   try {
-    return { ok: true, value: decoder.decode(bytes) as unknown };
+    return checked(decoder.decode(bytes) as unknown);
   } catch (err) {
     // Includes RangeError from pathologically deep nesting: the decoder recurses.
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
