@@ -98,6 +98,24 @@ export class RobotChannel {
     return new Promise((resolve) => this.frameWaiters.push(resolve));
   }
 
+  /**
+   * A frame received after `sinceMs` (e.g. the scene after a miss), or, if none comes within
+   * `timeoutMs`, the latest one there is.
+   */
+  async frameAfter(sinceMs: number, timeoutMs: number): Promise<Uint8Array> {
+    if (this.latest && this.latest.receivedAt > sinceMs) return this.latest.png;
+    const fresh = new Promise<Uint8Array>((resolve) => this.frameWaiters.push(resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const fallback = new Promise<Uint8Array | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(this.latest?.png), timeoutMs);
+    });
+    try {
+      return (await Promise.race([fresh, fallback])) ?? (await fresh);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   close(): void {
     this.feedbackTopic.unsubscribe();
     this.cameraTopic.unsubscribe();

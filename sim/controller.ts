@@ -1,0 +1,85 @@
+import type { Action, RobotProfile } from '../src/schema/index.js';
+import { meanAbsDiff, toCompareRgb } from '../src/image/compare.js';
+import { sceneSvg, viewOf } from './render.js';
+import type { SceneModule, SceneStateBase } from './scene.js';
+
+/**
+ * The sim robot's goal-conditioned controller: it does what a keyframe-conditioned low-level policy
+ * does. It reads the instruction against the scene vocabulary, imagines (renders) the outcome of every
+ * action consistent with it, and executes the one whose picture matches the keyframe. The keyframe
+ * decides what the words leave open (which slot, which arm, which side) and a keyframe that shows a
+ * different outcome than the instruction is refused.
+ */
+export interface ControllerOptions {
+  /** Largest accepted distance between the chosen outcome and the keyframe (mean abs diff, 0..1). */
+  maxDistance: number;
+  /**
+   * How far the keyframe must move from the current picture towards the chosen outcome, as a share of
+   * the distance between the two pictures: 0.5 = at least half way. Robust to blur, because blur
+   * costs every candidate and the unchanged scene alike.
+   */
+  minProgress: number;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = { maxDistance: 0.12, minProgress: 0.5 };
+
+export type ControllerDecision<S> =
+  | { kind: 'act'; action: Action; next: S; distance: number; candidates: number }
+  /** The instruction cannot be read or cannot be done here: the robot does not move. */
+  | { kind: 'reject'; reason: string }
+  /** No outcome consistent with the instruction looks like the keyframe. */
+  | { kind: 'unreachable'; reason: string; distance: number };
+
+export async function decide<S extends SceneStateBase, G>(
+  scene: SceneModule<S, G>,
+  profile: RobotProfile,
+  state: S,
+  instruction: string,
+  keyframe: Uint8Array,
+  options: ControllerOptions = DEFAULT_CONTROLLER_OPTIONS,
+): Promise<ControllerDecision<S>> {
+  const parsed = scene.parseInstruction(instruction, profile);
+  if (!parsed.ok) return { kind: 'reject', reason: parsed.reason };
+  const found = scene.candidates(state, parsed.template, profile);
+  if (!found.ok) return { kind: 'reject', reason: found.reason };
+  if (found.candidates.length === 0) return { kind: 'reject', reason: `nothing to do for "${instruction}" here` };
+
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera);
+  if (!camera) return { kind: 'reject', reason: `profile ${profile.id} has no camera "${profile.keyframeCamera}"` };
+  const view = viewOf(camera);
+  const picture = (s: S) => toCompareRgb(sceneSvg(scene, s, view, camera.resolution));
+
+  let target: Uint8Array;
+  try {
+    target = await toCompareRgb(keyframe);
+  } catch (cause) {
+    return { kind: 'reject', reason: `keyframe is not a readable image (${(cause as Error).message})` };
+  }
+  const now = await picture(state);
+  const outcomes = await Promise.all(found.candidates.map((c) => picture(c.next)));
+
+  let best = 0;
+  let bestDistance = Infinity;
+  outcomes.forEach((o, i) => {
+    const d = meanAbsDiff(o, target);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = i;
+    }
+  });
+  const chosen = found.candidates[best]!;
+  const change = meanAbsDiff(now, outcomes[best]!);
+  const progress = meanAbsDiff(now, target) - bestDistance;
+  const round = (v: number) => Math.round(v * 1e4) / 1e4;
+  if (bestDistance > options.maxDistance || progress < options.minProgress * change) {
+    return {
+      kind: 'unreachable',
+      distance: round(bestDistance),
+      reason:
+        `keyframe unreachable: no outcome of "${instruction}" looks like the keyframe ` +
+        `(best of ${found.candidates.length} at distance ${round(bestDistance)}, ` +
+        `progress ${round(progress)} of ${round(change)} needed ${round(options.minProgress * change)})`,
+    };
+  }
+  return { kind: 'act', action: chosen.action, next: chosen.next, distance: round(bestDistance), candidates: found.candidates.length };
+}

@@ -1,0 +1,72 @@
+import { isProfileError } from '../errors/profile-error.js';
+import { isUsageError } from '../errors/usage-error.js';
+import type { CliIo, Command } from './command.js';
+import { sheetCommand } from './commands/sheet.js';
+import { simCommand } from './commands/sim.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+const COMMANDS = {
+  sim: simCommand,
+  sheet: sheetCommand,
+} satisfies Record<string, Command>;
+type CommandName = keyof typeof COMMANDS;
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `keystep: world-model plans (step text + goal keyframes), validated and executed over rosbridge
+
+Usage: keystep <command> [options]   (keystep <command> --help for its options)
+
+Commands:
+${lines.join('\n')}`;
+}
+
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+  tty: Boolean(process.stdout.isTTY),
+};
+
+/** Runs one CLI invocation and returns its exit code; never throws. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (!(name in COMMANDS)) {
+    io.err(`keystep: unknown command "${name}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  const command = COMMANDS[name as CommandName];
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    return report(error, name, io);
+  }
+}
+
+function report(error: unknown, command: string, io: CliIo): ExitCode {
+  if (isUsageError(error)) {
+    io.err(`keystep ${command}: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (isProfileError(error)) {
+    io.err(`keystep ${command}: ${error.message}`);
+    return EXIT.config;
+  }
+  const e = error as Error & { code?: string };
+  switch (e?.name) {
+    case 'UnknownTaskError':
+    case 'UnsupportedTaskError':
+      io.err(`keystep ${command}: ${e.message}`);
+      return EXIT.config;
+  }
+  if (e?.code === 'EADDRINUSE') {
+    io.err(`keystep ${command}: ${e.message}: the port is taken; pick another with --port`);
+    return EXIT.runtime;
+  }
+  io.err(`keystep ${command}: unexpected error: ${e?.stack ?? String(error)}\nPlease report this with the command line above.`);
+  return EXIT.runtime;
+}

@@ -1,0 +1,118 @@
+import { createActor, toPromise } from 'xstate';
+import { executorFor, RunLog, type ExecutorInput, type RunRecord, type RunReport } from '../executor/index.js';
+import { OraclePlanner } from '../planner/oracle.js';
+import type { Planner } from '../planner/planner.js';
+import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/connection.js';
+import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
+import type { RobotProfile, SceneId } from '../schema/index.js';
+
+export type BackendName = 'oracle';
+export const BACKENDS: readonly BackendName[] = ['oracle'];
+
+export interface RunOptions {
+  url: string;
+  profile: RobotProfile;
+  task: string;
+  scene?: SceneId;
+  backend: BackendName;
+  runId: string;
+  /** Parent of the run directories (runs/). */
+  runsDir: string;
+  seed?: number;
+  /** Continue the logged run `runId` instead of starting one. */
+  resume?: boolean;
+  /** Replan limit override (0 = fail at the first miss); defaults to the profile's. */
+  maxReplans?: number;
+  backoff?: BackoffOptions;
+  connectTimeoutMs?: number;
+  onRecord?: (record: RunRecord) => void;
+  onBadMessage?: (message: BadMessage) => void;
+  onConnection?: (state: 'lost' | 'restored') => void;
+  /** Aborting it sends ABORT: the step in flight is cancelled on the robot. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  report: RunReport;
+  dir: string;
+  badMessages: number;
+  reconnects: number;
+}
+
+/**
+ * One run of one task against a robot behind rosbridge: connect, plan, validate, execute, replan, log.
+ * The thin I/O shell around the executor machine; everything it decides is in src/executor.
+ */
+export async function runTask(options: RunOptions): Promise<RunResult> {
+  const profile = options.maxReplans === undefined ? options.profile : { ...options.profile, limits: { ...options.profile.limits, maxReplans: options.maxReplans } };
+  const log = options.resume ? RunLog.open(options.runsDir, options.runId) : RunLog.create(options.runsDir, options.runId);
+  const resumed = options.resume ? log.resumeState() : undefined;
+  if (resumed?.finished) {
+    return { report: resumed.finished, dir: log.dir, badMessages: 0, reconnects: 0 };
+  }
+  const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
+  const channel = new RobotChannel(connection, profile, { ...(options.onBadMessage ? { onBadMessage: options.onBadMessage } : {}) });
+  const planner: Planner = createPlanner(options.backend, connection);
+  let lastFeedbackAt = 0;
+
+  const machine = executorFor({
+    // A replan must see the scene after the miss: wait for a frame newer than the last feedback.
+    observe: () => channel.frameAfter(lastFeedbackAt, 3000),
+    planner,
+    dispatch: async (input, signal) => {
+      channel.send(
+        { kind: 'execute', runId: input.runId, stepIndex: input.stepIndex, attempt: input.attempt, instruction: input.step.instruction, ...(input.step.action ? { action: input.step.action } : {}), sentAt: Date.now() },
+        input.step.keyframe,
+      );
+      const feedback = await channel.waitFeedback(input.stepId, signal);
+      lastFeedbackAt = Date.now();
+      return feedback;
+    },
+    cancelStep: (p) => channel.cancel({ runId: p.runId, stepIndex: p.stepIndex, attempt: p.attempt }, p.reason),
+    onRecord: (record) => {
+      log.record(record);
+      options.onRecord?.(record);
+    },
+  });
+  const input: ExecutorInput = {
+    runId: options.runId,
+    robot: profile,
+    task: options.task,
+    backend: options.backend,
+    ...(options.scene ? { scene: options.scene } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(resumed ? { resume: resumed.resume } : {}),
+  };
+  const actor = createActor(machine, { input });
+  const lost = () => {
+    options.onConnection?.('lost');
+    actor.send({ type: 'CONNECTION_LOST' });
+  };
+  const restored = () => {
+    options.onConnection?.('restored');
+    actor.send({ type: 'CONNECTION_RESTORED' });
+  };
+  connection.on('disconnected', lost);
+  connection.on('connected', restored);
+  const abort = () => actor.send({ type: 'ABORT', reason: 'operator abort' });
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    actor.start();
+    const report = (await toPromise(actor)) as RunReport;
+    return { report, dir: log.dir, badMessages: channel.badMessages, reconnects: connection.reconnects };
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+    connection.off('disconnected', lost);
+    connection.off('connected', restored);
+    channel.close();
+    log.close();
+    connection.close();
+  }
+}
+
+function createPlanner(backend: BackendName, connection: RosConnection): Planner {
+  switch (backend) {
+    case 'oracle':
+      return new OraclePlanner(connection);
+  }
+}
