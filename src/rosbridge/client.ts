@@ -70,6 +70,7 @@ export class ClientSession {
     defaultLevel: StatusLevelSetting,
     private readonly maxFragmentsPerMessage: number,
     private readonly onStatus: (client: ClientSession, status: StatusOut, sent: boolean) => void,
+    private readonly onSendError: (client: ClientSession, err: unknown) => void,
   ) {
     this.level = defaultLevel;
     this.fragments = new FragmentAssembler(fragmentLimits, now);
@@ -84,11 +85,16 @@ export class ClientSession {
     return this.socket.bufferedAmount ?? 0;
   }
 
+  /** Never throws: sends happen from timers and other clients' turns, where a throw would crash. */
   send(data: string | Uint8Array): void {
     if (this.closed) return;
     this.counters.framesOut++;
     this.counters.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    this.socket.send(data);
+    try {
+      this.socket.send(data);
+    } catch (err) {
+      this.onSendError(this, err);
+    }
   }
 
   /** Sends an op as JSON, cut into fragments when longer than `fragmentSize`. */

@@ -93,7 +93,11 @@ export interface Publisher<T> {
   readonly type: string;
   /** Clients and in-process handlers listening now; lets a camera skip rendering for nobody. */
   subscriberCount(): number;
-  /** Throws {@link MessageFieldError} if `msg` does not fit a known type. A no-op once unadvertised. */
+  /**
+   * Throws {@link MessageFieldError} if `msg` does not fit a known type. A no-op once
+   * unadvertised. Byte arrays are not copied: do not reuse them for the next frame, since a
+   * throttled subscriber may still hold this one.
+   */
   publish(msg: T): void;
   unadvertise(): void;
 }
@@ -197,6 +201,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
       this.options.defaultStatusLevel ?? 'error',
       this.options.maxFragmentsPerMessage ?? 10_000,
       (c, status, sent) => this.emitSafely('status', { client: { id: c.id, name: c.name }, status, sent }),
+      (c, err) => this.internalError(err, `sending to client ${c.id}`),
     );
     this.clients.set(id, client);
     socket.on('message', (data) => this.guard(`frame from client ${id}`, () => this.onFrame(client, data, 0)));
@@ -480,8 +485,9 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
 
   /**
    * Receives what anyone publishes on `topic` (clients and in-process publishers). Messages of
-   * known types arrive normalised (e.g. image `data` as a Uint8Array). The handler runs
-   * synchronously in the publisher's turn; what it throws is reported as `internalError`.
+   * known types arrive normalised (e.g. image `data` as a Uint8Array). The message object is
+   * shared with every other subscriber: read it, do not modify it. The handler runs synchronously
+   * in the publisher's turn; what it throws is reported as `internalError`.
    */
   subscribe<T = unknown>(topic: string, type: string, handler: (msg: T, meta: MessageMeta) => void): LocalSubscription {
     this.assertOpen();
