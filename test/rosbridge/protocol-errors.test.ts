@@ -1,6 +1,6 @@
 import { encode as encodeCbor } from 'cbor-x';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RosbridgeListener, StdString } from '../../src/rosbridge/index.js';
+import { listen, type RosbridgeListener, type StdString } from '../../src/rosbridge/index.js';
 import { cleanup, RawClient, sleep, startServer, waitUntil } from './helpers.js';
 
 /** Protocol misuse from a bare ws client: each gets a status reply, nobody else notices. */
@@ -237,6 +237,26 @@ describe('protocol errors', () => {
     await waitUntil(() => listener.server.stats().clients === 1);
     expect(listener.server.topicInfo('/heartbeat')).toMatchObject({ publishers: 1, subscribers: 1 });
     await check();
+  });
+
+  it('socket-level violations (invalid UTF-8 text, oversized frame) end only that connection', async () => {
+    const listener = await listen({ port: 0, maxPayload: 64 * 1024 });
+    try {
+      const check = await bystander(listener);
+      for (const send of [
+        (c: RawClient) => c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }),
+        (c: RawClient) => c.sendText(JSON.stringify({ op: 'publish', topic: '/heartbeat', msg: { data: 'x'.repeat(100_000) } })),
+      ]) {
+        const c = await RawClient.connect(listener.url);
+        const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
+        send(c);
+        expect([1007, 1009]).toContain(await closed);
+        await check();
+      }
+      await waitUntil(() => listener.server.stats().clients === 1);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('unsubscribe by id keeps the other ids of the same client', async () => {
