@@ -66,7 +66,7 @@ export interface RosbridgeServerEvents {
   disconnection: [client: ClientInfo];
   /** Every status the server produced for a client, sent or filtered: the server's log. */
   status: [event: StatusEvent];
-  /** A bug or a failing in-process handler; the server carried on. */
+  /** A bug, or an in-process topic handler that threw; the server carried on. */
   internalError: [error: unknown, context: string];
 }
 

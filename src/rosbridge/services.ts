@@ -118,17 +118,28 @@ export class ServiceRegistry {
     const entry = this.services.get(name);
     if (entry === undefined) throw new ServiceNotFoundError(calledAs);
     const provider = entry.provider;
+    const timeoutText = `Timeout exceeded while waiting for service response from ${calledAs}`;
     if (provider.kind === 'local') {
       const meta: ServiceCallMeta = { caller: callerId, service: calledAs };
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish: Respond = (result, values) => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        respond(result, values);
+      };
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => finish(false, timeoutText), timeoutMs);
+        timer.unref?.();
+      }
       // Run the handler outside the caller's stack so a throw in it is a failed call, not a crash.
       Promise.resolve()
         .then(() => provider.handler(args, meta))
         .then(
-          (values) => respond(true, values ?? {}),
-          (err: unknown) => {
-            this.onHandlerError(name, err);
-            respond(false, errorText(err));
-          },
+          (values) => finish(true, values ?? {}),
+          // Throwing is how a handler fails a call: the caller hears of it, it is no server fault.
+          (err: unknown) => finish(false, errorText(err)),
         )
         .catch((err: unknown) => this.onHandlerError(name, err));
       return;
@@ -136,7 +147,7 @@ export class ServiceRegistry {
     const requestId = `service_request:${provider.advertisedAs}:${++this.nextRequest}`;
     const call: PendingCall = { requestId, service: name, providerId: provider.clientId, callerId, respond, timer: undefined };
     if (timeoutMs > 0) {
-      call.timer = setTimeout(() => this.finish(requestId, false, `Timeout exceeded while waiting for service response from ${calledAs}`), timeoutMs);
+      call.timer = setTimeout(() => this.finish(requestId, false, timeoutText), timeoutMs);
       call.timer.unref?.();
     }
     this.pending.set(requestId, call);

@@ -179,6 +179,22 @@ describe('roslib client', () => {
     expect(await call).toMatch(/unadvertised/);
   });
 
+  it('honours roslib call timeouts and fragments big service responses', async () => {
+    const { server, url } = await startServer();
+    server.advertiseService('/hang', 'std_srvs/Trigger', () => new Promise(() => undefined));
+    const big = 'y'.repeat(5000);
+    server.advertiseService('/big', 'std_srvs/Trigger', () => ({ success: true, message: big }));
+    const ros = await connectRos(url);
+    const hang = new Service({ ros, name: '/hang', serviceType: 'std_srvs/Trigger' });
+    const error = await new Promise((resolve, reject) => hang.callService({}, reject, resolve, 0.1));
+    expect(error).toMatch(/^Timeout exceeded while waiting for service response from \/hang/);
+    // roslib's callService has no fragment_size; send the call by hand and take the reply as it does.
+    const reply = new Promise((resolve) => ros.once('big-call', resolve));
+    ros.callOnConnection({ op: 'call_service', id: 'big-call', service: '/big', args: {}, fragment_size: 512 } as Parameters<Ros['callOnConnection']>[0]);
+    expect(await reply).toMatchObject({ op: 'service_response', id: 'big-call', result: true, values: { success: true, message: big } });
+    expect(server.stats().framesOut).toBeGreaterThan(10);
+  });
+
   it('throttle_rate really throttles', async () => {
     const { server, url } = await startServer();
     const pub = server.advertise<StdString>('/burst', 'std_msgs/String');
