@@ -6,7 +6,7 @@ export interface EpisodeStep {
   instruction: string;
   keyframe: Buffer;
   feedback: StepFeedback;
-  /** Keyframe-camera frame after the step. */
+  /** Keyframe-camera frame after the step (empty when frames are off). */
   after: Buffer;
   /** Oracle replans so far (a replan follows every miss or rejection). */
   replan: number;
@@ -28,14 +28,14 @@ export interface EpisodeResult {
  */
 export async function runOracleEpisode(
   world: SimWorld,
-  options: { runId?: string; maxReplans?: number; maxSteps?: number; replan?: boolean; onStep?: (s: EpisodeStep) => void } = {},
+  options: { runId?: string; maxReplans?: number; maxSteps?: number; replan?: boolean; onStep?: (s: EpisodeStep) => void; /** Render the frame after every step (for sheets); off saves time in tests. */ frames?: boolean } = {},
 ): Promise<EpisodeResult> {
   const runId = options.runId ?? `oracle-${world.options.seed}`;
   const maxReplans = options.maxReplans ?? world.profile.limits.maxReplans;
   const maxSteps = options.maxSteps ?? 64;
   const replanOnMiss = options.replan ?? true;
   const camera = world.profile.cameras.find((c) => c.name === world.profile.keyframeCamera)!;
-  const start = await world.observe();
+  const start = options.frames === false ? Buffer.alloc(0) : await world.observe();
   const steps: EpisodeStep[] = [];
   let misses = 0;
   let replans = 0;
@@ -50,7 +50,7 @@ export async function runOracleEpisode(
         keyframe,
       );
       stepIndex++;
-      const record: EpisodeStep = { instruction: step.instruction, keyframe, feedback, after: await world.observe(), replan: replans };
+      const record: EpisodeStep = { instruction: step.instruction, keyframe, feedback, after: options.frames === false ? Buffer.alloc(0) : await world.observe(), replan: replans };
       steps.push(record);
       options.onStep?.(record);
       if (feedback.status !== 'done') {

@@ -108,7 +108,8 @@ export class SimWorld {
   execute(command: ExecuteCommand, keyframe: Uint8Array): Promise<StepFeedback> {
     const id = stepId(command.runId, command.stepIndex, command.attempt);
     const earlier = this.results.get(id);
-    if (earlier) return earlier.then((f) => ({ ...f, duplicate: true, stamp: Date.now() }));
+    // A duplicate repeats the first result, stamp included: the stamp says when the outcome happened.
+    if (earlier) return earlier.then((f) => ({ ...f, duplicate: true }));
     const run = this.queue.then(() => this.run(id, command, keyframe));
     this.results.set(id, run);
     this.queue = run.catch(() => undefined);

@@ -1,11 +1,17 @@
 import { isProfileError } from '../errors/profile-error.js';
 import { isUsageError } from '../errors/usage-error.js';
 import type { CliIo, Command } from './command.js';
+import { demoCommand } from './commands/demo.js';
+import { rolloutCommand } from './commands/rollout.js';
+import { runCommand } from './commands/run.js';
 import { sheetCommand } from './commands/sheet.js';
 import { simCommand } from './commands/sim.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const COMMANDS = {
+  demo: demoCommand,
+  run: runCommand,
+  rollout: rolloutCommand,
   sim: simCommand,
   sheet: sheetCommand,
 } satisfies Record<string, Command>;
@@ -60,8 +66,13 @@ function report(error: unknown, command: string, io: CliIo): ExitCode {
   switch (e?.name) {
     case 'UnknownTaskError':
     case 'UnsupportedTaskError':
+    case 'RunLogError':
       io.err(`keystep ${command}: ${e.message}`);
       return EXIT.config;
+    case 'ConnectTimeoutError':
+    case 'PlannerError':
+      io.err(`keystep ${command}: ${e.message}`);
+      return EXIT.runtime;
   }
   if (e?.code === 'EADDRINUSE') {
     io.err(`keystep ${command}: ${e.message}: the port is taken; pick another with --port`);

@@ -24,3 +24,18 @@ export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
   return sum / (a.length * 255);
 }
+
+/**
+ * Share of pixels whose largest channel difference exceeds `threshold` (0..255): the area where two
+ * pictures disagree outright. Blur spreads a small difference over many pixels and stays under the
+ * threshold; an object that moved, appeared or changed colour does not.
+ */
+export function strongDiffArea(a: Uint8Array, b: Uint8Array, threshold = 80): number {
+  if (a.length !== b.length) throw new RangeError(`images differ in size: ${a.length} vs ${b.length} bytes`);
+  let n = 0;
+  for (let i = 0; i < a.length; i += 3) {
+    const d = Math.max(Math.abs(a[i]! - b[i]!), Math.abs(a[i + 1]! - b[i + 1]!), Math.abs(a[i + 2]! - b[i + 2]!));
+    if (d > threshold) n++;
+  }
+  return n / (a.length / 3);
+}

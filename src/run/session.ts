@@ -26,6 +26,8 @@ export interface RunOptions {
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
   onRecord?: (record: RunRecord) => void;
+  /** Wraps the backend's planner (timing, tracing). */
+  wrapPlanner?: (planner: Planner) => Planner;
   onBadMessage?: (message: BadMessage) => void;
   onConnection?: (state: 'lost' | 'restored') => void;
   /** Aborting it sends ABORT: the step in flight is cancelled on the robot. */
@@ -52,12 +54,14 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   }
   const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
   const channel = new RobotChannel(connection, profile, { ...(options.onBadMessage ? { onBadMessage: options.onBadMessage } : {}) });
-  const planner: Planner = createPlanner(options.backend, connection);
-  let lastFeedbackAt = 0;
+  const backend = createPlanner(options.backend, connection);
+  const planner: Planner = options.wrapPlanner ? options.wrapPlanner(backend) : backend;
+  // Robot-clock stamp of the last feedback: a replan must look at a frame taken after it.
+  let lastFeedbackStamp = 0;
 
   const machine = executorFor({
     // A replan must see the scene after the miss: wait for a frame newer than the last feedback.
-    observe: () => channel.frameAfter(lastFeedbackAt, 3000),
+    observe: () => channel.frameAfter(lastFeedbackStamp, 3000),
     planner,
     dispatch: async (input, signal) => {
       channel.send(
@@ -65,7 +69,7 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
         input.step.keyframe,
       );
       const feedback = await channel.waitFeedback(input.stepId, signal);
-      lastFeedbackAt = Date.now();
+      lastFeedbackStamp = feedback.stamp;
       return feedback;
     },
     cancelStep: (p) => channel.cancel({ runId: p.runId, stepIndex: p.stepIndex, attempt: p.attempt }, p.reason),

@@ -1,0 +1,109 @@
+import { loadProfile } from '../../profile/load.js';
+import { SceneId } from '../../schema/task.js';
+import { rollout } from '../../run/rollout.js';
+import { BACKENDS } from '../../run/session.js';
+import { choiceFlag, intFlag, numberFlag, parseFlags, requiredFlag } from '../args.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { progressBar } from '../progress.js';
+import { defaultTask } from './sheet.js';
+
+const help = `keystep rollout --robot <id> --scene <tshirt|table> --task "<text>" --episodes N [options]
+
+Runs simulated episodes end to end: a sim robot behind a real rosbridge socket, and for each episode the
+executor over roslib, exactly as keystep run drives a real robot. Prints episodes, successes, success
+rate, steps, misses, replans, plan latency p50/p95 and wall time. Writes every episode's run log, plus
+summary.json and summary.png (success per step, replans, failure reasons), under runs/rollout-*/.
+
+Options:
+  --robot <id>        robot profile
+  --scene <name>      tshirt | table
+  --task <text>       task (default: the scene's full task)
+  --episodes <n>      number of episodes (default 10)
+  --miss-rate <p>     probability that a step misses, 0..1 (default 0.15)
+  --seed <s>          first episode's seed; episode i uses s + i (default 0)
+  --backend <name>    planner: ${BACKENDS.join(' | ')} (default oracle)
+  --no-replan         fail an episode at its first miss instead of replanning
+  --runs <dir>        where run logs go (default runs)
+  --json              print exactly one JSON object: episodes, successes, successRate, steps, misses,
+                      replans, planLatencyMs {p50, p95}, wallS
+  -h, --help          this text
+
+Exit codes: 0 ran (whatever the success rate), 2 bad flags, 3 bad profile or task.`;
+
+export const rolloutCommand: Command = {
+  summary: 'measure success rates over simulated episodes, end to end over rosbridge',
+  help,
+  async run(argv, io) {
+    const { values } = parseFlags('rollout', argv, {
+      robot: { type: 'string' },
+      scene: { type: 'string' },
+      task: { type: 'string' },
+      episodes: { type: 'string' },
+      'miss-rate': { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      'no-replan': { type: 'boolean' },
+      runs: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (values.help) {
+      io.out(help);
+      return EXIT.ok;
+    }
+    const profile = loadProfile(requiredFlag('rollout', 'robot', values.robot, 'aloha-agilex'));
+    const scene = choiceFlag('rollout', 'scene', values.scene, SceneId.options);
+    const episodes = intFlag('rollout', 'episodes', values.episodes, 10, { min: 1, max: 100_000 });
+    const json = values.json === true;
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.once('SIGINT', onSignal);
+    let lastDraw = 0;
+    let successes = 0;
+    try {
+      const { result, dir } = await rollout({
+        profile,
+        scene,
+        task: values.task ?? defaultTask(scene),
+        episodes,
+        missRate: numberFlag('rollout', 'miss-rate', values['miss-rate'], 0.15, { min: 0, max: 1 }),
+        seed: intFlag('rollout', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 - episodes }),
+        backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, 'oracle'),
+        replan: values['no-replan'] !== true,
+        runsDir: values.runs ?? 'runs',
+        signal: controller.signal,
+        onEpisode: (done, episode) => {
+          if (episode.success) successes++;
+          // Progress goes to stderr so that --json leaves stdout with exactly one object.
+          const now = Date.now();
+          if (done === episodes || now - lastDraw > 250) {
+            lastDraw = now;
+            const line = `${progressBar(done, episodes)} successes ${successes}`;
+            if (io.tty) process.stderr.write(`\r${line}${done === episodes ? '\n' : ''}`);
+            else if (done === episodes || done % Math.max(1, Math.round(episodes / 10)) === 0) io.err(line);
+          }
+        },
+      });
+      if (json) {
+        io.out(JSON.stringify(result));
+      } else {
+        io.out(
+          [
+            `episodes      ${result.episodes}`,
+            `successes     ${result.successes}`,
+            `success rate  ${result.successRate}`,
+            `steps         ${result.steps}`,
+            `misses        ${result.misses}`,
+            `replans       ${result.replans}`,
+            `plan latency  p50 ${result.planLatencyMs.p50} ms, p95 ${result.planLatencyMs.p95} ms`,
+            `wall time     ${result.wallS} s`,
+            `summary       ${dir}/summary.png`,
+          ].join('\n'),
+        );
+      }
+      return EXIT.ok;
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+  },
+};

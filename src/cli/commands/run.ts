@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { RunLog } from '../../executor/index.js';
+import { loadProfile } from '../../profile/load.js';
+import { SceneId } from '../../schema/task.js';
+import { BACKENDS, runTask } from '../../run/session.js';
+import { choiceFlag, intFlag, parseFlags, requiredFlag } from '../args.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { progressLine } from '../progress.js';
+import { UsageError } from '../../errors/usage-error.js';
+
+const help = `keystep run --robot <id> --task "<text>" --rosbridge ws://host:port [options]
+keystep run --resume <run-id> [--rosbridge ws://host:port]
+
+Plans the task, validates the plan, and executes it step by step over rosbridge: every step is sent as
+its instruction (JSON on the profile's step topic) plus its keyframe (CompressedImage). When a step
+misses, keystep replans from the latest camera frame. Progress is printed live. Every event, plan
+version and keyframe is written to runs/<run-id>/ as it happens.
+
+Options:
+  --robot <id>          robot profile (robots/<id>.json) or a path to one
+  --task <text>         what to do, e.g. "fold the t-shirt"
+  --scene <name>        tshirt | table (a hint for planners; optional)
+  --rosbridge <url>     rosbridge server (default ws://127.0.0.1:9090)
+  --backend <name>      planner: ${BACKENDS.join(' | ')} (default oracle; the oracle needs keystep sim)
+  --run-id <id>         name of the run directory (default: generated)
+  --runs <dir>          parent directory of run logs (default runs)
+  --seed <n>            recorded with the run for reproducibility (default 0)
+  --resume <run-id>     continue a killed run from its log, without redoing finished steps
+  -h, --help            this text
+
+Ctrl-C aborts: the step in flight is cancelled on the robot, and the run ends as aborted.
+Exit codes: 0 succeeded, 1 failed or aborted, 2 bad flags, 3 bad profile or run log, 4 no connection.`;
+
+export const runCommand: Command = {
+  summary: 'plan a task and execute it on a robot over rosbridge, replanning on misses',
+  help,
+  async run(argv, io) {
+    const { values } = parseFlags('run', argv, {
+      robot: { type: 'string' },
+      task: { type: 'string' },
+      scene: { type: 'string' },
+      rosbridge: { type: 'string' },
+      backend: { type: 'string' },
+      'run-id': { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      resume: { type: 'string' },
+    });
+    if (values.help) {
+      io.out(help);
+      return EXIT.ok;
+    }
+    const runsDir = values.runs ?? 'runs';
+    const url = values.rosbridge ?? 'ws://127.0.0.1:9090';
+    if (!/^wss?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--rosbridge must be a ws:// or wss:// URL, got "${url}"`, 'run');
+    let robotId: string;
+    let task: string;
+    let scene: SceneId | undefined;
+    let backend = choiceFlag('run', 'backend', values.backend, BACKENDS, 'oracle');
+    let seed = intFlag('run', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
+    let runId: string;
+    if (values.resume !== undefined) {
+      runId = values.resume;
+      // The log says how the run was started; flags cannot change a run half way.
+      const started = RunLog.open(runsDir, runId).resumeState().started;
+      robotId = started.robot;
+      task = started.task;
+      scene = started.scene;
+      if (started.backend !== undefined) backend = choiceFlag('run', 'backend', started.backend, BACKENDS);
+      seed = started.seed ?? seed;
+    } else {
+      robotId = requiredFlag('run', 'robot', values.robot, 'aloha-agilex');
+      task = requiredFlag('run', 'task', values.task, '"fold the t-shirt"');
+      scene = values.scene === undefined ? undefined : choiceFlag('run', 'scene', values.scene, SceneId.options);
+      runId = values['run-id'] ?? `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${randomBytes(3).toString('hex')}`;
+      if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new UsageError(`--run-id may only use letters, digits, ".", "_" and "-", got "${runId}"`, 'run');
+    }
+    const profile = loadProfile(robotId);
+    const controller = new AbortController();
+    const onSignal = () => {
+      io.err('aborting: cancelling the step in flight...');
+      controller.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const result = await runTask({
+        url,
+        profile,
+        task,
+        ...(scene ? { scene } : {}),
+        backend,
+        runId,
+        runsDir,
+        seed,
+        resume: values.resume !== undefined,
+        signal: controller.signal,
+        onRecord: (r) => {
+          const line = progressLine(r);
+          if (line) io.out(line);
+        },
+        onBadMessage: (m) => io.err(`ignored a bad message on ${m.topic}: ${m.reason}`),
+      });
+      io.out(`run log: ${result.dir}`);
+      return result.report.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

@@ -1,0 +1,48 @@
+import type { RunRecord } from '../executor/index.js';
+
+/** One terminal line for the run events a person wants to watch; undefined for the rest. */
+export function progressLine(record: RunRecord): string | undefined {
+  const e = record.event;
+  switch (e.type) {
+    case 'run_started':
+      return `run ${e.runId}: ${e.robot}, "${e.task}"${e.backend ? `, backend ${e.backend}` : ''} (replan limit ${e.limits.maxReplans}, step timeout ${e.limits.stepTimeoutMs} ms)`;
+    case 'run_resumed':
+      return `resumed at step ${e.nextStepIndex} (attempt ${e.attempt}, ${e.replans} replans so far, from ${e.start})`;
+    case 'observed':
+      return undefined;
+    case 'plan_created':
+      return `plan v${e.version}: ${e.plan.steps.length} steps${e.retry > 0 ? ` (retry ${e.retry} after validation)` : ''}`;
+    case 'plan_validated':
+      return e.ok
+        ? e.issues.length > 0
+          ? `plan v${e.version} valid with ${e.issues.length} warning(s): ${e.issues.map((i) => i.message).join('; ')}`
+          : undefined
+        : `plan v${e.version} rejected: ${e.issues.filter((i) => i.severity === 'error').map((i) => `${i.code} ${i.message}`).join('; ')}`;
+    case 'step_dispatched':
+      return e.redispatch ? `  step ${e.stepIndex} re-sent after reconnect: ${e.instruction}` : undefined;
+    case 'step_feedback': {
+      const mark = e.status === 'done' ? 'done' : e.status.toUpperCase();
+      return `  step ${String(e.stepIndex).padStart(2)} (v${e.planVersion}, attempt ${e.attempt}) ${e.instruction} -> ${mark}${e.reason ? `: ${e.reason}` : ''}`;
+    }
+    case 'replan':
+      return `replanning (${e.replans}/${e.limit}) after step ${e.after.stepIndex} ${e.after.status}`;
+    case 'paused':
+      return 'paused';
+    case 'resumed':
+      return 'resumed';
+    case 'connection_lost':
+      return 'connection lost: dispatch paused, reconnecting...';
+    case 'connection_restored':
+      return 'connection restored';
+    case 'finished': {
+      const r = e.report;
+      return `${r.outcome.toUpperCase()}${r.reason ? `: ${r.reason}` : ''} (${r.steps.length} step attempts, ${r.replans} replans, ${r.planVersions} plan versions)`;
+    }
+  }
+}
+
+/** "[#########.........] 37/100" */
+export function progressBar(done: number, total: number, width = 30): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+}

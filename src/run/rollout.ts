@@ -1,0 +1,144 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { RunReport } from '../executor/index.js';
+import type { Planner, PlanRequest } from '../planner/planner.js';
+import type { RobotProfile, SceneId } from '../schema/index.js';
+import { SimRobot } from '../../sim/robot-node.js';
+import { runTask, type BackendName } from './session.js';
+import { percentile, round } from './stats.js';
+import { rolloutSummaryPng } from './summary.js';
+
+export interface RolloutOptions {
+  profile: RobotProfile;
+  scene: SceneId;
+  task: string;
+  episodes: number;
+  missRate: number;
+  seed: number;
+  backend: BackendName;
+  replan: boolean;
+  runsDir: string;
+  /** Called after every episode, for a progress bar. */
+  onEpisode?: (done: number, episode: EpisodeSummary) => void;
+  signal?: AbortSignal;
+}
+
+export interface EpisodeSummary {
+  episode: number;
+  seed: number;
+  success: boolean;
+  outcome: RunReport['outcome'];
+  reason?: string;
+  /** Steps sent to the robot, repeats included. */
+  steps: number;
+  doneSteps: number;
+  misses: number;
+  replans: number;
+  planLatencyMs: number[];
+}
+
+/** What `keystep rollout --json` prints: exactly these fields. */
+export const RolloutResult = z.object({
+  episodes: z.number().int(),
+  successes: z.number().int(),
+  successRate: z.number(),
+  steps: z.number().int(),
+  misses: z.number().int(),
+  replans: z.number().int(),
+  planLatencyMs: z.object({ p50: z.number(), p95: z.number() }),
+  wallS: z.number(),
+});
+export type RolloutResult = z.infer<typeof RolloutResult>;
+
+/** Wraps a planner to time every call. */
+export function timedPlanner(planner: Planner, record: (ms: number) => void): Planner {
+  return {
+    name: planner.name,
+    async plan(request: PlanRequest) {
+      const start = performance.now();
+      try {
+        return await planner.plan(request);
+      } finally {
+        record(performance.now() - start);
+      }
+    },
+  };
+}
+
+/**
+ * Sim episodes end to end: one sim robot behind a real rosbridge socket, and for every episode a reset
+ * to a new seed, then the executor over roslib exactly as `keystep run` drives a real robot. Success
+ * is the simulator's verdict (goal state reached), not the executor's.
+ */
+export async function rollout(options: RolloutOptions): Promise<{ result: RolloutResult; episodes: EpisodeSummary[]; dir: string }> {
+  const start = performance.now();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const name = `rollout-${options.scene}-${options.profile.id}-s${options.seed}-${stamp}`;
+  const dir = join(options.runsDir, name);
+  mkdirSync(dir, { recursive: true });
+  const robot = await SimRobot.start({
+    profile: options.profile,
+    scene: options.scene,
+    task: options.task,
+    seed: options.seed,
+    missRate: options.missRate,
+    port: 0,
+    stepMs: 0,
+    cameraHz: 1,
+  });
+  const episodes: EpisodeSummary[] = [];
+  try {
+    for (let i = 0; i < options.episodes; i++) {
+      if (options.signal?.aborted) break;
+      const seed = options.seed + i;
+      robot.world.reset(seed, options.task);
+      const latencies: number[] = [];
+      const { report } = await runTask({
+        url: robot.url,
+        profile: options.profile,
+        task: options.task,
+        scene: options.scene,
+        backend: options.backend,
+        runId: `ep${String(i).padStart(4, '0')}`,
+        runsDir: dir,
+        seed,
+        ...(options.replan ? {} : { maxReplans: 0 }),
+        wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const misses = report.steps.filter((s) => s.status !== 'done' && s.status !== 'cancelled').length;
+      const summary: EpisodeSummary = {
+        episode: i,
+        seed,
+        success: robot.world.isGoal(),
+        outcome: report.outcome,
+        ...(report.reason ? { reason: report.reason } : {}),
+        steps: report.steps.length,
+        doneSteps: report.steps.filter((s) => s.status === 'done').length,
+        misses,
+        replans: report.replans,
+        planLatencyMs: latencies,
+      };
+      episodes.push(summary);
+      options.onEpisode?.(i + 1, summary);
+    }
+  } finally {
+    await robot.close();
+  }
+  const latencies = episodes.flatMap((e) => e.planLatencyMs);
+  const successes = episodes.filter((e) => e.success).length;
+  const result: RolloutResult = {
+    episodes: episodes.length,
+    successes,
+    successRate: episodes.length === 0 ? 0 : round(successes / episodes.length, 4),
+    steps: episodes.reduce((n, e) => n + e.steps, 0),
+    misses: episodes.reduce((n, e) => n + e.misses, 0),
+    replans: episodes.reduce((n, e) => n + e.replans, 0),
+    planLatencyMs: { p50: round(percentile(latencies, 50), 2), p95: round(percentile(latencies, 95), 2) },
+    wallS: round((performance.now() - start) / 1000, 2),
+  };
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan }, result, episodes }, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.png'), await rolloutSummaryPng(options, result, episodes));
+  return { result, episodes, dir };
+}

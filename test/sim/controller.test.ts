@@ -1,0 +1,108 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { loadProfile } from '../../src/profile/load.js';
+import { decide } from '../../sim/controller.js';
+import { runOracleEpisode } from '../../sim/episode.js';
+import { renderCamera } from '../../sim/render.js';
+import { SimWorld } from '../../sim/world.js';
+
+const agilex = loadProfile('aloha-agilex');
+const agibot = loadProfile('agibot-g1');
+
+async function blur(png: Uint8Array, w: number, h: number): Promise<Uint8Array> {
+  const small = await sharp(png).resize(w, h).png().toBuffer();
+  return new Uint8Array(await sharp(small).resize(640, 480).png().toBuffer());
+}
+
+describe('goal-conditioned sim controller', () => {
+  it.each([
+    ['tshirt', agilex, 'fold the t-shirt', 7],
+    ['table', agibot, 'clear the table', 12],
+  ] as const)('reaches the %s goal in 100 of 100 seeds from oracle plans with rendered keyframes', async (scene, profile, task, steps) => {
+    let reached = 0;
+    for (let seed = 0; seed < 100; seed++) {
+      const world = new SimWorld({ profile, scene, task, seed, missRate: 0 });
+      const episode = await runOracleEpisode(world, { frames: false });
+      expect(episode.steps.map((s) => s.feedback.status).filter((s) => s !== 'done'), `seed ${seed}`).toEqual([]);
+      expect(episode.steps).toHaveLength(steps);
+      if (episode.success) reached++;
+    }
+    expect(reached).toBe(100);
+  });
+
+  it('lets the keyframe decide what the words leave open (which rack slot)', async () => {
+    const world = new SimWorld({ profile: agibot, scene: 'table', task: 'clear the table', seed: 4, missRate: 0 });
+    const [pick] = world.oracle();
+    world.state = pick!.next;
+    const parsed = world.scene.parseInstruction('put the cup in the rack', agibot);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const found = world.scene.candidates(world.state, parsed.template, agibot);
+    if (!found.ok) throw new Error(found.reason);
+    expect(found.candidates.length).toBeGreaterThanOrEqual(3);
+    for (const candidate of found.candidates) {
+      const keyframe = await renderCamera(world.scene, candidate.next, agibot.cameras[0]!);
+      const decision = await decide(world.scene, agibot, world.state, 'put the cup in the rack', keyframe);
+      expect(decision.kind).toBe('act');
+      if (decision.kind === 'act') expect(decision.action.slot).toBe(candidate.action.slot);
+    }
+  });
+
+  it('accepts a blurred keyframe of the right outcome, as a decoder would draw it', async () => {
+    const world = new SimWorld({ profile: agilex, scene: 'tshirt', task: 'fold the t-shirt', seed: 8, missRate: 0 });
+    let state = world.state;
+    for (const step of world.oracle()) {
+      const keyframe = await blur(await renderCamera(world.scene, step.next, agilex.cameras[0]!), 64, 48);
+      const decision = await decide(world.scene, agilex, state, step.instruction, keyframe);
+      expect(decision.kind, step.instruction).toBe('act');
+      if (decision.kind === 'act') expect(decision.next).toEqual(step.next);
+      state = step.next;
+    }
+  });
+
+  it('refuses a keyframe showing the other sleeve folded, the unchanged scene, or an extra change', async () => {
+    const world = new SimWorld({ profile: agilex, scene: 'tshirt', task: 'fold the t-shirt', seed: 2, missRate: 0 });
+    const plan = world.oracle();
+    const afterCollar = plan[0]!.next;
+    expect(plan[1]!.instruction).toContain('left sleeve');
+    // The right sleeve folded instead of the left one.
+    const rightFirst = world.scene.candidates(afterCollar, { verb: 'fold', object: 'shirt', part: 'right_sleeve' }, agilex);
+    if (!rightFirst.ok) throw new Error(rightFirst.reason);
+    const camera = agilex.cameras[0]!;
+    const cases = [
+      await renderCamera(world.scene, rightFirst.candidates[0]!.next, camera),
+      await renderCamera(world.scene, afterCollar, camera),
+      await renderCamera(world.scene, plan[2]!.next, camera),
+    ];
+    for (const keyframe of cases) {
+      const decision = await decide(world.scene, agilex, afterCollar, plan[1]!.instruction, keyframe);
+      expect(decision.kind).toBe('unreachable');
+      if (decision.kind === 'unreachable') expect(decision.reason).toMatch(/^keyframe unreachable/);
+    }
+  });
+
+  it('rejects a keyframe that is not an image, and an instruction the robot cannot do', async () => {
+    const world = new SimWorld({ profile: agibot, scene: 'table', task: 'clear the table', seed: 1, missRate: 0 });
+    const notImage = await decide(world.scene, agibot, world.state, 'pick up the cup with the left arm', new Uint8Array([1, 2, 3]));
+    expect(notImage).toMatchObject({ kind: 'reject' });
+    const frame = await world.observe();
+    const noArm = await decide(world.scene, agibot, world.state, 'pick up the cup with the third arm', frame);
+    expect(noArm.kind).toBe('reject');
+  });
+
+  it('misses at about the configured rate and replans to the goal', async () => {
+    let misses = 0;
+    let steps = 0;
+    let successes = 0;
+    for (let seed = 0; seed < 30; seed++) {
+      const world = new SimWorld({ profile: agilex, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate: 0.3 });
+      const episode = await runOracleEpisode(world, { maxReplans: 20, frames: false });
+      misses += episode.misses;
+      steps += episode.steps.length;
+      if (episode.success) successes++;
+    }
+    expect(successes).toBe(30);
+    expect(misses / steps).toBeGreaterThan(0.2);
+    expect(misses / steps).toBeLessThan(0.4);
+  });
+});
