@@ -26,6 +26,8 @@ Options:
   --run-id <id>         name of the run directory (default: generated)
   --runs <dir>          parent directory of run logs (default runs)
   --seed <n>            recorded with the run for reproducibility (default 0)
+  --connect-timeout <ms> give up connecting after this long (default 10000); after the first
+                        connection, drops are retried with backoff for as long as the run lasts
   --resume <run-id>     continue a killed run from its log, without redoing finished steps
   -h, --help            this text
 
@@ -46,6 +48,7 @@ export const runCommand: Command = {
       runs: { type: 'string' },
       seed: { type: 'string' },
       resume: { type: 'string' },
+      'connect-timeout': { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -95,6 +98,7 @@ export const runCommand: Command = {
         runsDir,
         seed,
         resume: values.resume !== undefined,
+        connectTimeoutMs: intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 }),
         signal: controller.signal,
         onRecord: (r) => {
           const line = progressLine(r);

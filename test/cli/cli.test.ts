@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/command.js';
+import { main } from '../../src/cli/main.js';
+import { RolloutResult } from '../../src/run/rollout.js';
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), tty: false };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('keystep CLI', () => {
+  it('lists its commands; an unknown command or no command is a usage error', async () => {
+    expect((await cli('--help')).code).toBe(0);
+    expect((await cli('--help')).out).toMatch(/rollout.*\n.*sim/s);
+    expect((await cli()).code).toBe(2);
+    const unknown = await cli('fly');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('unknown command "fly"');
+  });
+
+  it('gives every command a --help', async () => {
+    for (const name of ['demo', 'run', 'rollout', 'sim', 'sheet']) {
+      const r = await cli(name, '--help');
+      expect(r.code, name).toBe(0);
+      expect(r.out).toContain(`keystep ${name}`);
+    }
+  });
+
+  it('names the bad flag and exits 2', async () => {
+    const unknownFlag = await cli('sim', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--colour', 'red');
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.err).toMatch(/--colour/);
+    const badRate = await cli('sim', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--miss-rate', '1.5');
+    expect(badRate.code).toBe(2);
+    expect(badRate.err).toContain('--miss-rate must be a number from 0 to 1, got "1.5"');
+    const badScene = await cli('rollout', '--robot', 'aloha-agilex', '--scene', 'kitchen');
+    expect(badScene.err).toContain('--scene must be one of tshirt, table, got "kitchen"');
+    const missing = await cli('run', '--task', 'fold the t-shirt');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('--robot is required');
+    const badUrl = await cli('run', '--robot', 'aloha-agilex', '--task', 'x', '--rosbridge', 'http://x');
+    expect(badUrl.err).toContain('--rosbridge must be a ws://');
+  });
+
+  it('exits 3 for a profile or task it cannot use, naming the file or the task', async () => {
+    const noRobot = await cli('sheet', '--robot', 'r2d2', '--scene', 'table');
+    expect(noRobot.code).toBe(3);
+    expect(noRobot.err).toContain('r2d2.json');
+    const dir = mkdtempSync(join(tmpdir(), 'keystep-cli-'));
+    const broken = join(dir, 'broken.json');
+    const raw = JSON.parse(readFileSync('robots/aloha-agilex.json', 'utf8'));
+    raw.id = 'broken';
+    raw.arms[0].dof = -1;
+    writeFileSync(broken, JSON.stringify(raw));
+    const bad = await cli('sheet', '--robot', broken, '--scene', 'table');
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain('arms[0].dof');
+    const task = await cli('sheet', '--robot', 'aloha-agilex', '--scene', 'table', '--task', 'paint the fence');
+    expect(task.code).toBe(3);
+    expect(task.err).toContain('clear the table');
+    const oneArm = await cli('sheet', '--robot', 'franka-fr3', '--scene', 'tshirt');
+    expect(oneArm.code).toBe(3);
+  });
+
+  it('exits 4 when nothing answers at the rosbridge URL', async () => {
+    const r = await cli('run', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--rosbridge', 'ws://127.0.0.1:1', '--connect-timeout', '800', '--runs', mkdtempSync(join(tmpdir(), 'keystep-cli-')));
+    expect(r.code).toBe(4);
+    expect(r.err).toContain('could not connect to rosbridge at ws://127.0.0.1:1');
+  }, 30_000);
+
+  it('rollout --json prints exactly one object with the documented fields', async () => {
+    const runs = mkdtempSync(join(tmpdir(), 'keystep-rollout-'));
+    const r = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--task', 'throw away the napkin', '--episodes', '3', '--miss-rate', '0.3', '--seed', '11', '--runs', runs, '--json');
+    expect(r.code).toBe(0);
+    const result = RolloutResult.strict().parse(JSON.parse(r.out));
+    expect(result.episodes).toBe(3);
+    expect(result.successes).toBe(3);
+    expect(result.steps).toBeGreaterThanOrEqual(6);
+    expect(result.replans).toBe(result.misses);
+  });
+
+  it('sheet writes a contact sheet PNG', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'keystep-sheet-')), 'sheet.png');
+    const r = await cli('sheet', '--robot', 'aloha-stanford', '--scene', 'tshirt', '--seed', '4', '--out', out);
+    expect(r.code).toBe(0);
+    const meta = await sharp(out).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBeGreaterThan(1000);
+  });
+
+  it('runs from the compiled dist/ (catches imports that only resolve in TypeScript)', () => {
+    const r = spawnSync(process.execPath, ['bin/keystep.js', 'sim', '--help'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('keystep sim --robot');
+  });
+});
