@@ -73,7 +73,10 @@ export async function contactSheet(tiles: readonly SheetTile[], options: SheetOp
       texts.push(`<text x="${x + 2}" y="${y + tileH + 17 + k * 18}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}" fill="#111">${escapeXml(l)}</text>`);
     });
     if (tile.note) {
-      texts.push(`<text x="${x + 2}" y="${y + tileH + 17 + lines.length * 18}" font-family="DejaVu Sans, sans-serif" font-size="12" fill="#555">${escapeXml(tile.note)}</text>`);
+      // The note's font is smaller than the caption's: it fits about 1.25x the characters.
+      const noteChars = Math.floor(maxChars * 1.25);
+      const note = tile.note.length > noteChars ? `${tile.note.slice(0, noteChars - 1)}…` : tile.note;
+      texts.push(`<text x="${x + 2}" y="${y + tileH + 17 + lines.length * 18}" font-family="DejaVu Sans, sans-serif" font-size="12" fill="#555">${escapeXml(note)}</text>`);
     }
   }
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${texts.join('')}</svg>`;
