@@ -600,8 +600,8 @@ export function missOfKind(state: TshirtState, action: Action, kind: MissKind, r
     let a = done.arms;
     if (which !== 1) a = setArms(a, l!, arm(done, l!).pos, false, null);
     if (which !== 0) a = setArms(a, r!, arm(done, r!).pos, false, null);
-    const lost = which === 0 ? 'bottom-left corner' : which === 1 ? 'bottom-right corner' : 'both corners';
-    return { kind: 'slip', state: { ...done, arms: a }, reason: `the ${lost} slipped out of the gripper${which === 2 ? 's' : ''}` };
+    const lost = which === 0 ? 'the bottom-left corner' : which === 1 ? 'the bottom-right corner' : 'both corners';
+    return { kind: 'slip', state: { ...done, arms: a }, reason: `${lost} slipped out of the gripper${which === 2 ? 's' : ''}` };
   }
   if (action.verb === 'fold' && part === 'bottom') {
     // One corner slips before the lift; the other arm keeps its corner.
