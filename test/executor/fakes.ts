@@ -16,6 +16,7 @@ import {
   type ValidatorInput,
 } from '../../src/executor/machine.js';
 import type { RunEvent, RunRecord } from '../../src/executor/run-event.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** A few bytes that pass the PNG signature check; the tag makes keyframes tell apart. */
 export function png(tag: string): Uint8Array {
@@ -165,16 +166,10 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** Seeded uniform [0, 1) (mulberry32): the random tests replay exactly from their seed. */
+/** Seeded uniform [0, 1) from the project's generator: the random tests replay exactly from their seed. */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.float();
 }
 
 /**

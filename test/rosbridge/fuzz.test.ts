@@ -2,6 +2,7 @@ import { encode as encodeCbor } from 'cbor-x';
 import { afterEach, expect, it } from 'vitest';
 import type { StdString } from '../../src/rosbridge/index.js';
 import { cleanup, RawClient, startServer, waitUntil } from './helpers.js';
+import { Rng } from '../../src/util/rng.js';
 
 /**
  * 10,000+ random and mutated frames from a seeded generator, then proof of life: the server still
@@ -10,16 +11,10 @@ import { cleanup, RawClient, startServer, waitUntil } from './helpers.js';
 
 afterEach(cleanup);
 
-/** mulberry32: tiny, seedable, good enough to spread frames around. */
+/** Seeded uniform [0, 1) from the project's generator: the random tests replay exactly from their seed. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.float();
 }
 
 class Gen {
