@@ -1,0 +1,431 @@
+"""Trains keystep's world model from scripts/export-dataset.ts output, evaluates it on held-out seeds
+and exports ONNX. Seeded; CPU only (2 threads). Run with Debian's torch:
+
+  /usr/bin/python3 models/train.py --data models/.cache/data --out models [--vq-steps N] [--gpt-steps N]
+
+Stages (each cached under models/.cache/): vq -> codes -> gpt -> eval -> onnx. Writes models/*.onnx,
+models/spec.json, models/metrics.json.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from worldmodel import (BOS, EOL, EOS, GRID, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
+                        WORD_BASE, GPT, VQ, VQDecoder, VQEncoder, spec_json, words)
+
+torch.set_num_threads(2)
+
+
+def seed_all(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def log(*a):
+    print(f'[{time.strftime("%H:%M:%S")}]', *a, flush=True)
+
+
+# ---------------------------------------------------------------- data
+
+def load(data_dir):
+    index = json.load(open(os.path.join(data_dir, 'index.json')))
+    h, w, c = index['frameShape']
+    frames = np.fromfile(os.path.join(data_dir, 'frames.bin'), dtype=np.uint8).reshape(-1, h, w, c)
+    return index, frames
+
+
+def frame_split(index, n):
+    """Frames that appear only in held-out episodes are the VQ's held-out set."""
+    train = np.zeros(n, bool)
+    for row in index['plans'] + index['transitions']:
+        if row['split'] == 'train':
+            train[row['frame']] = True
+            if 'next' in row:
+                train[row['next']] = True
+    return np.nonzero(train)[0], np.nonzero(~train)[0]
+
+
+# ---------------------------------------------------------------- VQ
+
+def train_vq(frames, train_ids, heldout_ids, steps, seed):
+    seed_all(seed)
+    vq = VQ()
+    opt = torch.optim.Adam(vq.parameters(), lr=2e-3)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.time()
+    for step in range(steps):
+        pick = train_ids[torch.randint(0, len(train_ids), (32,), generator=gen).numpy()]
+        x = torch.from_numpy(frames[pick]).float().permute(0, 3, 1, 2) / 255.0
+        lr = 2e-3 * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        vq.train()
+        rec, idx, commit = vq(x)
+        loss = (rec - x).abs().mean() + F.mse_loss(rec, x) + 0.25 * commit
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0 and step < steps * 0.8:
+            with torch.no_grad():
+                z = vq.enc(x * 2 - 1).permute(0, 2, 3, 1).reshape(-1, vq.codebook.shape[1])
+            restarted = vq.restart_dead(z, gen)
+            log(f'vq step {step} loss {loss.item():.4f} restarted {restarted} codes')
+    seconds = time.time() - t0
+    vq.eval()
+    return vq, seconds
+
+
+@torch.no_grad()
+def vq_metrics(vq, frames, ids):
+    errs, used = [], set()
+    for i in range(0, len(ids), 256):
+        x = torch.from_numpy(frames[ids[i:i + 256]]).float().permute(0, 3, 1, 2) / 255.0
+        idx = vq.encode(x)
+        used.update(idx.unique().tolist())
+        errs.append((vq.decode(idx).clamp(0, 1) - x).abs().mean(dim=(1, 2, 3)))
+    e = torch.cat(errs)
+    return {'meanAbsErr': round(e.mean().item(), 4), 'p95AbsErr': round(e.quantile(0.95).item(), 4), 'codesUsed': len(used)}
+
+
+@torch.no_grad()
+def encode_all(vq, frames):
+    out = []
+    for i in range(0, len(frames), 256):
+        x = torch.from_numpy(frames[i:i + 256]).float().permute(0, 3, 1, 2) / 255.0
+        out.append(vq.encode(x))
+    return torch.cat(out).numpy().astype(np.int16)
+
+
+# ---------------------------------------------------------------- sequences
+
+class Layout:
+    def __init__(self, word_list):
+        self.word_id = {w: WORD_BASE + i for i, w in enumerate(word_list)}
+
+    def text(self, s):
+        return [self.word_id.get(w, UNK) for w in words(s)]
+
+    @staticmethod
+    def image(codes):
+        """Visual ids with end-of-row tokens, and their image positions."""
+        ids, ipos = [], []
+        for r in range(GRID):
+            for c in range(GRID):
+                ids.append(VISUAL_BASE + int(codes[r, c]))
+                ipos.append(1 + r * (GRID + 1) + c)
+            if r < GRID - 1:
+                ids.append(EOL)
+                ipos.append(1 + r * (GRID + 1) + GRID)
+        return ids, ipos
+
+    def prefix(self, robot, task, codes):
+        t = [BOS] + self.text(f'{robot} {task}')
+        img, ip = self.image(codes)
+        ids = t + [IMG_START] + img + [IMG_END]
+        return ids, [0] * (len(t) + 1) + ip + [0]
+
+    def plan(self, row, codes):
+        ids, ip = self.prefix(row['robot'], row['task'], codes[row['frame']])
+        answer = [STEPS]
+        for i, s in enumerate(row['steps']):
+            answer += ([SEP] if i else []) + self.text(s)
+        answer.append(EOS)
+        start = len(ids)
+        return ids + answer, ip + [0] * len(answer), start
+
+    def next_state(self, row, codes, with_step=True):
+        """Returns ids, image positions, where the step text starts, where the keyframe's visual span
+        starts (after its image start) and ends (before its image end)."""
+        ids, ip = self.prefix(row['robot'], row['task'], codes[row['frame']])
+        step = self.text(row['step']) if with_step else []
+        text_start = len(ids)
+        ids = ids + [NEXT] + step + [IMG_START]
+        ip = ip + [0] * (len(step) + 2)
+        img, imp = self.image(codes[row['next']])
+        span = (len(ids), len(ids) + len(img))
+        return ids + img + [IMG_END], ip + imp + [0], text_start, span
+
+
+def collate(items):
+    """items: (ids, ipos, targets, bidir_span or None) -> batch tensors."""
+    T = max(len(i[0]) for i in items)
+    B = len(items)
+    ids = torch.zeros(B, T, dtype=torch.long)
+    ipos = torch.zeros(B, T, dtype=torch.long)
+    tgt = torch.full((B, T), -100, dtype=torch.long)
+    mask = torch.tril(torch.ones(T, T)).repeat(B, 1, 1)
+    for b, (i, p, t, span) in enumerate(items):
+        ids[b, :len(i)] = torch.tensor(i)
+        ipos[b, :len(p)] = torch.tensor(p)
+        tgt[b, :len(t)] = torch.tensor(t)
+        if span is not None:
+            mask[b, span[0]:span[1], span[0]:span[1]] = 1.0
+    pos = torch.arange(T).repeat(B, 1)
+    return ids, pos, ipos, mask, tgt
+
+
+def ar_item(ids, ipos, loss_from):
+    t = [-100] * len(ids)
+    for k in range(max(loss_from, 1), len(ids)):
+        t[k - 1] = ids[k]
+    return ids, ipos, t, None
+
+
+def dida_item(ids, ipos, span, rng, ratio=None):
+    """Masked-token item: a share of the keyframe's visual tokens (never end-of-row) become MASK and
+    are predicted in place; the span attends to itself both ways."""
+    vis = [k for k in range(*span) if ids[k] != EOL]
+    if ratio is None:
+        ratio = math.cos(rng.random() * math.pi / 2)  # MaskGIT's cosine schedule, sampled
+    n = max(1, int(round(ratio * len(vis))))
+    masked = rng.sample(vis, n)
+    inp = list(ids)
+    t = [-100] * len(ids)
+    for k in masked:
+        t[k] = ids[k]
+        inp[k] = MASK
+    return inp, ipos, t, span
+
+
+# ---------------------------------------------------------------- GPT
+
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1):
+    seed_all(seed)
+    rng = random.Random(seed)
+    plans = [p for p in index['plans'] if p['split'] == 'train']
+    uniq = {}
+    for t in index['transitions']:
+        if t['split'] == 'train':
+            uniq.setdefault((t['robot'], t['task'], t['frame'], t['step'], t['next']), t)
+    trans = list(uniq.values())
+    log(f'gpt data: {len(plans)} plans, {len(trans)} distinct transitions')
+    model = GPT()
+    log(f'gpt params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M')
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.01)
+    t0 = time.time()
+    for step in range(steps):
+        items, kinds = [], []
+        for _ in range(batch[0]):
+            ids, ip, start = layout.plan(rng.choice(plans), codes)
+            items.append(ar_item(ids, ip, start + 1))
+            kinds.append('text')
+        for _ in range(batch[1]):
+            ids, ip, ts, span = layout.next_state(rng.choice(trans), codes)
+            items.append(ar_item(ids, ip, ts + 1))
+            kinds.append('ar')
+        for _ in range(batch[2]):
+            ids, ip, ts, span = layout.next_state(rng.choice(trans), codes, with_step=rng.random() >= cfg_drop)
+            items.append(dida_item(ids, ip, span, rng))
+            kinds.append('dida')
+        ids, pos, ipos, mask, tgt = collate(items)
+        lr = 1.5e-3 * min(1.0, (step + 1) / 60) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        model.train()
+        logits, _ = model(ids, pos, ipos, mask, model.empty_past(len(items)))
+        losses = {}
+        for kind in ('text', 'ar', 'dida'):
+            rows = [b for b, k in enumerate(kinds) if k == kind]
+            losses[kind] = F.cross_entropy(logits[rows].reshape(-1, logits.shape[-1]), tgt[rows].reshape(-1), ignore_index=-100)
+        loss = losses['text'] + losses['ar'] + losses['dida']
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 50 == 0 or step == steps - 1:
+            el = time.time() - t0
+            log(f'gpt step {step}/{steps} text {losses["text"].item():.3f} ar {losses["ar"].item():.3f} '
+                f'dida {losses["dida"].item():.3f} ({el / (step + 1):.2f} s/step)')
+    model.eval()
+    return model, time.time() - t0
+
+
+# ---------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def dida_decode(model, ids, ip, span, passes):
+    """Greedy DiDA over the keyframe span: all visual tokens start as MASK; each pass keeps the most
+    confident predictions, so that after pass k a (1 - cos(pi/2 * k/passes)) share is filled."""
+    ids = list(ids)
+    vis = [k for k in range(*span) if ids[k] != EOL]
+    for k in vis:
+        ids[k] = MASK
+    T = len(ids)
+    mask = torch.tril(torch.ones(T, T))
+    mask[span[0]:span[1], span[0]:span[1]] = 1
+    for p in range(passes):
+        still = [k for k in vis if ids[k] == MASK]
+        if not still:
+            break
+        x = torch.tensor([ids])
+        logits, _ = model(x, torch.arange(T)[None], torch.tensor([ip]), mask[None], model.empty_past(1))
+        probs = logits[0, still][:, VISUAL_BASE:].softmax(-1)
+        conf, tok = probs.max(-1)
+        target_filled = len(vis) if p == passes - 1 else int(round(len(vis) * (1 - math.cos(math.pi / 2 * (p + 1) / passes))))
+        n = max(1, target_filled - (len(vis) - len(still)))
+        order = conf.argsort(descending=True)[:n]
+        for o in order.tolist():
+            ids[still[o]] = VISUAL_BASE + int(tok[o])
+    return [ids[k] - VISUAL_BASE for k in vis]
+
+
+@torch.no_grad()
+def ar_decode(model, ids, ip, span):
+    """Greedy AR with a KV cache; end-of-row tokens are forced where the layout puts them."""
+    prefix = ids[:span[0]]
+    T = len(prefix)
+    logits, past = model(torch.tensor([prefix]), torch.arange(T)[None], torch.tensor([ip[:T]]), torch.tril(torch.ones(T, T))[None], model.empty_past(1))
+    out = []
+    pos = T
+    last = logits[0, -1]
+    for k in range(span[0], span[1]):
+        tok = EOL if ids[k] == EOL else VISUAL_BASE + int(last[VISUAL_BASE:].argmax())
+        if tok != EOL:
+            out.append(tok - VISUAL_BASE)
+        logits, past = model(torch.tensor([[tok]]), torch.tensor([[pos]]), torch.tensor([[ip[k]]]), torch.ones(1, 1, pos + 1), past)
+        last = logits[0, -1]
+        pos += 1
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, index, codes, layout, n_trans=60, n_plans=60, seed=1):
+    rng = random.Random(seed)
+    trans = [t for t in index['transitions'] if t['split'] == 'heldout']
+    trans = rng.sample(trans, min(n_trans, len(trans)))
+    res = {'ar': [], 'dida4': [], 'dida8': [], 'copy': [], 'arChanged': [], 'dida8Changed': []}
+    for t in trans:
+        ids, ip, ts, span = layout.next_state(t, codes)
+        truth = np.array([i - VISUAL_BASE for i in ids[span[0]:span[1]] if i != EOL])
+        cond = codes[t['frame']].reshape(-1)
+        changed = truth != cond
+        ar = np.array(ar_decode(model, ids, ip, span))
+        d4 = np.array(dida_decode(model, ids, ip, span, 4))
+        d8 = np.array(dida_decode(model, ids, ip, span, 8))
+        res['ar'].append((ar == truth).mean())
+        res['dida4'].append((d4 == truth).mean())
+        res['dida8'].append((d8 == truth).mean())
+        res['copy'].append((cond == truth).mean())
+        if changed.any():
+            res['arChanged'].append((ar == truth)[changed].mean())
+            res['dida8Changed'].append((d8 == truth)[changed].mean())
+    out = {f'keyframeTokenAccuracy_{k}': round(float(np.mean(v)), 4) for k, v in res.items()}
+    # Step texts: greedy, exact match of the whole remaining plan and of the first step.
+    plans = rng.sample([p for p in index['plans'] if p['split'] == 'heldout'], n_plans)
+    exact = first = 0
+    for p in plans:
+        ids, ip, start = layout.plan(p, codes)
+        gen = greedy_text(model, ids[:start + 1], ip[:start + 1])
+        truth = ids[start + 1:]
+        exact += gen == truth
+        cut = truth.index(SEP) if SEP in truth else len(truth) - 1
+        first += gen[:cut] == truth[:cut]
+    out['planExactMatch'] = round(exact / n_plans, 4)
+    out['firstStepExactMatch'] = round(first / n_plans, 4)
+    out['heldoutTransitions'] = len(trans)
+    out['heldoutPlans'] = n_plans
+    return out
+
+
+@torch.no_grad()
+def greedy_text(model, ids, ip, limit=160):
+    T = len(ids)
+    logits, past = model(torch.tensor([ids]), torch.arange(T)[None], torch.tensor([ip]), torch.tril(torch.ones(T, T))[None], model.empty_past(1))
+    out = []
+    pos = T
+    for _ in range(limit):
+        tok = int(logits[0, -1, :VISUAL_BASE].argmax())
+        out.append(tok)
+        if tok == EOS:
+            break
+        logits, past = model(torch.tensor([[tok]]), torch.tensor([[pos]]), torch.tensor([[0]]), torch.ones(1, 1, pos + 1), past)
+        pos += 1
+    return out
+
+
+# ---------------------------------------------------------------- ONNX
+
+def export_onnx(vq, model, out):
+    vq.eval()
+    model.eval()
+    torch.onnx.export(VQEncoder(vq), (torch.zeros(1, 64, 64, 3, dtype=torch.uint8),), os.path.join(out, 'vq_encoder.onnx'),
+                      input_names=['pixels'], output_names=['codes'], opset_version=14,
+                      dynamic_axes={'pixels': {0: 'batch'}, 'codes': {0: 'batch'}})
+    torch.onnx.export(VQDecoder(vq), (torch.zeros(1, GRID, GRID, dtype=torch.long),), os.path.join(out, 'vq_decoder.onnx'),
+                      input_names=['codes'], output_names=['pixels'], opset_version=14,
+                      dynamic_axes={'codes': {0: 'batch'}, 'pixels': {0: 'batch'}})
+    B, T, P = 1, 3, 2
+    args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
+            torch.ones(B, T, P + T), torch.zeros(model.layers, 2, B, model.heads, P, model.d // model.heads))
+    torch.onnx.export(model, args, os.path.join(out, 'transformer.onnx'),
+                      input_names=['input_ids', 'position_ids', 'image_pos_ids', 'attention_mask', 'past'],
+                      output_names=['logits', 'present'], opset_version=14,
+                      dynamic_axes={'input_ids': {0: 'batch', 1: 'seq'}, 'position_ids': {0: 'batch', 1: 'seq'},
+                                    'image_pos_ids': {0: 'batch', 1: 'seq'},
+                                    'attention_mask': {0: 'batch', 1: 'seq', 2: 'total'},
+                                    'past': {2: 'batch', 4: 'past_seq'},
+                                    'logits': {0: 'batch', 1: 'seq'}, 'present': {2: 'batch', 4: 'total'}})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', default='models/.cache/data')
+    ap.add_argument('--out', default='models')
+    ap.add_argument('--vq-steps', type=int, default=1500)
+    ap.add_argument('--gpt-steps', type=int, default=800)
+    ap.add_argument('--seed', type=int, default=1234)
+    ap.add_argument('--eval-n', type=int, default=60)
+    ap.add_argument('--stage', default='all', help='all | gpt (reuse the cached VQ) | eval (reuse both) | onnx (re-export only)')
+    args = ap.parse_args()
+    cache = os.path.join(args.out, '.cache')
+    os.makedirs(cache, exist_ok=True)
+    index, frames = load(args.data)
+    train_ids, heldout_ids = frame_split(index, len(frames))
+    metrics_path = os.path.join(args.out, 'metrics.json')
+    metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) and args.stage != 'all' else {}
+    metrics['data'] = {'frames': int(len(frames)), 'trainFrames': int(len(train_ids)), 'heldoutFrames': int(len(heldout_ids)),
+                       'plans': len(index['plans']), 'transitions': len(index['transitions']), 'missRate': index['missRate']}
+    torch.manual_seed(args.seed)
+    if args.stage == 'all':
+        vq, secs = train_vq(frames, train_ids, heldout_ids, args.vq_steps, args.seed)
+        torch.save(vq.state_dict(), os.path.join(cache, 'vq.pt'))
+        metrics['vq'] = {'steps': args.vq_steps, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in vq.parameters()),
+                         'heldout': vq_metrics(vq, frames, heldout_ids), 'train': vq_metrics(vq, frames, train_ids[:2000])}
+        log('vq', metrics['vq'])
+    else:
+        vq = VQ()
+        vq.load_state_dict(torch.load(os.path.join(cache, 'vq.pt')))
+        vq.eval()
+    codes = encode_all(vq, frames)
+    layout = Layout(index['words'])
+    if args.stage in ('all', 'gpt'):
+        model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed)
+        torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
+        metrics['gpt'] = {'steps': args.gpt_steps, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
+                          'd': model.d, 'layers': model.layers, 'heads': model.heads}
+    else:
+        model = GPT()
+        model.load_state_dict(torch.load(os.path.join(cache, 'gpt.pt')))
+        model.eval()
+    t0 = time.time()
+    if args.stage != 'onnx':
+        metrics['eval'] = evaluate(model, index, codes, layout, n_trans=args.eval_n, n_plans=args.eval_n)
+        log('eval', metrics['eval'], f'{time.time() - t0:.0f}s')
+    export_onnx(vq, model, args.out)
+    spec = spec_json(index['words'])
+    spec['transformer'] = {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d}
+    json.dump(spec, open(os.path.join(args.out, 'spec.json'), 'w'), indent=1)
+    json.dump(metrics, open(metrics_path, 'w'), indent=1)
+    log('done', json.dumps(metrics))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,202 @@
+"""keystep world model: a VQ image tokenizer and a decoder-only transformer over one vocabulary.
+
+The token layout (models/spec.json) is the contract with the TypeScript runtime (src/model/spec.ts).
+Emu3.5's specials have counterparts here: BOS <|extra_203|>, EOS <|extra_204|>, image start/end,
+end of row <|extra_200|>, assistant start <|extra_100|> (NEXT, before a keyframe's step text),
+plus STEPS (the plan's answer starts), SEP between steps and MASK for DiDA.
+"""
+import math
+import re
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+IMAGE_SIZE = 64          # model pictures are 64x64 RGB (src/model/image-io.ts)
+GRID = 16                # 4x downsampling: 16x16 visual tokens per picture
+CODES = 512              # VQ codebook entries
+CODE_DIM = 32
+
+SPECIALS = ['<|endoftext|>', '<|extra_203|>', '<|extra_204|>', '<|image start|>', '<|image end|>',
+            '<|extra_200|>', '<|steps|>', '<|sep|>', '<|mask|>', '<|unk|>', '<|extra_100|>']
+PAD, BOS, EOS, IMG_START, IMG_END, EOL, STEPS, SEP, MASK, UNK, NEXT = range(len(SPECIALS))
+WORD_BASE = 16           # words take ids 16..VISUAL_BASE-1
+VISUAL_BASE = 256        # visual token k is id VISUAL_BASE + k
+VOCAB = VISUAL_BASE + CODES
+MAX_LEN = 640
+# Image positions: 0 outside pictures, else 1 + row * (GRID + 1) + col, the end-of-row token at col GRID.
+IMAGE_POSITIONS = 1 + GRID * (GRID + 1)
+
+WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[^\sa-z0-9]")
+
+
+def words(text):
+    return WORD_RE.findall(text.lower())
+
+
+def spec_json(word_list):
+    return {
+        'version': 1,
+        'imageSize': IMAGE_SIZE, 'grid': GRID, 'codes': CODES, 'codeDim': CODE_DIM,
+        'specials': {name: i for i, name in enumerate(SPECIALS)},
+        'roles': {'pad': PAD, 'bos': BOS, 'eos': EOS, 'imageStart': IMG_START, 'imageEnd': IMG_END,
+                  'endOfRow': EOL, 'steps': STEPS, 'sep': SEP, 'mask': MASK, 'unk': UNK, 'next': NEXT},
+        'wordBase': WORD_BASE, 'words': word_list, 'visualBase': VISUAL_BASE, 'vocab': VOCAB,
+        'maxLen': MAX_LEN, 'imagePositions': IMAGE_POSITIONS,
+    }
+
+
+# ---------------------------------------------------------------- VQ tokenizer
+
+class ResBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 3, padding=1)
+        self.b = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        return x + self.b(F.relu(self.a(F.relu(x))))
+
+
+class VQ(nn.Module):
+    """Conv encoder -> EMA codebook -> conv decoder. Pixels in [0,1] in and out (NCHW)."""
+
+    def __init__(self, ch=32, codes=CODES, dim=CODE_DIM, decay=0.95):
+        super().__init__()
+        self.enc = nn.Sequential(
+            nn.Conv2d(3, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 2 * ch, 4, 2, 1), ResBlock(2 * ch),
+            nn.ReLU(), nn.Conv2d(2 * ch, dim, 1))
+        self.dec = nn.Sequential(
+            nn.Conv2d(dim, 2 * ch, 3, padding=1), ResBlock(2 * ch), nn.ReLU(),
+            nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(ch, 3, 4, 2, 1))
+        self.decay = decay
+        self.register_buffer('codebook', torch.randn(codes, dim) * 0.1)
+        self.register_buffer('ema_count', torch.ones(codes))
+        self.register_buffer('ema_sum', self.codebook.clone())
+
+    def quantize(self, z):  # z: N,D,H,W -> indices N,H,W
+        flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
+        d = (flat * flat).sum(1, keepdim=True) - 2 * flat @ self.codebook.t() + (self.codebook ** 2).sum(1)[None]
+        return d.argmin(1).view(z.shape[0], z.shape[2], z.shape[3]), flat
+
+    def encode(self, x):
+        return self.quantize(self.enc(x * 2 - 1))[0]
+
+    def decode(self, idx):  # idx: N,H,W long -> pixels N,3,64,64 in [0,1]
+        q = self.codebook[idx].permute(0, 3, 1, 2)
+        return (self.dec(q) + 1) / 2
+
+    def forward(self, x):
+        z = self.enc(x * 2 - 1)
+        idx, flat = self.quantize(z)
+        q = self.codebook[idx].permute(0, 3, 1, 2)
+        if self.training:
+            with torch.no_grad():
+                onehot = F.one_hot(idx.view(-1), self.codebook.shape[0]).float()
+                self.ema_count.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
+                self.ema_sum.mul_(self.decay).add_(onehot.t() @ flat, alpha=1 - self.decay)
+                n = self.ema_count.sum()
+                count = (self.ema_count + 1e-5) / (n + self.codebook.shape[0] * 1e-5) * n
+                self.codebook.copy_(self.ema_sum / count[:, None])
+        commit = F.mse_loss(z, q.detach())
+        q = z + (q - z).detach()   # straight-through
+        return (self.dec(q) + 1) / 2, idx, commit
+
+    @torch.no_grad()
+    def restart_dead(self, z_samples, gen):
+        """Codes nobody uses get moved onto random encoder outputs, so the codebook stays in use."""
+        dead = self.ema_count < 1e-3
+        n = int(dead.sum())
+        if n == 0:
+            return 0
+        pick = torch.randint(0, z_samples.shape[0], (n,), generator=gen)
+        self.codebook[dead] = z_samples[pick]
+        self.ema_sum[dead] = z_samples[pick]
+        self.ema_count[dead] = 1.0
+        return n
+
+
+class VQEncoder(nn.Module):
+    """ONNX graph: pixels uint8 NHWC -> visual codes int64 N,16,16."""
+
+    def __init__(self, vq):
+        super().__init__()
+        self.vq = vq
+
+    def forward(self, pixels):
+        x = pixels.float().permute(0, 3, 1, 2) / 255.0
+        return self.vq.encode(x)
+
+
+class VQDecoder(nn.Module):
+    """ONNX graph: visual codes int64 N,16,16 -> pixels uint8 NHWC."""
+
+    def __init__(self, vq):
+        super().__init__()
+        self.vq = vq
+
+    def forward(self, codes):
+        x = self.vq.decode(codes).clamp(0, 1) * 255.0 + 0.5
+        return x.permute(0, 2, 3, 1).to(torch.uint8)
+
+
+# ---------------------------------------------------------------- transformer
+
+class Block(nn.Module):
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Linear(ff, d))
+
+    def forward(self, x, bias, past_k, past_v):
+        B, T, D = x.shape
+        H = self.heads
+        q, k, v = self.qkv(self.ln1(x)).split(D, dim=2)
+        q = q.view(B, T, H, D // H).transpose(1, 2)
+        k = torch.cat([past_k, k.view(B, T, H, D // H).transpose(1, 2)], dim=2)
+        v = torch.cat([past_v, v.view(B, T, H, D // H).transpose(1, 2)], dim=2)
+        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(D // H)) + bias
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, D)
+        x = x + self.proj(y)
+        return x + self.ff(self.ln2(x)), k, v
+
+
+class GPT(nn.Module):
+    """Decoder-only transformer. The attention mask is an input, so one graph serves causal AR (with a
+    KV cache) and DiDA (a bidirectional keyframe span over a causal prefix)."""
+
+    def __init__(self, d=128, layers=4, heads=4, ff=512):
+        super().__init__()
+        self.d, self.layers, self.heads = d, layers, heads
+        self.tok = nn.Embedding(VOCAB, d)
+        self.pos = nn.Embedding(MAX_LEN, d)
+        self.ipos = nn.Embedding(IMAGE_POSITIONS, d)
+        self.blocks = nn.ModuleList([Block(d, heads, ff) for _ in range(layers)])
+        self.ln = nn.LayerNorm(d)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def empty_past(self, batch):
+        return torch.zeros(self.layers, 2, batch, self.heads, 0, self.d // self.heads)
+
+    def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past):
+        """attention_mask: float B,T,P+T, 1 = may attend. past: L,2,B,H,P,Dh. Returns logits B,T,V and
+        present L,2,B,H,P+T,Dh."""
+        x = self.tok(input_ids) + self.pos(position_ids) + self.ipos(image_pos_ids)
+        bias = ((1.0 - attention_mask) * -1e4).unsqueeze(1)
+        presents = []
+        for i, blk in enumerate(self.blocks):
+            x, k, v = blk(x, bias, past[i, 0], past[i, 1])
+            presents.append(torch.stack([k, v]))
+        logits = self.ln(x) @ self.tok.weight.t()
+        return logits, torch.stack(presents)

@@ -1,0 +1,139 @@
+/**
+ * Exports the world model's training data from the simulator: states sampled along oracle trajectories
+ * with injected misses (so failure states and their recovery plans are covered), on both scenes and the
+ * shipped robots. Deterministic from --seed. Writes into --out:
+ *   frames.bin    N x 64 x 64 x 3 uint8 RGB, the model-size pictures (src/model/image-io.ts)
+ *   index.json    { frameShape, words, plans: [...], transitions: [...] } — rows name frames by number
+ *
+ *   npx tsx scripts/export-dataset.ts --out models/.cache/data [--train-seeds 150] [--heldout-seeds 12]
+ *       [--miss-rate 0.2] [--seed 7]
+ *
+ * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sceneById } from '../sim/registry.js';
+import { sceneSvg } from '../sim/render.js';
+import type { SceneId } from '../src/schema/index.js';
+import { loadProfile } from '../src/profile/load.js';
+import { Rng } from '../src/util/rng.js';
+import { MODEL_IMAGE, toModelRgb } from '../src/model/image-io.js';
+import { words } from '../src/model/text.js';
+
+export const HELDOUT_SEED_BASE = 100_000;
+
+export const DATASET_ROBOTS: Record<SceneId, readonly string[]> = {
+  tshirt: ['aloha-agilex', 'aloha-stanford', 'agibot-g1'],
+  table: ['agibot-g1', 'aloha-agilex', 'franka-fr3'],
+};
+
+interface PlanRow {
+  split: 'train' | 'heldout';
+  scene: SceneId;
+  robot: string;
+  seed: number;
+  task: string;
+  frame: number;
+  steps: string[];
+}
+
+interface TransitionRow {
+  split: 'train' | 'heldout';
+  scene: SceneId;
+  robot: string;
+  seed: number;
+  task: string;
+  /** The picture the step starts from: the current observation or the previous keyframe. */
+  frame: number;
+  step: string;
+  /** The picture after the step as the oracle means it (the keyframe to draw). */
+  next: number;
+  /** True when `frame` is a failure state the oracle is recovering from. */
+  afterMiss: boolean;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+async function main(): Promise<void> {
+  const out = arg('out', 'models/.cache/data');
+  const trainSeeds = Number(arg('train-seeds', '150'));
+  const heldoutSeeds = Number(arg('heldout-seeds', '12'));
+  const missRate = Number(arg('miss-rate', '0.2'));
+  const seed = Number(arg('seed', '7'));
+  mkdirSync(out, { recursive: true });
+
+  const frames: Uint8Array[] = [];
+  const frameIds = new Map<string, number>();
+  const plans: PlanRow[] = [];
+  const transitions: TransitionRow[] = [];
+  const vocab = new Set<string>();
+
+  for (const sceneId of ['tshirt', 'table'] as const) {
+    const scene = sceneById(sceneId);
+    for (const robotId of DATASET_ROBOTS[sceneId]) {
+      const profile = loadProfile(robotId);
+      const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+      // One picture per distinct state; the SVG text is the state's identity as the camera sees it.
+      const frameOf = async (state: unknown): Promise<number> => {
+        const svg = sceneSvg(scene, state as never, { mount: camera.mount }, camera.resolution);
+        const known = frameIds.get(svg);
+        if (known !== undefined) return known;
+        frames.push(await toModelRgb(svg));
+        frameIds.set(svg, frames.length - 1);
+        return frames.length - 1;
+      };
+      for (const split of ['train', 'heldout'] as const) {
+        const count = split === 'train' ? trainSeeds : heldoutSeeds;
+        for (let k = 0; k < count; k++) {
+          const episodeSeed = (split === 'train' ? 0 : HELDOUT_SEED_BASE) + k;
+          const rng = new Rng(seed ^ Math.imul(episodeSeed + 1, 0x9e3779b1)).fork(`${sceneId}/${robotId}`);
+          // Mostly the full task; sometimes a sub-task so the text side sees every task phrase.
+          const task = rng.chance(0.7) ? scene.tasks[0]! : rng.pick(scene.tasks);
+          const goal = scene.parseTask(task);
+          if (!goal.ok) throw new Error(goal.reason);
+          for (const w of words(`${robotId} ${task}`)) vocab.add(w);
+          let state = scene.initial(profile, new Rng(episodeSeed).fork('layout'));
+          let afterMiss = false;
+          for (let guard = 0; guard < 40; guard++) {
+            const steps = scene.oracle(state, goal.goal, profile);
+            const frame = await frameOf(state);
+            plans.push({ split, scene: sceneId, robot: robotId, seed: episodeSeed, task, frame, steps: steps.map((s) => s.instruction) });
+            if (steps.length === 0) break;
+            for (const s of steps) for (const w of words(s.instruction)) vocab.add(w);
+            // The whole chain of keyframes this plan implies: each step conditioned on the previous keyframe.
+            let prev = frame;
+            for (const s of steps) {
+              const next = await frameOf(s.next);
+              transitions.push({ split, scene: sceneId, robot: robotId, seed: episodeSeed, task, frame: prev, step: s.instruction, next, afterMiss: prev === frame && afterMiss });
+              prev = next;
+            }
+            // Execute the first step; sometimes it misses and the next plan starts from a failure state.
+            const first = steps[0]!;
+            if (rng.chance(missRate)) {
+              state = scene.miss(state, first.action, rng).state;
+              afterMiss = true;
+            } else {
+              state = first.next;
+              afterMiss = false;
+            }
+          }
+        }
+      }
+      console.error(`${sceneId}/${robotId}: ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions so far`);
+    }
+  }
+
+  const flat = new Uint8Array(frames.length * MODEL_IMAGE.width * MODEL_IMAGE.height * 3);
+  frames.forEach((f, i) => flat.set(f, i * f.length));
+  writeFileSync(join(out, 'frames.bin'), flat);
+  writeFileSync(
+    join(out, 'index.json'),
+    JSON.stringify({ frameShape: [MODEL_IMAGE.height, MODEL_IMAGE.width, 3], words: [...vocab].sort(), seed, missRate, plans, transitions }),
+  );
+  console.error(`wrote ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions to ${out}`);
+}
+
+await main();
