@@ -103,7 +103,9 @@ describe('run log', () => {
         dispatcher: (req, signal) => {
           if (dead) {
             // The command left before the crash half of the time: the robot acts, the answer is lost.
-            if (random() < 0.5) world.robot.execute(req);
+            // Only a step whose step_dispatched reached the disk can have left: the machine logs
+            // (fsync) on entering `dispatching`, before it invokes the dispatcher that sends.
+            if (req.stepId === lastDispatched && random() < 0.5) world.robot.execute(req);
             return aborted(signal);
           }
           return world.robot.execute(req);
