@@ -1,0 +1,110 @@
+import type { Rng } from '../util/rng.js';
+import { greedy, prefill, softmax, type Prompt } from './generation.js';
+import type { KvCache, ModelSessions } from './onnx-session.js';
+import type { TokenLayout } from './spec.js';
+
+/**
+ * DiDA keyframe decoding: every visual token of the keyframe starts as MASK and a few parallel passes
+ * fill them, the keyframe span attending to itself both ways while the prompt before it stays causal
+ * (its KV cache is computed once). Each pass commits the most confident predictions, so that the
+ * filled share follows the schedule; the last pass fills the rest, so no MASK is ever left.
+ */
+export interface DidaOptions {
+  /** Forward passes over the span (>= 1). */
+  passes: number;
+  /** How the filled share grows with the passes: cosine (MaskGIT: few early, many late) or linear. */
+  schedule: 'cosine' | 'linear';
+  /** 0 = greedy per token. */
+  temperature: number;
+  /** Classifier-free guidance scale; 1 (or no unconditional prompt) = off. */
+  guidance: number;
+  rng: Rng;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_DIDA: Omit<DidaOptions, 'rng'> = { passes: 4, schedule: 'cosine', temperature: 0, guidance: 1 };
+
+/** Tokens that should be filled after pass `p` (0-based) of `passes`, out of `n`. */
+export function filledAfter(p: number, passes: number, n: number, schedule: DidaOptions['schedule']): number {
+  if (p >= passes - 1) return n;
+  const x = (p + 1) / passes;
+  const share = schedule === 'cosine' ? 1 - Math.cos((Math.PI / 2) * x) : x;
+  return Math.min(n, Math.max(1, Math.round(share * n)));
+}
+
+/** Logits [S, V] of the span given a cached prompt. */
+async function spanLogits(model: ModelSessions, cache: KvCache, span: readonly number[], imagePos: readonly number[]): Promise<{ logits: Float32Array; vocab: number }> {
+  const P = cache.dims[4]!;
+  const S = span.length;
+  const out = await model.forward({
+    ids: span,
+    positions: span.map((_, i) => P + i),
+    imagePos,
+    mask: new Float32Array(S * (P + S)).fill(1),
+    past: cache,
+  });
+  return { logits: out.logits, vocab: out.vocab };
+}
+
+/**
+ * Fills a keyframe span after `prompt` (which ends with <|image start|>). `unconditional` is the same
+ * prompt without the step text, for guidance. Returns the span's ids (visual and end-of-row tokens).
+ */
+export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt: Prompt, options: DidaOptions, unconditional?: Prompt): Promise<number[]> {
+  const { visualBase, codes } = layout.spec;
+  const { mask, endOfRow } = layout.roles;
+  const S = layout.imageSpanLength;
+  const span: number[] = [];
+  const imagePos: number[] = [];
+  const open: number[] = [];
+  for (let k = 0; k < S; k++) {
+    imagePos.push(layout.imagePosAt(k));
+    if (layout.isEndOfRowAt(k)) span.push(endOfRow);
+    else {
+      span.push(mask);
+      open.push(k);
+    }
+  }
+  const total = open.length;
+  const guided = unconditional !== undefined && options.guidance !== 1;
+  const cond = (await prefill(model, prompt)).cache;
+  const uncond = guided ? (await prefill(model, unconditional)).cache : null;
+
+  for (let p = 0; p < options.passes && open.length > 0; p++) {
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error('generation aborted');
+    const c = await spanLogits(model, cond, span, imagePos);
+    const u = uncond ? await spanLogits(model, uncond, span, imagePos) : null;
+    const picks: { k: number; token: number; confidence: number }[] = [];
+    for (const k of open) {
+      const row = new Float32Array(codes);
+      const base = k * c.vocab + visualBase;
+      for (let i = 0; i < codes; i++) {
+        const lc = c.logits[base + i]!;
+        row[i] = u ? u.logits[base + i]! + options.guidance * (lc - u.logits[base + i]!) : lc;
+      }
+      if (options.temperature > 0) for (let i = 0; i < codes; i++) row[i] = row[i]! / options.temperature;
+      const probs = softmax(row);
+      let token: number;
+      if (options.temperature > 0) {
+        let x = options.rng.float();
+        token = codes - 1;
+        for (let i = 0; i < codes; i++) {
+          x -= probs[i]!;
+          if (x < 0) {
+            token = i;
+            break;
+          }
+        }
+      } else token = greedy(row, options.rng);
+      picks.push({ k, token, confidence: probs[token]! });
+    }
+    const want = filledAfter(p, options.passes, total, options.schedule) - (total - open.length);
+    // Ties break by position so the result does not depend on sort stability.
+    picks.sort((a, b) => b.confidence - a.confidence || a.k - b.k);
+    const chosen = picks.slice(0, Math.max(1, want));
+    for (const pick of chosen) span[pick.k] = visualBase + pick.token;
+    const done = new Set(chosen.map((x) => x.k));
+    for (let i = open.length - 1; i >= 0; i--) if (done.has(open[i]!)) open.splice(i, 1);
+  }
+  return span;
+}

@@ -1,0 +1,84 @@
+import type { Planner, PlanDraft, PlanRequest } from '../planner/planner.js';
+import type { PlannedStep } from '../schema/index.js';
+import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
+
+export interface OnnxPlannerOptions {
+  sampler?: KeyframeSampler;
+  /** Seeds every sampling choice; the same request and seed give the same plan. */
+  seed?: number;
+  /** Text sampling (0 = greedy, the default: plans should not wander). */
+  textTemperature?: number;
+  topK?: number;
+  topP?: number;
+  /** DiDA passes, schedule and guidance; see dida.ts. */
+  passes?: number;
+  schedule?: KeyframeOptions['schedule'];
+  guidance?: number;
+  /** Most steps a plan may have (the longest oracle plan is 12, plus recoveries). */
+  maxSteps?: number;
+}
+
+/** What the planner measured while planning, for benches and logs. */
+export interface PlanTiming {
+  textMs: number;
+  keyframeMs: number[];
+  totalMs: number;
+}
+
+/**
+ * The embedded world model as a planner backend: camera frame -> visual tokens -> step texts -> one
+ * keyframe per step, each drawn from the previous keyframe (the first from the observation). It sees
+ * the picture, the robot's id and the task text, never the simulator's state.
+ */
+export class OnnxPlanner implements Planner {
+  readonly name = 'onnx';
+  lastTiming: PlanTiming | null = null;
+
+  constructor(
+    private readonly model: WorldModel,
+    private readonly options: OnnxPlannerOptions = {},
+  ) {}
+
+  async plan(request: PlanRequest): Promise<PlanDraft> {
+    const t0 = performance.now();
+    const seed = (this.options.seed ?? 0) + request.version * 7919;
+    const robot = request.robot.id;
+    const observation = await this.model.encodeImage(request.observation);
+    const texts = (
+      await this.model.stepTexts(robot, request.task, observation, {
+        seed,
+        temperature: this.options.textTemperature ?? 0,
+        ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
+        ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+      })
+    ).slice(0, this.options.maxSteps ?? 24);
+    const t1 = performance.now();
+    const steps: PlannedStep[] = [];
+    const keyframeMs: number[] = [];
+    let previous: ArrayLike<number> = observation;
+    for (const [index, instruction] of texts.entries()) {
+      const k0 = performance.now();
+      const codes = await this.model.keyframe(robot, request.task, previous, instruction, {
+        sampler: this.options.sampler ?? 'dida',
+        seed: seed + index + 1,
+        ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
+        ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
+        ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+      steps.push({ index, instruction, keyframe: await this.model.decodePng(codes) });
+      keyframeMs.push(performance.now() - k0);
+      previous = codes;
+    }
+    this.lastTiming = { textMs: t1 - t0, keyframeMs, totalMs: performance.now() - t0 };
+    return {
+      id: `${robot}-onnx`,
+      version: request.version,
+      backend: this.name,
+      createdAt: new Date().toISOString(),
+      ...(request.scene ? { scene: request.scene } : {}),
+      steps,
+    };
+  }
+}

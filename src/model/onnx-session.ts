@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+/**
+ * The one module that touches onnxruntime-node. It opens the three graphs of a model directory on one
+ * device and exposes them as plain typed arrays, so everything above it (tokenizer, samplers, planner)
+ * is pure and testable without ONNX.
+ *
+ * Graph contract (models/train.py export_onnx, opset 14):
+ *   vq_encoder.onnx   pixels uint8 [N,64,64,3]            -> codes int64 [N,16,16]
+ *   vq_decoder.onnx   codes int64 [N,16,16]               -> pixels uint8 [N,64,64,3]
+ *   transformer.onnx  input_ids, position_ids, image_pos_ids int64 [B,T],
+ *                     attention_mask float32 [B,T,P+T] (1 = may attend),
+ *                     past float32 [L,2,B,H,P,Dh]          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh]
+ */
+
+/** `cpu`, or `cuda:N` for the CUDA execution provider on GPU N. */
+export type Device = 'cpu' | `cuda:${number}`;
+
+export function parseDevice(text: string): Device {
+  if (text === 'cpu') return 'cpu';
+  const m = /^cuda:(\d+)$/.exec(text);
+  if (m) return `cuda:${Number(m[1])}`;
+  throw new Error(`unknown device "${text}": use cpu or cuda:N (cuda:0, cuda:1, ...)`);
+}
+
+/** Keys and values of every layer for the tokens seen so far; `dims` = [L, 2, 1, H, P, Dh]. */
+export interface KvCache {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface ForwardInput {
+  ids: readonly number[];
+  positions: readonly number[];
+  imagePos: readonly number[];
+  /** Row-major [T, P+T], 1 where query t may attend key s. */
+  mask: Float32Array;
+  past: KvCache;
+}
+
+export interface ForwardOutput {
+  /** Row-major [T, V]. */
+  logits: Float32Array;
+  vocab: number;
+  present: KvCache;
+}
+
+export interface ModelSessions {
+  readonly device: Device;
+  forward(input: ForwardInput): Promise<ForwardOutput>;
+  /** Model-size RGB pictures (N x 64 x 64 x 3) -> codes (N x 16 x 16). */
+  encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
+  /** Codes (N x 16 x 16) -> model-size RGB. */
+  decode(codes: ArrayLike<number>, count?: number): Promise<Uint8Array>;
+  /** Cache shape, for empty caches. */
+  readonly layers: number;
+  readonly heads: number;
+  readonly headDim: number;
+  release(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** The transformer's cache shape (spec.json `transformer`). */
+  shape: { layers: number; heads: number; headDim: number };
+  /** Threads per session for CPU execution; default 2 (the machines this ships on have two cores). */
+  threads?: number;
+  imageSize?: number;
+  grid?: number;
+}
+
+function providers(device: Device): ort.InferenceSession.SessionOptions['executionProviders'] {
+  if (device === 'cpu') return ['cpu'];
+  return [{ name: 'cuda', deviceId: Number(device.slice(5)) }, 'cpu'];
+}
+
+const int64 = (values: ArrayLike<number>, dims: number[]): ort.Tensor =>
+  new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
+
+export async function openModelSessions(dir: string, device: Device, options: SessionOptions): Promise<ModelSessions> {
+  const base: ort.InferenceSession.SessionOptions = {
+    executionProviders: providers(device),
+    intraOpNumThreads: options.threads ?? 2,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+  const [encoder, decoder, transformer] = await Promise.all(
+    ['vq_encoder.onnx', 'vq_decoder.onnx', 'transformer.onnx'].map((f) => ort.InferenceSession.create(join(dir, f), base)),
+  );
+  const size = options.imageSize ?? 64;
+  const grid = options.grid ?? 16;
+  const { layers, heads, headDim } = options.shape;
+
+  return {
+    device,
+    layers,
+    heads,
+    headDim,
+    async forward(input) {
+      const T = input.ids.length;
+      const P = input.past.dims[4]!;
+      const out = await transformer!.run({
+        input_ids: int64(input.ids, [1, T]),
+        position_ids: int64(input.positions, [1, T]),
+        image_pos_ids: int64(input.imagePos, [1, T]),
+        attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
+        past: new ort.Tensor('float32', input.past.data, [...input.past.dims]),
+      });
+      const logits = out.logits!;
+      const present = out.present!;
+      return {
+        logits: logits.data as Float32Array,
+        vocab: logits.dims[2]!,
+        present: { data: present.data as Float32Array, dims: present.dims },
+      };
+    },
+    async encode(rgb, count = rgb.length / (size * size * 3)) {
+      const out = await encoder!.run({ pixels: new ort.Tensor('uint8', rgb, [count, size, size, 3]) });
+      return Int32Array.from(out.codes!.data as BigInt64Array, (v) => Number(v));
+    },
+    async decode(codes, count = codes.length / (grid * grid)) {
+      const out = await decoder!.run({ codes: int64(codes, [count, grid, grid]) });
+      return out.pixels!.data as Uint8Array;
+    },
+    async release() {
+      await Promise.all([encoder!.release(), decoder!.release(), transformer!.release()]);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { sceneById } from '../../sim/registry.js';
+import { sceneSvg } from '../../sim/render.js';
+import { loadProfile } from '../../src/profile/load.js';
+import { DEFAULT_MODEL_DIR } from '../../src/model/spec.js';
+import { Rng } from '../../src/util/rng.js';
+
+/** The committed model (KEYSTEP_MODEL_DIR points the tests at another export while developing). */
+export const MODEL_DIR = process.env.KEYSTEP_MODEL_DIR ?? DEFAULT_MODEL_DIR;
+
+/** A held-out T-shirt start (seed >= 100000, never in the training data) and the oracle's plan for it. */
+export function heldOutShirt(seed = 100_003) {
+  const scene = sceneById('tshirt');
+  const profile = loadProfile('aloha-agilex');
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+  const state = scene.initial(profile, new Rng(seed).fork('layout'));
+  const goal = scene.parseTask('fold the t-shirt');
+  if (!goal.ok) throw new Error(goal.reason);
+  const steps = scene.oracle(state, goal.goal, profile) as { instruction: string; next: unknown }[];
+  const svg = (s: unknown) => sceneSvg(scene, s as never, { mount: camera.mount }, camera.resolution);
+  return { profile, state, steps, svg, observationSvg: svg(state) };
+}
