@@ -1,0 +1,149 @@
+import { sceneById } from '../../sim/registry.js';
+import { sceneSvg } from '../../sim/render.js';
+import { loadProfile } from '../profile/load.js';
+import type { SceneId } from '../schema/index.js';
+import { Rng } from '../util/rng.js';
+import { OnnxPlanner } from './onnx-planner.js';
+import type { KeyframeSampler, WorldModel } from './world-model.js';
+
+/** Held-out episodes start at this scene seed; training data uses seeds below it. */
+export const HELDOUT_SEED_BASE = 100_000;
+
+export interface SamplerFigures {
+  keyframeP50Ms: number;
+  planP50Ms: number;
+  /** Share of keyframe tokens equal to the VQ tokens of the simulator's true next state. */
+  tokenAccuracy: number;
+}
+
+export interface ModelBenchResult {
+  ar: SamplerFigures;
+  dida: SamplerFigures;
+  /** AR keyframe p50 / DiDA keyframe p50, measured in this run. */
+  speedup: number;
+  /** What copying the conditioning picture's tokens would score: the floor a world model must beat. */
+  copyTokenAccuracy: number;
+  /** Token accuracy over only the tokens the step changes. */
+  changedTokenAccuracy: { ar: number; dida: number };
+  inputs: { transitions: number; plans: number; passes: number; seedBase: number };
+}
+
+export interface ModelBenchOptions {
+  /** Held-out one-step transitions per scene (both scenes). */
+  transitionsPerScene?: number;
+  /** Full 7-step T-shirt plans timed per sampler. */
+  plans?: number;
+  passes?: number;
+  onProgress?: (line: string) => void;
+}
+
+interface Transition {
+  robot: string;
+  task: string;
+  frameSvg: string;
+  step: string;
+  nextSvg: string;
+}
+
+/** One-step held-out transitions: a start state, an oracle step, the state it leads to. */
+function heldOutTransitions(scene: SceneId, robots: readonly string[], count: number): Transition[] {
+  const mod = sceneById(scene);
+  const out: Transition[] = [];
+  for (let k = 0; out.length < count; k++) {
+    const robot = robots[k % robots.length]!;
+    const profile = loadProfile(robot);
+    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+    const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
+    const task = mod.tasks[0]!;
+    const goal = mod.parseTask(task);
+    if (!goal.ok) throw new Error(goal.reason);
+    const seed = HELDOUT_SEED_BASE + 500 + k;
+    let state = mod.initial(profile, new Rng(seed).fork('layout'));
+    const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown }[];
+    // Spread over the plan: step (k * 5) mod length, conditioned on the true state before it.
+    const at = (k * 5) % steps.length;
+    for (let i = 0; i < at; i++) state = steps[i]!.next;
+    out.push({ robot, task, frameSvg: svg(state), step: steps[at]!.instruction, nextSvg: svg(steps[at]!.next) });
+  }
+  return out;
+}
+
+const p50 = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * AR and DiDA on the same model and the same held-out inputs, in one run: keyframe latency and token
+ * accuracy on one-step transitions of both scenes, and full T-shirt plan latency.
+ */
+export async function benchWorldModel(model: WorldModel, options: ModelBenchOptions = {}): Promise<ModelBenchResult> {
+  const n = options.transitionsPerScene ?? 12;
+  const passes = options.passes ?? 4;
+  const say = options.onProgress ?? (() => undefined);
+  const transitions = [
+    ...heldOutTransitions('tshirt', ['aloha-agilex', 'aloha-stanford', 'agibot-g1'], n),
+    ...heldOutTransitions('table', ['agibot-g1', 'aloha-agilex', 'franka-fr3'], n),
+  ];
+  const encoded = await Promise.all(transitions.map(async (t) => ({ t, frame: await model.encodeImage(t.frameSvg), next: await model.encodeImage(t.nextSvg) })));
+  const figures: Record<KeyframeSampler, { ms: number[]; hit: number; total: number; chHit: number; chTotal: number }> = {
+    ar: { ms: [], hit: 0, total: 0, chHit: 0, chTotal: 0 },
+    dida: { ms: [], hit: 0, total: 0, chHit: 0, chTotal: 0 },
+  };
+  let copyHit = 0;
+  let copyTotal = 0;
+  for (const [i, e] of encoded.entries()) {
+    for (let k = 0; k < e.next.length; k++) copyHit += e.frame[k] === e.next[k] ? 1 : 0;
+    copyTotal += e.next.length;
+    for (const sampler of ['ar', 'dida'] as const) {
+      const t0 = performance.now();
+      const codes = await model.keyframe(e.t.robot, e.t.task, e.frame, e.t.step, { sampler, seed: i, passes });
+      const f = figures[sampler];
+      f.ms.push(performance.now() - t0);
+      for (let k = 0; k < codes.length; k++) {
+        const hit = codes[k] === e.next[k] ? 1 : 0;
+        f.hit += hit;
+        f.total++;
+        if (e.frame[k] !== e.next[k]) {
+          f.chHit += hit;
+          f.chTotal++;
+        }
+      }
+    }
+    say(`keyframes ${i + 1}/${encoded.length}`);
+  }
+
+  const plans = options.plans ?? 3;
+  const planMs: Record<KeyframeSampler, number[]> = { ar: [], dida: [] };
+  const profile = loadProfile('aloha-agilex');
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+  const shirt = sceneById('tshirt');
+  for (let k = 0; k < plans; k++) {
+    const state = shirt.initial(profile, new Rng(HELDOUT_SEED_BASE + 900 + k).fork('layout'));
+    const observation = new TextEncoder().encode(sceneSvg(shirt, state, { mount: camera.mount }, camera.resolution));
+    for (const sampler of ['ar', 'dida'] as const) {
+      const planner = new OnnxPlanner(model, { sampler, seed: k, passes });
+      const t0 = performance.now();
+      await planner.plan({ robot: profile, task: 'fold the t-shirt', scene: 'tshirt', observation, history: [], version: 1 });
+      planMs[sampler].push(performance.now() - t0);
+    }
+    say(`plans ${k + 1}/${plans}`);
+  }
+
+  const out = (s: KeyframeSampler): SamplerFigures => ({
+    keyframeP50Ms: round(p50(figures[s].ms)),
+    planP50Ms: round(p50(planMs[s])),
+    tokenAccuracy: round(figures[s].hit / figures[s].total, 4),
+  });
+  const ar = out('ar');
+  const dida = out('dida');
+  return {
+    ar,
+    dida,
+    speedup: round(ar.keyframeP50Ms / dida.keyframeP50Ms, 2),
+    copyTokenAccuracy: round(copyHit / copyTotal, 4),
+    changedTokenAccuracy: { ar: round(figures.ar.chHit / Math.max(1, figures.ar.chTotal), 4), dida: round(figures.dida.chHit / Math.max(1, figures.dida.chTotal), 4) },
+    inputs: { transitions: encoded.length, plans, passes, seedBase: HELDOUT_SEED_BASE },
+  };
+}
