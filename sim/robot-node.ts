@@ -1,5 +1,5 @@
 import { KEYFRAME_FRAME_PREFIX, StepCommand, stepId, type RobotProfile, type SceneId, type StepFeedback } from '../src/schema/index.js';
-import { bytesOf, CompressedImageMsg, compressedImage, rawImage, stampNow, StringMsg } from '../src/ros/messages.js';
+import { CompressedImageMsg, compressedImage, rawImage, stampNow, StringMsg } from '../src/ros/messages.js';
 import { listen, type RosbridgeServer } from '../src/rosbridge/index.js';
 import { homePosition, jointPositions } from './arms.js';
 import { renderCamera } from './render.js';
@@ -83,7 +83,7 @@ export class SimRobot {
         return;
       }
       const id = frameId.slice(KEYFRAME_FRAME_PREFIX.length);
-      this.keyframes.set(id, bytesOf(parsed.data.data));
+      this.keyframes.set(id, parsed.data.data);
       // Keep memory bounded: a robot needs the keyframes of the steps in flight, not of a whole run.
       if (this.keyframes.size > 64) this.keyframes.delete(this.keyframes.keys().next().value!);
       const waiting = this.pending.get(id);

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { z } from 'zod';
+import { RosMessage, type CompressedImageInput, type ImageInput, type RosTime } from '../rosbridge/message-types.js';
 
 /**
  * The ROS messages keystep sends and reads, as zod schemas, and the conversions between them and
@@ -7,55 +7,16 @@ import { z } from 'zod';
  * clients send plain number arrays: all three are accepted.
  */
 
-export const Time = z.object({
-  // ROS 1 names the fields secs/nsecs, ROS 2 sec/nanosec.
-  secs: z.number().optional(),
-  nsecs: z.number().optional(),
-  sec: z.number().optional(),
-  nanosec: z.number().optional(),
-});
+/** The messages keystep reads, defined once with the rosbridge server's rules. */
+export const StringMsg = RosMessage.StdString;
+export const CompressedImageMsg = RosMessage.CompressedImage;
+export const ImageMsg = RosMessage.Image;
+export const JointStateMsg = RosMessage.JointState;
+export type CompressedImageMsg = CompressedImageInput;
+export type ImageMsg = ImageInput;
 
-export const Header = z.object({
-  seq: z.number().optional(),
-  stamp: Time.optional(),
-  frame_id: z.string().default(''),
-});
-export type Header = z.infer<typeof Header>;
-
-const Bytes = z.union([z.string(), z.instanceof(Uint8Array), z.array(z.number().int().min(0).max(255))]);
-
-export const CompressedImageMsg = z.object({
-  header: Header.optional(),
-  format: z.string(),
-  data: Bytes,
-});
-export type CompressedImageMsg = z.infer<typeof CompressedImageMsg>;
-
-export const ImageMsg = z.object({
-  header: Header.optional(),
-  height: z.number().int().positive(),
-  width: z.number().int().positive(),
-  encoding: z.string(),
-  is_bigendian: z.number().int().optional(),
-  step: z.number().int().positive(),
-  data: Bytes,
-});
-export type ImageMsg = z.infer<typeof ImageMsg>;
-
-export const StringMsg = z.object({ data: z.string() });
-export type StringMsg = z.infer<typeof StringMsg>;
-
-export const JointStateMsg = z.object({
-  header: Header.optional(),
-  name: z.array(z.string()),
-  position: z.array(z.number()),
-  velocity: z.array(z.number()).default([]),
-  effort: z.array(z.number()).default([]),
-});
-export type JointStateMsg = z.infer<typeof JointStateMsg>;
-
-/** uint8[] as it arrives over rosbridge -> bytes. */
-export function bytesOf(data: z.infer<typeof Bytes>): Uint8Array {
+/** uint8[] as it arrives over rosbridge (base64 in JSON, bytes in CBOR, or a number list) -> bytes. */
+export function bytesOf(data: string | Uint8Array | readonly number[]): Uint8Array {
   if (typeof data === 'string') return new Uint8Array(Buffer.from(data, 'base64'));
   if (data instanceof Uint8Array) return data;
   return Uint8Array.from(data);
@@ -66,7 +27,7 @@ export function base64(bytes: Uint8Array): string {
 }
 
 /** A ROS time stamp for now, in the field names of the robot's ROS version. */
-export function stampNow(rosVersion: 1 | 2, nowMs = Date.now()): z.infer<typeof Time> {
+export function stampNow(rosVersion: 1 | 2, nowMs = Date.now()): RosTime {
   const sec = Math.floor(nowMs / 1000);
   const nanos = Math.round((nowMs % 1000) * 1e6);
   return rosVersion === 1 ? { secs: sec, nsecs: nanos } : { sec, nanosec: nanos };
@@ -99,7 +60,8 @@ export class ImageMessageError extends Error {
 export async function imageToPng(msg: unknown): Promise<Uint8Array> {
   const compressed = CompressedImageMsg.safeParse(msg);
   if (compressed.success) {
-    const bytes = bytesOf(compressed.data.data);
+    const bytes = compressed.data.data;
+    if (bytes.length === 0) throw new ImageMessageError('CompressedImage data is empty');
     if (compressed.data.format.toLowerCase().includes('png')) return bytes;
     return new Uint8Array(await sharp(bytes).png().toBuffer());
   }
@@ -109,9 +71,10 @@ export async function imageToPng(msg: unknown): Promise<Uint8Array> {
   }
   const m = raw.data;
   const channels: Record<string, 1 | 3 | 4> = { rgb8: 3, bgr8: 3, rgba8: 4, bgra8: 4, mono8: 1 };
+  if (m.width === 0 || m.height === 0) throw new ImageMessageError(`image is ${m.width}x${m.height}: nothing to decode`);
   const ch = channels[m.encoding];
   if (ch === undefined) throw new ImageMessageError(`encoding "${m.encoding}" is not supported (use rgb8, bgr8, rgba8, bgra8 or mono8)`);
-  let pixels = bytesOf(m.data);
+  let pixels = m.data;
   if (pixels.length < m.step * m.height || m.step < m.width * ch) {
     throw new ImageMessageError(`data has ${pixels.length} bytes, expected step ${m.step} x height ${m.height} with ${ch} channel(s) per pixel`);
   }

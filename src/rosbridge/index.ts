@@ -24,6 +24,7 @@ export type { ServiceCallMeta, ServiceInfo } from './services.js';
 export type { TopicInfo } from './topics.js';
 export {
   parseTypeName,
+  RosMessage,
   sameType,
   nowStamp,
   type RosTypeName,

@@ -156,6 +156,12 @@ const JointState = z.strictObject({
   effort: Float64s.default(() => []),
 });
 
+/**
+ * The message schemas, for code outside the server that reads the same messages (keystep's roslib
+ * side, the sim robot): one definition of each message, with rosbridge's rules for uint8[] and stamps.
+ */
+export const RosMessage = { Header, StdString, Image, CompressedImage, JointState } as const;
+
 export type Header = z.output<typeof Header>;
 export type StdString = z.output<typeof StdString>;
 export type Image = z.output<typeof Image>;
