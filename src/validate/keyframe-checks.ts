@@ -1,0 +1,215 @@
+import { meanAbsDiff, strongDiffArea } from '../image/compare.js';
+import type { RobotProfile } from '../schema/robot-profile.js';
+import type { SceneId } from '../schema/task.js';
+import { RECEPTACLES } from '../../sim/scenes/table/model.js';
+import { homePosition } from '../../sim/arms.js';
+import { issue, type ValidationIssue } from './issue-codes.js';
+import { OBJECT_CLASSES, SCENE_OBJECTS, classIndex, type GripperClass, type ObjectClass } from './palette-classes.js';
+import type { Picture } from './picture.js';
+import type { ObservedStart } from './sequence.js';
+import type { PixelMapper } from './view.js';
+
+/**
+ * Tolerances of the picture checks. Measured on oracle renders and on the same renders pushed through
+ * a 64x64 round trip with a colour shift (what the embedded model's VQ decoder does to a keyframe);
+ * each sits well clear of both (see test/validate/no-false-alarm.test.ts).
+ */
+export const KEYFRAME_LIMITS = {
+  /** Smallest keyframe side, pixels. */
+  minWidth: 32,
+  minHeight: 24,
+  /** Largest relative difference between the keyframe's and the camera's aspect ratio. */
+  aspectTolerance: 0.04,
+  /** Luminance standard deviation under which a picture is blank. */
+  blankLumaStd: 4,
+  /** Mean neighbour luminance step above which a picture is noise (renders ~3-8, uniform noise ~85). */
+  noiseLumaStep: 28,
+  /** Share of rows and columns whose floor share may differ from the observation's (profile distance). */
+  backgroundProfile: 0.12,
+  /** A keyframe is the previous picture again when both its mean difference and changed area are under these. */
+  unchangedMeanDiff: 0.0012,
+  unchangedArea: 0.0004,
+  /** Changed area above which one step changed (nearly) everything. */
+  totalChangeArea: 0.45,
+  /** Pixels an object needs to count as present; below `lostPixels` it is gone. */
+  presentPixels: 6,
+  lostPixels: 1,
+  /** A colour the reference never showed must cover this many pixels in one blob to count as appeared. */
+  appearedPixels: 14,
+  /** Centroid shift (pixels at 128x96, ~10 mm each) beyond which an object the step does not touch moved. */
+  movedPixels: 6,
+  /** Pixels an object needs in both pictures for its centroid to be compared. */
+  movedMinPixels: 10,
+  /** Gripper centroid shift that counts as the arm moving. */
+  armMovedPixels: 7,
+  /** Distance (pixels) within which a gripper sits at its home position or over an object it may hold. */
+  nearPixels: 5,
+} as const;
+
+export function gripperClassOf(arm: string, armCount: number): GripperClass {
+  if (armCount === 1) return 'gripper_left';
+  return arm === 'right' ? 'gripper_right' : 'gripper_left';
+}
+
+/** Blank or noise: the picture is not a scene at all, so no other picture check applies. */
+export function textureIssues(p: Picture, step: number): ValidationIssue[] {
+  if (p.lumaStd < KEYFRAME_LIMITS.blankLumaStd) {
+    return [issue('keyframe_blank', step, `step ${step}'s keyframe is blank (luminance spread ${p.lumaStd.toFixed(1)}, a scene has far more)`)];
+  }
+  if (p.lumaStep > KEYFRAME_LIMITS.noiseLumaStep) {
+    return [issue('keyframe_noise', step, `step ${step}'s keyframe is noise (mean neighbour step ${p.lumaStep.toFixed(1)}, a scene stays under ${KEYFRAME_LIMITS.noiseLumaStep})`)];
+  }
+  return [];
+}
+
+function floorProfile(p: Picture): { rows: Float64Array; cols: Float64Array } {
+  const floor = classIndex('floor');
+  const rows = new Float64Array(p.height);
+  const cols = new Float64Array(p.width);
+  for (let y = 0; y < p.height; y++) {
+    for (let x = 0; x < p.width; x++) {
+      if (p.classes[y * p.width + x] === floor) {
+        rows[y]! += 1 / p.width;
+        cols[x]! += 1 / p.height;
+      }
+    }
+  }
+  return { rows, cols };
+}
+
+/** The floor around the table sits where the observation has it: same camera, same framing. */
+export function backgroundIssues(k: Picture, observation: Picture, step: number): ValidationIssue[] {
+  const a = floorProfile(observation);
+  const b = floorProfile(k);
+  let d = 0;
+  for (let y = 0; y < a.rows.length; y++) d += Math.abs(a.rows[y]! - b.rows[y]!) / a.rows.length;
+  for (let x = 0; x < a.cols.length; x++) d += Math.abs(a.cols[x]! - b.cols[x]!) / a.cols.length;
+  if (d > KEYFRAME_LIMITS.backgroundProfile) {
+    return [issue('background_mismatch', step, `step ${step}'s keyframe does not frame the table as the observation does (floor layout differs by ${d.toFixed(2)}, at most ${KEYFRAME_LIMITS.backgroundProfile}): another camera, crop or scene?`)];
+  }
+  return [];
+}
+
+export function changeIssues(k: Picture, prev: Picture, step: number, prevName: string): ValidationIssue[] {
+  const mean = meanAbsDiff(k.rgb, prev.rgb);
+  const area = strongDiffArea(k.rgb, prev.rgb);
+  if (mean < KEYFRAME_LIMITS.unchangedMeanDiff && area < KEYFRAME_LIMITS.unchangedArea) {
+    return [issue('keyframe_unchanged', step, `step ${step}'s keyframe shows no change from ${prevName} (mean difference ${mean.toFixed(4)}): the step would do nothing`)];
+  }
+  if (area > KEYFRAME_LIMITS.totalChangeArea) {
+    return [issue('keyframe_change_total', step, `step ${step}'s keyframe differs from ${prevName} over ${(area * 100).toFixed(0)}% of the picture; one step changes one thing`)];
+  }
+  return [];
+}
+
+export interface ObjectCheckInput {
+  scene: SceneId;
+  step: number;
+  k: Picture;
+  prev: Picture;
+  prevName: string;
+  /** Reference for which colours exist at all: the observation, or the first good keyframe. */
+  reference: Picture;
+  /** The object the step acts on (scene vocabulary id), when it parses. */
+  actedOn?: string;
+  /** Arms the step names; undefined when the step leaves it open. */
+  arms?: string[];
+  profile: RobotProfile;
+}
+
+/** Objects conserved, nothing the step does not touch moves, and the arm that moves is the one named. */
+export function objectIssues(x: ObjectCheckInput): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const L = KEYFRAME_LIMITS;
+  const own = new Set<ObjectClass>(SCENE_OBJECTS[x.scene]);
+  for (const cls of OBJECT_CLASSES) {
+    const now = x.k.blob[cls];
+    const ref = x.reference.blob[cls];
+    const before = x.prev.blob[cls];
+    // The collar is part of the shirt: hidden while crumpled or under the half fold, shown when tidied.
+    if (cls === 'collar') continue;
+    if (!own.has(cls)) {
+      // A colour the scene does not have: only a solid blob counts (blurred edges make stray pixels of any colour).
+      if (now.strict >= L.appearedPixels && Math.max(ref.strict, before.strict) < L.appearedPixels / 2) {
+        out.push(issue('object_appeared', x.step, `step ${x.step}'s keyframe shows ${describe(cls)} (${now.strict} px) that the observation does not have`));
+      }
+      continue;
+    }
+    if (ref.pixels < L.presentPixels && before.pixels < L.presentPixels) {
+      if (now.largest >= L.appearedPixels) {
+        out.push(issue('object_appeared', x.step, `step ${x.step}'s keyframe shows ${describe(cls)} (${now.largest} px) that ${x.prevName} does not have`));
+      }
+      continue;
+    }
+    if (before.pixels >= L.presentPixels && now.pixels <= L.lostPixels) {
+      out.push(issue('object_lost', x.step, `the ${describe(cls)} in ${x.prevName} is gone from step ${x.step}'s keyframe`));
+      continue;
+    }
+    // The object in hand may be cut in two by the gripper; any other object must stay one blob.
+    if (cls !== x.actedOn && now.blobs > Math.max(before.blobs, ref.blobs, 1)) {
+      out.push(issue('object_appeared', x.step, `step ${x.step}'s keyframe shows ${now.blobs} separate ${describe(cls)} blobs where ${x.prevName} has ${before.blobs}: an object appeared`));
+      continue;
+    }
+    if (x.scene === 'table' && cls !== x.actedOn && before.largest >= L.movedMinPixels && now.largest >= L.movedMinPixels) {
+      const d = Math.hypot(now.lx - before.lx, now.ly - before.ly);
+      if (d > L.movedPixels) {
+        out.push(issue('object_moved', x.step, `the ${cls} moved ${d.toFixed(0)} px between ${x.prevName} and step ${x.step}'s keyframe, but the step acts on ${x.actedOn === undefined ? 'something else' : `the ${x.actedOn}`}`));
+      }
+    }
+  }
+  if (x.arms !== undefined && x.profile.arms.length >= 2) {
+    const names = x.profile.arms.map((a) => a.name);
+    const classes = names.map((n) => gripperClassOf(n, names.length));
+    if (new Set(classes).size === names.length) {
+      const moved: string[] = [];
+      names.forEach((n, i) => {
+        const a = x.prev.blob[classes[i]!];
+        const b = x.k.blob[classes[i]!];
+        if (a.pixels >= L.presentPixels && b.pixels >= L.presentPixels && Math.hypot(a.x - b.x, a.y - b.y) > L.armMovedPixels) moved.push(n);
+      });
+      const stray = moved.filter((n) => !x.arms!.includes(n));
+      if (stray.length > 0) {
+        out.push(issue('arm_mismatch', x.step, `step ${x.step} names ${x.arms.map((a) => `the ${a} arm`).join(' and ')}, but its keyframe shows ${stray.map((a) => `the ${a} gripper`).join(' and ')} moving`));
+      }
+    }
+  }
+  return out;
+}
+
+function describe(cls: ObjectClass): string {
+  return cls === 'shirt' ? 'shirt-coloured cloth' : cls === 'collar' ? 'collar-coloured cloth' : `${cls}-coloured object`;
+}
+
+/**
+ * What the observation says about the start of the plan: where each table object is (on the table, in
+ * a receptacle, under a gripper so possibly held, or absent) and which grippers wait empty at home.
+ */
+export function observedStart(obs: Picture, scene: SceneId, profile: RobotProfile, mapper: PixelMapper | null): ObservedStart {
+  const L = KEYFRAME_LIMITS;
+  const start: ObservedStart = { objects: {}, emptyArms: [] };
+  const grippers = profile.arms.map((a) => ({ name: a.name, blob: obs.blob[gripperClassOf(a.name, profile.arms.length)] }));
+  if (mapper !== null) {
+    for (const g of grippers) {
+      const [hx, hy] = mapper.toPixel(homePosition(g.name, profile.arms.length));
+      // The gripper's drawing sits a little below its point (the palm), hence the loose match.
+      if (g.blob.pixels >= L.presentPixels && Math.hypot(g.blob.x - hx, g.blob.y - hy) <= L.nearPixels + 2) start.emptyArms.push(g.name);
+    }
+  }
+  if (scene !== 'table') return start;
+  for (const cls of SCENE_OBJECTS.table) {
+    const b = obs.blob[cls];
+    if (b.pixels < L.presentPixels) {
+      start.objects[cls] = b.pixels <= L.lostPixels ? 'absent' : undefined;
+      continue;
+    }
+    if (mapper === null) continue;
+    const inReceptacle = Object.values(RECEPTACLES).some((r) => {
+      const [x0, y0] = mapper.toPixel([r.rect.min[0], r.rect.max[1]]);
+      const [x1, y1] = mapper.toPixel([r.rect.max[0], r.rect.min[1]]);
+      return b.x >= x0 && b.x <= x1 && b.y >= y0 && b.y <= y1;
+    });
+    const nearGripper = grippers.some((g) => g.blob.pixels >= L.presentPixels && Math.hypot(g.blob.x - b.x, g.blob.y - b.y) <= L.nearPixels * 2);
+    start.objects[cls] = inReceptacle ? 'stowed' : nearGripper ? 'near_gripper' : 'table';
+  }
+  return start;
+}

@@ -1,0 +1,50 @@
+import type { PlanDraft } from '../planner/planner.js';
+import type { RobotProfile } from '../schema/robot-profile.js';
+import { sceneSvg, svgToPng, viewOf, type Size } from '../../sim/render.js';
+import type { OracleStep, SceneStateBase } from '../../sim/scene.js';
+import type { SimWorld } from '../../sim/world.js';
+
+export interface OraclePlan {
+  draft: PlanDraft;
+  /** The keyframe-camera frame of the state the plan starts from, PNG. */
+  observation: Buffer;
+  /** The oracle's steps, states included (for tests that corrupt plans). */
+  oracle: OracleStep<SceneStateBase>[];
+}
+
+export interface OraclePlanOptions {
+  /** Picture size of the observation and keyframes; default: the keyframe camera's resolution. */
+  size?: Size;
+  id?: string;
+  version?: number;
+  createdAt?: string;
+}
+
+function keyframeCamera(profile: RobotProfile) {
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera);
+  if (camera === undefined) throw new RangeError(`profile ${profile.id} has no camera "${profile.keyframeCamera}"`);
+  return camera;
+}
+
+/**
+ * The oracle's plan from the world's current state, with every keyframe rendered from the state the
+ * step leads to: the plan a perfect planner would write. Smaller sizes render faster and look like a
+ * learned model's 128x96 keyframes.
+ */
+export async function oraclePlan(world: SimWorld, options: OraclePlanOptions = {}): Promise<OraclePlan> {
+  const camera = keyframeCamera(world.profile);
+  const size = options.size ?? camera.resolution;
+  const view = viewOf(camera);
+  const render = (s: SceneStateBase) => svgToPng(sceneSvg(world.scene, s, view, size));
+  const oracle = world.oracle();
+  const [observation, ...keyframes] = await Promise.all([render(world.state), ...oracle.map((s) => render(s.next))]);
+  const draft: PlanDraft = {
+    id: options.id ?? `${world.profile.id}-${world.options.scene}-oracle-${world.options.seed}`,
+    version: options.version ?? 1,
+    backend: 'oracle',
+    createdAt: options.createdAt ?? new Date(0).toISOString(),
+    scene: world.options.scene,
+    steps: oracle.map((s, index) => ({ index, instruction: s.instruction, action: s.action, keyframe: new Uint8Array(keyframes[index]!) })),
+  };
+  return { draft, observation: observation!, oracle };
+}

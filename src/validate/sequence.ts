@@ -1,0 +1,258 @@
+import type { RobotProfile, Verb } from '../schema/robot-profile.js';
+import type { SceneId } from '../schema/task.js';
+import { HOME_OF, OBJECT_IDS, type ObjectId } from '../../sim/scenes/table/model.js';
+import { issue, type ValidationIssue } from './issue-codes.js';
+
+/** What one step means, read from its instruction (and its action where the planner gave one). */
+export interface StepMeaning {
+  step: number;
+  verb: Verb;
+  object: string;
+  part?: string;
+  target?: string;
+  /** Acting arms; undefined when neither the words nor the action say (any free arm). */
+  arms?: string[];
+}
+
+/** Where the observation shows each scene object at the start, and which grippers wait empty at home. */
+export interface ObservedStart {
+  objects: Partial<Record<string, 'table' | 'stowed' | 'near_gripper' | 'absent'>>;
+  /** Arms whose gripper is at its home position: they hold nothing. */
+  emptyArms: string[];
+}
+
+/**
+ * Preconditions and effects per scene on an abstract state built from the plan's own steps and the
+ * observation. Three-valued: what neither the observation nor an earlier step tells is unknown, and
+ * only a known contradiction is an issue, so a replan from an odd state is never refused for a guess.
+ */
+export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart): ValidationIssue[] {
+  switch (scene) {
+    case 'table':
+      return tableSequence(steps, profile, start);
+    case 'tshirt':
+      return tshirtSequence(steps, profile, start);
+  }
+}
+
+const UNKNOWN = Symbol('unknown');
+type Holding = string | null | typeof UNKNOWN;
+
+function armsState(profile: RobotProfile, start?: ObservedStart): Map<string, Holding> {
+  const arms = new Map<string, Holding>();
+  for (const a of profile.arms) arms.set(a.name, start?.emptyArms.includes(a.name) ? null : UNKNOWN);
+  return arms;
+}
+
+const armWords = (name: string) => (name === 'arm' ? 'the arm' : `the ${name} arm`);
+
+// ---- Table ------------------------------------------------------------------------------------
+
+type TableWhere = { kind: 'table' } | { kind: 'held'; arm: string | null } | { kind: 'stowed' } | { kind: 'absent' } | { kind: 'unknown' };
+
+function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const arms = armsState(profile, start);
+  const where = new Map<string, TableWhere>();
+  for (const id of OBJECT_IDS) {
+    const seen = start?.objects[id];
+    where.set(id, seen === 'table' ? { kind: 'table' } : seen === 'stowed' ? { kind: 'stowed' } : seen === 'absent' ? { kind: 'absent' } : { kind: 'unknown' });
+  }
+  const holderOf = (obj: string): string | null => [...arms].find(([, h]) => h === obj)?.[0] ?? null;
+  for (const s of steps) {
+    const obj = s.object;
+    if (!(OBJECT_IDS as readonly string[]).includes(obj)) continue;
+    const at = where.get(obj)!;
+    const named = s.arms?.length === 1 ? s.arms[0]! : undefined;
+    if (at.kind === 'absent') {
+      issues.push(issue('object_unavailable', s.step, `step ${s.step} acts on the ${obj}, which the observation does not show`));
+      continue;
+    }
+    switch (s.verb) {
+      case 'pick':
+      case 'upright': {
+        if (at.kind === 'stowed') {
+          issues.push(issue(s.verb === 'pick' ? 'already_done' : 'object_unavailable', s.step, `step ${s.step}: the ${obj} is already in a receptacle, not on the table`));
+          break;
+        }
+        if (at.kind === 'held') {
+          issues.push(issue('already_done', s.step, `step ${s.step}: the ${obj} is already held${at.arm ? ` by ${armWords(at.arm)}` : ''}`));
+          break;
+        }
+        if (named !== undefined && arms.has(named)) {
+          const h = arms.get(named)!;
+          if (typeof h === 'string') {
+            issues.push(issue('arm_busy', s.step, `step ${s.step}: ${armWords(named)} is still holding the ${h}; place it before picking up the ${obj}`));
+            break;
+          }
+        } else if (named === undefined && [...arms.values()].every((h) => typeof h === 'string')) {
+          issues.push(issue('arm_busy', s.step, `step ${s.step}: every arm is holding something; nothing is free to ${s.verb === 'pick' ? 'pick up' : 'stand up'} the ${obj}`));
+          break;
+        }
+        if (s.verb === 'pick') {
+          const arm = named ?? null;
+          where.set(obj, { kind: 'held', arm });
+          if (arm !== null && arms.has(arm)) arms.set(arm, obj);
+        } else if (named !== undefined && arms.has(named)) {
+          arms.set(named, null);
+        }
+        break;
+      }
+      case 'place': {
+        if (s.target !== undefined && s.target !== HOME_OF[obj as ObjectId]) {
+          issues.push(issue('order', s.step, `step ${s.step}: the ${obj} goes in the ${HOME_OF[obj as ObjectId]}, not the ${s.target}`));
+        }
+        if (at.kind === 'stowed') {
+          issues.push(issue('already_done', s.step, `step ${s.step}: the ${obj} is already in the ${HOME_OF[obj as ObjectId]}; it cannot be placed twice`));
+          break;
+        }
+        if (at.kind === 'table') {
+          issues.push(issue('not_held', s.step, `step ${s.step} places the ${obj}, but no arm holds it (it is on the table): pick it up first`));
+          break;
+        }
+        if (named !== undefined && arms.has(named)) {
+          const h = arms.get(named)!;
+          if (h === null || (typeof h === 'string' && h !== obj)) {
+            issues.push(issue('not_held', s.step, `step ${s.step}: ${armWords(named)} ${h === null ? 'holds nothing' : `holds the ${h}, not the ${obj}`}`));
+            break;
+          }
+        }
+        const holder = holderOf(obj) ?? named ?? null;
+        if (holder !== null && arms.has(holder)) arms.set(holder, null);
+        where.set(obj, { kind: 'stowed' });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const still = [...arms].filter(([, h]) => typeof h === 'string');
+  if (steps.length > 0 && still.length > 0) {
+    const last = steps[steps.length - 1]!.step;
+    issues.push(issue('left_holding', last, `the plan ends with ${still.map(([a, h]) => `${armWords(a)} holding the ${String(h)}`).join(' and ')}`));
+  }
+  return issues;
+}
+
+// ---- T-shirt ----------------------------------------------------------------------------------
+
+type Tri = boolean | typeof UNKNOWN;
+const CORNER = { bottom_left: 'shirt.bottom_left', bottom_right: 'shirt.bottom_right' } as const;
+
+function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const arms = armsState(profile, start);
+  const folded: Record<'left_sleeve' | 'right_sleeve' | 'bottom' | 'half', Tri> = { left_sleeve: UNKNOWN, right_sleeve: UNKNOWN, bottom: UNKNOWN, half: UNKNOWN };
+  let collarTidy: Tri = UNKNOWN;
+  let aside: Tri = UNKNOWN;
+  const pair = profile.arms.slice(0, 2).map((a) => a.name);
+  const say = (code: Parameters<typeof issue>[0], s: StepMeaning, text: string) => issues.push(issue(code, s.step, `step ${s.step}: ${text}`));
+  /** Is the corner known to be held (true), known free (false) or unknown? */
+  const cornerHeld = (corner: string): Tri => {
+    const values = [...arms.values()];
+    if (values.includes(corner)) return true;
+    return values.includes(UNKNOWN) ? UNKNOWN : false;
+  };
+  /** Arms that must be free for the step (holding nothing, or holding `own`). */
+  const busy = (names: readonly string[], own: readonly string[] = []): string | null => {
+    for (const n of names) {
+      const h = arms.get(n);
+      if (typeof h === 'string' && !own.includes(h)) return `${armWords(n)} is holding ${h.replace('shirt.', 'the ').replace('_', ' ')}`;
+    }
+    return null;
+  };
+
+  for (const s of steps) {
+    if (s.object !== 'shirt') continue;
+    const acting = s.arms ?? [];
+    switch (s.verb) {
+      case 'tidy': {
+        if (collarTidy === true) { say('already_done', s, 'the collar is already tidy'); break; }
+        if (folded.half === true) { say('order', s, 'the collar is under the half fold; tidy it before folding in half'); break; }
+        const b = busy(acting);
+        if (b !== null) { say('arm_busy', s, b); break; }
+        collarTidy = true;
+        for (const a of acting) arms.set(a, null);
+        break;
+      }
+      case 'fold': {
+        const part = s.part;
+        if (part === 'left_sleeve' || part === 'right_sleeve') {
+          if (folded[part] === true) { say('already_done', s, `the ${part.replace('_', ' ')} is already folded in`); break; }
+          if (folded.bottom === true || folded.half === true) { say('order', s, `the ${part.replace('_', ' ')} is under the bottom fold; sleeves are folded before the bottom`); break; }
+          const b = busy(acting, [`shirt.${part}`]);
+          if (b !== null) { say('arm_busy', s, b); break; }
+          folded[part] = true;
+          for (const a of acting) arms.set(a, null);
+        } else if (part === 'bottom') {
+          if (folded.bottom === true) { say('already_done', s, 'the bottom is already folded up'); break; }
+          const unfolded = (['left_sleeve', 'right_sleeve'] as const).filter((p) => folded[p] === false);
+          if (unfolded.length > 0) { say('order', s, `the bottom fold comes after the sleeves; fold ${unfolded.map((p) => `the ${p.replace('_', ' ')}`).join(' and ')} first`); break; }
+          const missing = (['bottom_left', 'bottom_right'] as const).filter((c) => cornerHeld(CORNER[c]) === false);
+          if (missing.length > 0) { say('corners_not_held', s, `the bottom fold needs both bottom corners held; ${missing.map((c) => c.replace('_', '-')).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not: grasp the bottom corners first`); break; }
+          folded.bottom = true;
+          for (const [a, h] of arms) if (h === CORNER.bottom_left || h === CORNER.bottom_right) arms.set(a, null);
+          for (const a of acting) arms.set(a, null);
+        } else if (part === 'half') {
+          if (folded.half === true) { say('already_done', s, 'the shirt is already folded in half'); break; }
+          if (folded.bottom === false) { say('order', s, 'fold the bottom up before folding the shirt in half'); break; }
+          const b = busy(acting.length > 0 ? acting : pair, ['shirt.half']);
+          if (b !== null) { say('arm_busy', s, b); break; }
+          folded.half = true;
+          for (const a of acting) arms.set(a, null);
+        }
+        // Later folds imply earlier ones were made: a plan that folds the bottom had its sleeves in.
+        if (folded.bottom === true) {
+          for (const p of ['left_sleeve', 'right_sleeve'] as const) if (folded[p] === UNKNOWN) folded[p] = true;
+        }
+        break;
+      }
+      case 'grasp': {
+        const part = s.part;
+        if (part !== 'bottom_corners' && part !== 'bottom_left' && part !== 'bottom_right') break;
+        if (folded.bottom === true) { say('already_done', s, 'the bottom is already folded up; its corners are not there to grasp'); break; }
+        const unfolded = (['left_sleeve', 'right_sleeve'] as const).filter((p) => folded[p] === false);
+        if (unfolded.length > 0) { say('order', s, `fold ${unfolded.map((p) => `the ${p.replace('_', ' ')}`).join(' and ')} in before grasping the bottom corners`); break; }
+        if (part === 'bottom_corners') {
+          const [l, r] = acting.length === 2 ? acting : pair;
+          const b = busy([l!, r!].filter((x) => x !== undefined), [CORNER.bottom_left, CORNER.bottom_right]);
+          if (b !== null) { say('arm_busy', s, b); break; }
+          if (l !== undefined) arms.set(l, CORNER.bottom_left);
+          if (r !== undefined) arms.set(r, CORNER.bottom_right);
+        } else {
+          const b = busy(acting, [CORNER[part]]);
+          if (b !== null) { say('arm_busy', s, b); break; }
+          if (acting.length === 1) arms.set(acting[0]!, CORNER[part]);
+          else for (const [a, h] of arms) if (h === UNKNOWN) arms.set(a, UNKNOWN);
+        }
+        break;
+      }
+      case 'move': {
+        if (aside === true) { say('already_done', s, 'the shirt is already aside'); break; }
+        if (folded.half === false) { say('order', s, 'fold the shirt before moving it aside'); break; }
+        const b = busy(acting);
+        if (b !== null) { say('arm_busy', s, b); break; }
+        aside = true;
+        break;
+      }
+      case 'release': {
+        const names = acting.length > 0 ? acting : [...arms.keys()];
+        const holds = names.filter((n) => arms.get(n) !== null);
+        if (holds.length === 0) { say('not_held', s, `${names.map(armWords).join(' and ')} ${names.length > 1 ? 'hold' : 'holds'} nothing to release`); break; }
+        for (const n of names) arms.set(n, null);
+        break;
+      }
+      default:
+        break;
+    }
+    // Nothing known yet becomes known-undone the moment a later step proves the order: unknowns stay unknown.
+    if (s.verb === 'fold' && (s.part === 'left_sleeve' || s.part === 'right_sleeve') && folded.bottom === UNKNOWN) folded.bottom = false;
+    if (s.verb === 'grasp' && folded.bottom === UNKNOWN) folded.bottom = false;
+  }
+  const still = [...arms].filter(([, h]) => typeof h === 'string');
+  if (steps.length > 0 && still.length > 0) {
+    const last = steps[steps.length - 1]!.step;
+    issues.push(issue('left_holding', last, `the plan ends with ${still.map(([a, h]) => `${armWords(a)} holding ${String(h).replace('shirt.', 'the ').replace('_', ' ')}`).join(' and ')}`));
+  }
+  return issues;
+}

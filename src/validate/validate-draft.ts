@@ -1,0 +1,42 @@
+import sharp from 'sharp';
+import type { ValidationResult, ValidatorInput } from '../executor/machine.js';
+import { COMPARE_SIZE } from '../image/compare.js';
+import type { SceneId } from '../schema/task.js';
+import { analysePicture } from './picture.js';
+import { validatePlan, type DecodedImage } from './validate-plan.js';
+
+/** Decodes an encoded image to the compare size; a failure is data, not a throw. */
+export async function decodeImage(bytes: unknown): Promise<DecodedImage> {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) return { ok: false, error: 'no image bytes' };
+  try {
+    const image = sharp(bytes, { failOn: 'error' });
+    const meta = await image.metadata();
+    const { data } = await image
+      .resize(COMPARE_SIZE.width, COMPARE_SIZE.height, { fit: 'fill', kernel: 'cubic' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return { ok: true, width: meta.width ?? COMPARE_SIZE.width, height: meta.height ?? COMPARE_SIZE.height, picture: analysePicture(rgb, COMPARE_SIZE.width, COMPARE_SIZE.height) };
+  } catch (cause) {
+    return { ok: false, error: (cause as Error).message };
+  }
+}
+
+/**
+ * The validator the executor's validating state calls: decodes the observation and every keyframe
+ * (in parallel, through sharp's thread pool), then runs the pure checks. Never rejects.
+ */
+export async function validateDraft(input: ValidatorInput & { scene?: SceneId }): Promise<ValidationResult> {
+  const steps = Array.isArray(input.plan?.steps) ? input.plan.steps : [];
+  const [observation, ...keyframes] = await Promise.all([
+    input.observation !== undefined ? decodeImage(input.observation) : Promise.resolve(undefined),
+    ...steps.map((s) => decodeImage((s as { keyframe?: unknown } | null)?.keyframe)),
+  ]);
+  const scene = input.scene ?? input.plan?.scene;
+  return validatePlan(input.plan, input.robot, {
+    ...(scene !== undefined ? { scene } : {}),
+    ...(observation !== undefined ? { observation } : {}),
+    keyframes,
+  });
+}

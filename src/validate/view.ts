@@ -1,0 +1,37 @@
+import type { Point2 } from '../schema/action.js';
+import type { Camera } from '../schema/robot-profile.js';
+import { TABLE, toSvg } from '../../sim/geometry.js';
+
+/**
+ * Table frame -> picture pixels for an overhead keyframe camera, the same fit the renderer uses (the
+ * table plus a margin, stretched to the picture's aspect). Other mounts are projected; for them the
+ * validator checks only what needs no positions (presence, counts, change).
+ */
+export interface PixelMapper {
+  toPixel(p: Point2): [number, number];
+  /** Pixels per metre (both axes are equal for the renderer's fit). */
+  scale: number;
+}
+
+export function overheadMapper(camera: Camera, size: { width: number; height: number }): PixelMapper | null {
+  if (camera.mount !== 'overhead') return null;
+  const aspect = camera.resolution.width / camera.resolution.height;
+  let w = TABLE.halfW * 2000 + 100;
+  let h = w / aspect;
+  const minH = TABLE.halfD * 2000 + 100;
+  if (h < minH) {
+    h = minH;
+    w = h * aspect;
+  }
+  const x0 = -w / 2;
+  const y0 = -h / 2;
+  const sx = size.width / w;
+  const sy = size.height / h;
+  return {
+    toPixel(p) {
+      const [mx, my] = toSvg(p);
+      return [(mx - x0) * sx - 0.5, (my - y0) * sy - 0.5];
+    },
+    scale: sx * 1000,
+  };
+}
