@@ -1,4 +1,5 @@
 import type { PlanDraft } from '../planner/planner.js';
+import { writePlanDir } from './plan-dir.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { sceneSvg, svgToPng, viewOf, type Size } from '../../sim/render.js';
 import type { OracleStep, SceneStateBase } from '../../sim/scene.js';
@@ -47,4 +48,11 @@ export async function oraclePlan(world: SimWorld, options: OraclePlanOptions = {
     steps: oracle.map((s, index) => ({ index, instruction: s.instruction, action: s.action, keyframe: new Uint8Array(keyframes[index]!) })),
   };
   return { draft, observation: observation!, oracle };
+}
+
+/** The oracle's plan from the world's current state, written as a plan directory (plan.json + PNGs). */
+export async function writeOraclePlanDir(dir: string, world: SimWorld, options: OraclePlanOptions = {}): Promise<OraclePlan> {
+  const plan = await oraclePlan(world, options);
+  writePlanDir(dir, { draft: plan.draft, robot: world.profile.id, task: world.options.task, observation: plan.observation });
+  return plan;
 }

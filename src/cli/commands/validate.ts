@@ -1,0 +1,67 @@
+import { loadProfile } from '../../profile/load.js';
+import { validateDraft } from '../../validate/validate-draft.js';
+import { isPlanDirError } from '../../validate/plan-dir-error.js';
+import { readPlanDir } from '../../validate/plan-dir.js';
+import type { ValidationIssue } from '../../validate/issue-codes.js';
+import { parseFlags } from '../args.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { UsageError } from '../../errors/usage-error.js';
+
+const help = `keystep validate <plan-dir> [--robot <id>] [--json]
+
+Checks a saved plan (plan.json and its step PNGs) before anything moves: structure, what the robot can
+do, that every instruction parses, step order, keyframes (readable, not blank or noise, objects kept,
+one change per step) and safety (workspace, forbidden zones, duration).
+
+Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad command line, 3 unreadable plan or profile.
+
+Options:
+  --robot <id>   robot profile to check against (default: the plan's "robot")
+  --json         print { "ok": boolean, "issues": [ { "code", "severity", "step", "message" } ] }
+  -h, --help     this text`;
+
+function line(i: ValidationIssue): string {
+  return `  ${i.severity.padEnd(7)} ${i.step === null ? 'plan   ' : `step ${String(i.step).padEnd(2)}`} ${i.code}: ${i.message}`;
+}
+
+export const validateCommand: Command = {
+  summary: 'check a saved plan against a robot profile before running it',
+  help,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags('validate', argv, { robot: { type: 'string' }, json: { type: 'boolean' } }, true);
+    if (values.help) {
+      io.out(help);
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) throw new UsageError('give exactly one plan directory, e.g. keystep validate plans/fold-1', 'validate');
+    const dir = positionals[0]!;
+    let read: ReturnType<typeof readPlanDir>;
+    try {
+      read = readPlanDir(dir);
+    } catch (error) {
+      if (!isPlanDirError(error)) throw error;
+      io.err(`keystep validate: ${error.message}`);
+      return EXIT.config;
+    }
+    let issues: ValidationIssue[];
+    if (!read.ok) {
+      issues = read.issues;
+    } else {
+      const { plan, draft, observation } = read.planDir;
+      const robot = loadProfile(values.robot ?? plan.robot);
+      const result = await validateDraft({ plan: draft, robot, ...(observation !== undefined ? { observation } : {}) });
+      issues = [...read.issues, ...(result.issues as ValidationIssue[])];
+    }
+    const ok = !issues.some((i) => i.severity === 'error');
+    if (values.json) {
+      io.out(JSON.stringify({ ok, issues: issues.map(({ code, severity, step, message }) => ({ code, severity, step, message })) }));
+    } else {
+      const errors = issues.filter((i) => i.severity === 'error').length;
+      const warnings = issues.length - errors;
+      io.out(`${dir}: ${ok ? 'valid' : 'INVALID'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})`);
+      for (const i of issues) io.out(line(i));
+    }
+    return ok ? EXIT.ok : EXIT.failed;
+  },
+};

@@ -1,0 +1,8 @@
+export { ISSUE_CODES, ISSUE_SEVERITY, issue, type IssueCode, type ValidationIssue } from './issue-codes.js';
+export { KEYFRAME_LIMITS } from './keyframe-checks.js';
+export { oraclePlan, writeOraclePlanDir, type OraclePlan, type OraclePlanOptions } from './oracle-plan.js';
+export { PlanDirError, isPlanDirError } from './plan-dir-error.js';
+export { PLAN_FILE, loadPlanDir, readPlanDir, writePlanDir, type PlanDir, type WritePlanInput } from './plan-dir.js';
+export { analysePicture, type Picture } from './picture.js';
+export { decodeImage, validateDraft } from './validate-draft.js';
+export { DURATION_WARNING_SHARE, validatePlan, type DecodedImage, type PlanValidation, type ValidationContext } from './validate-plan.js';
