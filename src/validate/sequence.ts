@@ -178,8 +178,8 @@ function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, st
       case 'fold': {
         const part = s.part;
         if (part === 'left_sleeve' || part === 'right_sleeve') {
-          if (folded[part] === true) { say('already_done', s, `the ${part.replace('_', ' ')} is already folded in`); break; }
           if (folded.bottom === true || folded.half === true) { say('order', s, `the ${part.replace('_', ' ')} is under the bottom fold; sleeves are folded before the bottom`); break; }
+          if (folded[part] === true) { say('already_done', s, `the ${part.replace('_', ' ')} is already folded in`); break; }
           const b = busy(acting, [`shirt.${part}`]);
           if (b !== null) { say('arm_busy', s, b); break; }
           folded[part] = true;
