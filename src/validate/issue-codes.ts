@@ -39,6 +39,8 @@ export const ISSUE_SEVERITY = {
   arm_busy: 'error',
   /** A step before the step it needs: bottom fold before the sleeves, half before bottom, aside before folded. */
   order: 'error',
+  /** An object put in a receptacle it does not belong in (the cup in the bin). */
+  wrong_target: 'error',
   /** The bottom fold without both bottom corners held. */
   corners_not_held: 'error',
   /** Doing what is already done: a fold made twice, an object stowed twice, the collar tidied twice. */

@@ -100,7 +100,7 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
       }
       case 'place': {
         if (s.target !== undefined && s.target !== HOME_OF[obj as ObjectId]) {
-          issues.push(issue('order', s.step, `step ${s.step}: the ${obj} goes in the ${HOME_OF[obj as ObjectId]}, not the ${s.target}`));
+          issues.push(issue('wrong_target', s.step, `step ${s.step}: the ${obj} goes in the ${HOME_OF[obj as ObjectId]}, not the ${s.target}`));
         }
         if (at.kind === 'stowed') {
           issues.push(issue('already_done', s.step, `step ${s.step}: the ${obj} is already in the ${HOME_OF[obj as ObjectId]}; it cannot be placed twice`));

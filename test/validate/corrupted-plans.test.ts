@@ -94,6 +94,10 @@ beforeAll(async () => {
 const TABLE: Record<string, [IssueCode, Corruption]> = {
   'place before pick': ['not_held', (p) => base(p, withSteps(p, [p.draft.steps[1]!, p.draft.steps[0]!, ...p.draft.steps.slice(2)]))],
   'missing pick step': ['not_held', (p) => base(p, withSteps(p, p.draft.steps.slice(1)))],
+  'object put in the wrong receptacle': ['wrong_target', (p) => {
+    const k = stepWith(p, (t) => /in the rack/.test(t));
+    return edit(p, k, (s) => { s.instruction = s.instruction.replace('rack', 'basket'); s.action = { ...s.action!, target: 'basket' }; });
+  }],
   'object placed twice': ['already_done', (p) => base(p, withSteps(p, [...p.draft.steps.slice(0, 3), p.draft.steps[1]!, ...p.draft.steps.slice(3)]))],
   'object of another colour appears': ['object_appeared', async (p) => {
     const mapper = overheadMapper(profile(p.robotId).cameras[0]!, { width: 128, height: 96 })!;
