@@ -30,8 +30,6 @@ export const ISSUE_SEVERITY = {
   unparseable: 'error',
   /** The structured action says something else than the instruction (verb, object, arms). */
   action_mismatch: 'error',
-  /** No scene given and the instructions do not point to one: scene checks were skipped. */
-  scene_unknown: 'warning',
   // sequence
   /** Placing (or releasing, folding with) something the arm does not hold. */
   not_held: 'error',
