@@ -6,6 +6,7 @@ import { rolloutCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
 import { sheetCommand } from './commands/sheet.js';
 import { simCommand } from './commands/sim.js';
+import { validateCommand } from './commands/validate.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const COMMANDS = {
@@ -14,6 +15,7 @@ const COMMANDS = {
   rollout: rolloutCommand,
   sim: simCommand,
   sheet: sheetCommand,
+  validate: validateCommand,
 } satisfies Record<string, Command>;
 type CommandName = keyof typeof COMMANDS;
 
@@ -67,6 +69,7 @@ function report(error: unknown, command: string, io: CliIo): ExitCode {
     case 'UnknownTaskError':
     case 'UnsupportedTaskError':
     case 'RunLogError':
+    case 'PlanDirError':
       io.err(`keystep ${command}: ${e.message}`);
       return EXIT.config;
     case 'ConnectTimeoutError':

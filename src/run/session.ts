@@ -5,6 +5,7 @@ import type { Planner } from '../planner/planner.js';
 import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/connection.js';
 import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
+import { validateDraft } from '../validate/index.js';
 
 export type BackendName = 'oracle';
 export const BACKENDS: readonly BackendName[] = ['oracle'];
@@ -63,6 +64,8 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     // A replan must see the scene after the miss: wait for a frame newer than the last feedback.
     observe: () => channel.frameAfter(lastFeedbackStamp, 3000),
     planner,
+    // Every plan and replan is checked before anything moves; errors go back to the planner.
+    validate: (input) => validateDraft({ ...input, ...(options.scene ? { scene: options.scene } : {}) }),
     dispatch: async (input, signal) => {
       channel.send(
         { kind: 'execute', runId: input.runId, stepIndex: input.stepIndex, attempt: input.attempt, instruction: input.step.instruction, ...(input.step.action ? { action: input.step.action } : {}), sentAt: Date.now() },
