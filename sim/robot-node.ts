@@ -222,10 +222,7 @@ export class SimRobot {
   private wireServices(): void {
     this.server.advertiseService(SIM_SERVICES.reset.name, SIM_SERVICES.reset.type, (args: { seed?: number; task?: string }) => {
       const seed = Number.isInteger(args?.seed) ? (args.seed as number) : this.world.options.seed;
-      this.world.reset(seed, typeof args?.task === 'string' ? args.task : undefined);
-      this.keyframes.clear();
-      this.stateVersion++;
-      void this.publishFrames();
+      this.reset(seed, typeof args?.task === 'string' ? args.task : undefined);
       return { seed, task: this.world.options.task };
     });
     this.server.advertiseService(SIM_SERVICES.oracle.name, SIM_SERVICES.oracle.type, async () => {
@@ -244,6 +241,20 @@ export class SimRobot {
       history: this.world.history,
       state: this.world.state,
     }));
+  }
+
+  /**
+   * A fresh seeded episode. Goes through here, not world.reset, so cached camera frames and pending
+   * keyframes of the old episode are dropped: a planner must never see the previous scene.
+   */
+  reset(seed: number, task?: string): void {
+    this.world.reset(seed, task);
+    this.keyframes.clear();
+    this.pending.forEach((p) => clearTimeout(p.timer));
+    this.pending.clear();
+    this.stateVersion++;
+    this.frameCache.clear();
+    void this.publishFrames();
   }
 
   async close(): Promise<void> {

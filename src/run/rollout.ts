@@ -5,6 +5,7 @@ import type { RunReport } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
+import { WorldModel, type KeyframeSampler } from '../model/world-model.js';
 import { runTask, type BackendName } from './session.js';
 import { percentile, round } from './stats.js';
 import { rolloutSummaryPng } from './summary.js';
@@ -19,6 +20,8 @@ export interface RolloutOptions {
   backend: BackendName;
   replan: boolean;
   runsDir: string;
+  /** Keyframe sampler of the onnx backend (default dida). */
+  sampler?: KeyframeSampler;
   /** Called after every episode, for a progress bar. */
   onEpisode?: (done: number, episode: EpisodeSummary) => void;
   signal?: AbortSignal;
@@ -88,11 +91,13 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     cameraHz: 1,
   });
   const episodes: EpisodeSummary[] = [];
+  // Opened once: loading ONNX sessions per episode would dominate the wall time.
+  const model = options.backend === 'onnx' ? await WorldModel.open() : undefined;
   try {
     for (let i = 0; i < options.episodes; i++) {
       if (options.signal?.aborted) break;
       const seed = options.seed + i;
-      robot.world.reset(seed, options.task);
+      robot.reset(seed, options.task);
       const latencies: number[] = [];
       const { report } = await runTask({
         url: robot.url,
@@ -104,6 +109,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         runsDir: dir,
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
+        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}) } } : {}),
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -125,6 +131,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     }
   } finally {
     await robot.close();
+    await model?.close();
   }
   const latencies = episodes.flatMap((e) => e.planLatencyMs);
   const successes = episodes.filter((e) => e.success).length;

@@ -6,9 +6,23 @@ import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/conn
 import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { validateDraft } from '../validate/index.js';
+import { OnnxPlanner } from '../model/onnx-planner.js';
+import { WorldModel, type KeyframeSampler } from '../model/world-model.js';
 
-export type BackendName = 'oracle';
-export const BACKENDS: readonly BackendName[] = ['oracle'];
+export type BackendName = 'onnx' | 'oracle';
+/** The embedded world model is the default; the oracle is the simulator's privileged baseline. */
+export const BACKENDS: readonly BackendName[] = ['onnx', 'oracle'];
+export const DEFAULT_BACKEND: BackendName = 'onnx';
+
+export interface ModelBackendOptions {
+  /** An opened model to share (rollouts open it once); otherwise the run opens and closes its own. */
+  model?: WorldModel;
+  sampler?: KeyframeSampler;
+  /** DiDA refinement passes. */
+  passes?: number;
+  /** Devices for a model the run opens itself: cpu, cuda:0, cuda:1... */
+  devices?: readonly string[];
+}
 
 export interface RunOptions {
   url: string;
@@ -27,6 +41,8 @@ export interface RunOptions {
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
   onRecord?: (record: RunRecord) => void;
+  /** Options of the onnx backend. */
+  modelOptions?: ModelBackendOptions;
   /** Wraps the backend's planner (timing, tracing). */
   wrapPlanner?: (planner: Planner) => Planner;
   onBadMessage?: (message: BadMessage) => void;
@@ -55,7 +71,17 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   }
   const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
   const channel = new RobotChannel(connection, profile, { ...(options.onBadMessage ? { onBadMessage: options.onBadMessage } : {}) });
-  const backend = createPlanner(options.backend, connection);
+  let created: Awaited<ReturnType<typeof createPlanner>>;
+  try {
+    created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
+  } catch (error) {
+    // A model that cannot be opened must not leave the socket and the log open behind it.
+    channel.close();
+    log.close();
+    connection.close();
+    throw error;
+  }
+  const { planner: backend, close: closeBackend } = created;
   const planner: Planner = options.wrapPlanner ? options.wrapPlanner(backend) : backend;
   // Robot-clock stamp of the last feedback: a replan must look at a frame taken after it.
   let lastFeedbackStamp = 0;
@@ -114,12 +140,27 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     channel.close();
     log.close();
     connection.close();
+    await closeBackend();
   }
 }
 
-function createPlanner(backend: BackendName, connection: RosConnection): Planner {
+async function createPlanner(
+  backend: BackendName,
+  connection: RosConnection,
+  model: ModelBackendOptions,
+  seed: number,
+): Promise<{ planner: Planner; close: () => Promise<void> }> {
   switch (backend) {
     case 'oracle':
-      return new OraclePlanner(connection);
+      return { planner: new OraclePlanner(connection), close: async () => undefined };
+    case 'onnx': {
+      const opened = model.model ?? (await WorldModel.open(model.devices ? { devices: model.devices } : {}));
+      const planner = new OnnxPlanner(opened, {
+        seed,
+        ...(model.sampler ? { sampler: model.sampler } : {}),
+        ...(model.passes !== undefined ? { passes: model.passes } : {}),
+      });
+      return { planner, close: model.model ? async () => undefined : () => opened.close() };
+    }
   }
 }

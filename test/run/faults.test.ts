@@ -34,7 +34,7 @@ describe('executor faults, end to end over rosbridge', () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'keystep-drops-'));
     let episode = 0;
     while (proxy.cuts < 100) {
-      robot.world.reset(episode);
+      robot.reset(episode);
       const before = robot.world.history.length;
       const { report, reconnects } = await runTask({
         url: proxy.url,

@@ -23,6 +23,7 @@ Options:
   --miss-rate <p>     probability that a step misses, 0..1 (default 0.15)
   --seed <s>          first episode's seed; episode i uses s + i (default 0)
   --backend <name>    planner: ${BACKENDS.join(' | ')} (default oracle)
+  --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
   --no-replan         fail an episode at its first miss instead of replanning
   --runs <dir>        where run logs go (default runs)
   --json              print exactly one JSON object: episodes, successes, successRate, steps, misses,
@@ -44,6 +45,7 @@ export const rolloutCommand: Command = {
       seed: { type: 'string' },
       backend: { type: 'string' },
       'no-replan': { type: 'boolean' },
+      sampler: { type: 'string' },
       runs: { type: 'string' },
       json: { type: 'boolean' },
     });
@@ -70,6 +72,7 @@ export const rolloutCommand: Command = {
         seed: intFlag('rollout', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 - episodes }),
         backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, 'oracle'),
         replan: values['no-replan'] !== true,
+        sampler: choiceFlag('rollout', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida'),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
         onEpisode: (done, episode) => {

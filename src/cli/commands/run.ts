@@ -23,6 +23,7 @@ Options:
   --scene <name>        tshirt | table (a hint for planners; optional)
   --rosbridge <url>     rosbridge server (default ws://127.0.0.1:9090)
   --backend <name>      planner: ${BACKENDS.join(' | ')} (default oracle; the oracle needs keystep sim)
+  --sampler <name>      keyframe decoding of the onnx backend: dida | ar (default dida)
   --run-id <id>         name of the run directory (default: generated)
   --runs <dir>          parent directory of run logs (default runs)
   --seed <n>            recorded with the run for reproducibility (default 0)
@@ -49,6 +50,7 @@ export const runCommand: Command = {
       seed: { type: 'string' },
       resume: { type: 'string' },
       'connect-timeout': { type: 'string' },
+      sampler: { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -98,6 +100,7 @@ export const runCommand: Command = {
         runsDir,
         seed,
         resume: values.resume !== undefined,
+        modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida') },
         connectTimeoutMs: intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 }),
         signal: controller.signal,
         onRecord: (r) => {
