@@ -1,0 +1,50 @@
+/**
+ * Contact sheets of plans the embedded world model writes from held-out start frames (the observation,
+ * then each step's text under its keyframe), for people to look at. Writes models/samples/*.png.
+ *
+ *   npx tsx bench/model-samples.ts [--sampler dida|ar] [--out models/samples]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { sceneById } from '../sim/registry.js';
+import { sceneSvg } from '../sim/render.js';
+import { contactSheet } from '../src/image/contact-sheet.js';
+import { HELDOUT_SEED_BASE } from '../src/model/bench.js';
+import { OnnxPlanner } from '../src/model/onnx-planner.js';
+import { WorldModel } from '../src/model/world-model.js';
+import { loadProfile } from '../src/profile/load.js';
+import type { SceneId } from '../src/schema/index.js';
+import { Rng } from '../src/util/rng.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+};
+const sampler = arg('sampler', 'dida') as 'dida' | 'ar';
+const out = arg('out', 'models/samples');
+mkdirSync(out, { recursive: true });
+const model = await WorldModel.open();
+const cases: [SceneId, string, number][] = [
+  ['tshirt', 'aloha-agilex', HELDOUT_SEED_BASE + 1],
+  ['tshirt', 'agibot-g1', HELDOUT_SEED_BASE + 2],
+  ['table', 'agibot-g1', HELDOUT_SEED_BASE + 1],
+  ['table', 'franka-fr3', HELDOUT_SEED_BASE + 2],
+];
+for (const [sceneId, robot, seed] of cases) {
+  const scene = sceneById(sceneId);
+  const profile = loadProfile(robot);
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+  const state = scene.initial(profile, new Rng(seed).fork('layout'));
+  const observation = await sharp(Buffer.from(sceneSvg(scene, state, { mount: camera.mount }, camera.resolution))).png().toBuffer();
+  const planner = new OnnxPlanner(model, { sampler, seed: 1 });
+  const plan = await planner.plan({ robot: profile, task: scene.tasks[0]!, scene: sceneId, observation, history: [], version: 1 });
+  const sheet = await contactSheet(
+    [{ image: observation, caption: 'observation' }, ...plan.steps.map((s) => ({ image: s.keyframe, caption: `${s.index + 1}. ${s.instruction}` }))],
+    { tileWidth: 224, title: `${robot} · ${scene.tasks[0]} · seed ${seed} · ${sampler} · ${Math.round(planner.lastTiming!.totalMs)} ms` },
+  );
+  const file = join(out, `${sceneId}-${robot}-${seed}-${sampler}.png`);
+  writeFileSync(file, sheet);
+  console.log(file, plan.steps.length, 'steps', Math.round(planner.lastTiming!.totalMs), 'ms');
+}
+await model.close();
