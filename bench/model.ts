@@ -31,6 +31,8 @@ try {
     console.log(row('dida', result.dida));
     console.log(`speedup (AR/DiDA keyframe p50): ${result.speedup}x   DiDA passes: ${result.inputs.passes}`);
     console.log(`copy-the-input baseline accuracy: ${(result.copyTokenAccuracy * 100).toFixed(1)}%   on changed tokens: AR ${(result.changedTokenAccuracy.ar * 100).toFixed(1)}%, DiDA ${(result.changedTokenAccuracy.dida * 100).toFixed(1)}%`);
+    const acc = result.controllerAccepts;
+    console.log(`sim controller acts as the oracle meant: tokenizer ceiling ${(acc.tokenizer * 100).toFixed(0)}%, AR ${(acc.ar * 100).toFixed(0)}%, DiDA ${(acc.dida * 100).toFixed(0)}%`);
     console.log(`inputs: ${result.inputs.transitions} held-out transitions (seeds >= ${result.inputs.seedBase}), ${result.inputs.plans} T-shirt plans per sampler`);
   }
 } finally {

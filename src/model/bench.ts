@@ -1,3 +1,4 @@
+import { decide } from '../../sim/controller.js';
 import { sceneById } from '../../sim/registry.js';
 import { sceneSvg } from '../../sim/render.js';
 import { loadProfile } from '../profile/load.js';
@@ -25,6 +26,12 @@ export interface ModelBenchResult {
   copyTokenAccuracy: number;
   /** Token accuracy over only the tokens the step changes. */
   changedTokenAccuracy: { ar: number; dida: number };
+  /**
+   * Share of held-out steps where the sim controller, given the keyframe, acts and lands in the state
+   * the oracle meant (the closed loop's precondition). `tokenizer` uses the VQ reconstruction of the
+   * true next state: the ceiling the tokenizer leaves.
+   */
+  controllerAccepts: { tokenizer: number; ar: number; dida: number };
   inputs: { transitions: number; plans: number; passes: number; seedBase: number };
 }
 
@@ -38,11 +45,14 @@ export interface ModelBenchOptions {
 }
 
 interface Transition {
+  scene: SceneId;
+  state: unknown;
+  /** What the oracle means the step to do: the controller should pick an outcome that looks like it. */
+  nextSvg: string;
   robot: string;
   task: string;
   frameSvg: string;
   step: string;
-  nextSvg: string;
 }
 
 /** One-step held-out transitions: a start state, an oracle step, the state it leads to. */
@@ -63,7 +73,7 @@ function heldOutTransitions(scene: SceneId, robots: readonly string[], count: nu
     // Spread over the plan: step (k * 5) mod length, conditioned on the true state before it.
     const at = (k * 5) % steps.length;
     for (let i = 0; i < at; i++) state = steps[i]!.next;
-    out.push({ robot, task, frameSvg: svg(state), step: steps[at]!.instruction, nextSvg: svg(steps[at]!.next) });
+    out.push({ scene, state, robot, task, frameSvg: svg(state), step: steps[at]!.instruction, nextSvg: svg(steps[at]!.next) });
   }
   return out;
 }
@@ -91,16 +101,27 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     ar: { ms: [], hit: 0, total: 0, chHit: 0, chTotal: 0 },
     dida: { ms: [], hit: 0, total: 0, chHit: 0, chTotal: 0 },
   };
+  const accepts = { tokenizer: 0, ar: 0, dida: 0 };
+  const accepted = async (t: Transition, codes: ArrayLike<number>): Promise<number> => {
+    const mod = sceneById(t.scene);
+    const d = await decide(mod, loadProfile(t.robot), t.state as never, t.step, await model.decodePng(codes));
+    if (d.kind !== 'act') return 0;
+    const profile = loadProfile(t.robot);
+    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+    return sceneSvg(mod, d.next as never, { mount: camera.mount }, camera.resolution) === t.nextSvg ? 1 : 0;
+  };
   let copyHit = 0;
   let copyTotal = 0;
   for (const [i, e] of encoded.entries()) {
     for (let k = 0; k < e.next.length; k++) copyHit += e.frame[k] === e.next[k] ? 1 : 0;
     copyTotal += e.next.length;
+    accepts.tokenizer += await accepted(e.t, e.next);
     for (const sampler of ['ar', 'dida'] as const) {
       const t0 = performance.now();
       const codes = await model.keyframe(e.t.robot, e.t.task, e.frame, e.t.step, { sampler, seed: i, passes });
       const f = figures[sampler];
       f.ms.push(performance.now() - t0);
+      accepts[sampler] += await accepted(e.t, codes);
       for (let k = 0; k < codes.length; k++) {
         const hit = codes[k] === e.next[k] ? 1 : 0;
         f.hit += hit;
@@ -144,6 +165,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     speedup: round(ar.keyframeP50Ms / dida.keyframeP50Ms, 2),
     copyTokenAccuracy: round(copyHit / copyTotal, 4),
     changedTokenAccuracy: { ar: round(figures.ar.chHit / Math.max(1, figures.ar.chTotal), 4), dida: round(figures.dida.chHit / Math.max(1, figures.dida.chTotal), 4) },
+    controllerAccepts: { tokenizer: round(accepts.tokenizer / encoded.length, 3), ar: round(accepts.ar / encoded.length, 3), dida: round(accepts.dida / encoded.length, 3) },
     inputs: { transitions: encoded.length, plans, passes, seedBase: HELDOUT_SEED_BASE },
   };
 }
