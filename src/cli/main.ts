@@ -1,7 +1,9 @@
 import { isProfileError } from '../errors/profile-error.js';
 import { isUsageError } from '../errors/usage-error.js';
 import type { CliIo, Command } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
+import { planCommand } from './commands/plan.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
 import { sheetCommand } from './commands/sheet.js';
@@ -11,11 +13,13 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 
 const COMMANDS = {
   demo: demoCommand,
+  plan: planCommand,
   run: runCommand,
   rollout: rolloutCommand,
   sim: simCommand,
   sheet: sheetCommand,
   validate: validateCommand,
+  bench: benchCommand,
 } satisfies Record<string, Command>;
 type CommandName = keyof typeof COMMANDS;
 

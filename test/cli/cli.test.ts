@@ -27,7 +27,7 @@ describe('keystep CLI', () => {
   });
 
   it('gives every command a --help', async () => {
-    for (const name of ['demo', 'run', 'rollout', 'sim', 'sheet']) {
+    for (const name of ['demo', 'plan', 'run', 'rollout', 'sim', 'sheet', 'validate', 'bench']) {
       const r = await cli(name, '--help');
       expect(r.code, name).toBe(0);
       expect(r.out).toContain(`keystep ${name}`);
@@ -95,6 +95,41 @@ describe('keystep CLI', () => {
     expect(meta.format).toBe('png');
     expect(meta.width).toBeGreaterThan(1000);
   });
+
+  it('plan writes plan.json, one keyframe per step, the observation and a contact sheet, and validates it', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'keystep-plan-')), 'p');
+    const r = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--scene', 'table', '--seed', '3', '--backend', 'oracle', '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const printed = JSON.parse(r.out) as { dir: string; plan: { steps: { keyframe: string }[] }; validation: { ok: boolean; issues: unknown[] } };
+    expect(printed.plan.steps).toHaveLength(12);
+    expect(printed.validation).toEqual({ ok: true, issues: [] });
+    for (const step of printed.plan.steps) expect((await sharp(join(out, step.keyframe)).metadata()).format).toBe('png');
+    expect((await sharp(join(out, 'sheet.png')).metadata()).width).toBeGreaterThan(1000);
+    const onImage = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--image', join(out, 'step-00.png'), '--backend', 'oracle');
+    expect(onImage.code).toBe(2);
+    expect(onImage.err).toContain('oracle backend plans from the simulator state');
+  });
+
+  it('plan runs the embedded model on any image file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keystep-plan-'));
+    const world = await cli('plan', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--scene', 'tshirt', '--backend', 'oracle', '--out', join(dir, 'o'));
+    expect(world.code).toBe(0);
+    const r = await cli('plan', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--image', join(dir, 'o', 'observation.png'), '--out', join(dir, 'm'), '--json');
+    expect(r.code, r.err).toBe(0);
+    const printed = JSON.parse(r.out) as { plan: { backend: string; steps: { instruction: string }[] } };
+    expect(printed.plan.backend).toBe('onnx');
+    expect(printed.plan.steps.length).toBeGreaterThan(0);
+  });
+
+  it('bench --json prints AR and DiDA figures and their speedup', async () => {
+    const r = await cli('bench', '--json', '--transitions', '1', '--plans', '1', '--passes', '2');
+    expect(r.code, r.err).toBe(0);
+    const result = JSON.parse(r.out);
+    for (const sampler of ['ar', 'dida']) {
+      expect(result[sampler]).toEqual({ keyframeP50Ms: expect.any(Number), planP50Ms: expect.any(Number), tokenAccuracy: expect.any(Number) });
+    }
+    expect(result.speedup).toBeCloseTo(result.ar.keyframeP50Ms / result.dida.keyframeP50Ms, 1);
+  }, 120_000);
 
   it('runs from the compiled dist/ (catches imports that only resolve in TypeScript)', () => {
     const r = spawnSync(process.execPath, ['bin/keystep.js', 'sim', '--help'], { encoding: 'utf8' });

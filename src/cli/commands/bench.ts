@@ -1,0 +1,72 @@
+import { benchWorldModel } from '../../model/bench.js';
+import { parseDevice } from '../../model/onnx-session.js';
+import { WorldModel } from '../../model/world-model.js';
+import { UsageError } from '../../errors/usage-error.js';
+import { intFlag, parseFlags } from '../args.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+
+const help = `keystep bench [--json] [--passes 4] [--transitions 12] [--plans 3] [--devices cpu]
+
+AR and DiDA keyframe decoding of the embedded world model, on the same model and the same held-out
+inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
+tokens of the simulator's true next state). Also prints what copying the input would score, and how
+often the sim controller acts on the keyframes as the oracle meant.
+
+  --json              print one object: { ar: { keyframeP50Ms, planP50Ms, tokenAccuracy },
+                      dida: { ... }, speedup, ... } (speedup = AR keyframe p50 / DiDA keyframe p50)
+  --passes <n>        DiDA refinement passes (default 4)
+  --transitions <n>   held-out one-step transitions per scene (default 12)
+  --plans <n>         7-step T-shirt plans timed per sampler (default 3)
+  --devices <list>    comma-separated: cpu, cuda:0, cuda:1 ... (default cpu)`;
+
+export const benchCommand: Command = {
+  summary: 'benchmark AR vs DiDA keyframe decoding of the embedded world model',
+  help,
+  async run(argv, io) {
+    const { values } = parseFlags('bench', argv, {
+      json: { type: 'boolean' },
+      passes: { type: 'string' },
+      transitions: { type: 'string' },
+      plans: { type: 'string' },
+      devices: { type: 'string' },
+    });
+    if (values.help) {
+      io.out(help);
+      return EXIT.ok;
+    }
+    const devices = (values.devices ?? 'cpu').split(',').map((d) => {
+      try {
+        return parseDevice(d.trim());
+      } catch {
+        throw new UsageError(`--devices: "${d}" is not cpu or cuda:<n>`, 'bench');
+      }
+    });
+    const model = await WorldModel.open({ devices });
+    try {
+      const result = await benchWorldModel(model, {
+        passes: intFlag('bench', 'passes', values.passes, 4, { min: 1, max: 64 }),
+        transitionsPerScene: intFlag('bench', 'transitions', values.transitions, 12, { min: 1, max: 1000 }),
+        plans: intFlag('bench', 'plans', values.plans, 3, { min: 1, max: 100 }),
+        ...(values.json ? {} : { onProgress: (line: string) => io.tty && process.stderr.write(`\r${line}   `) }),
+      });
+      if (values.json) {
+        io.out(JSON.stringify(result));
+        return EXIT.ok;
+      }
+      const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+      const row = (name: string, f: { keyframeP50Ms: number; planP50Ms: number; tokenAccuracy: number }) =>
+        `${name.padEnd(5)} keyframe p50 ${String(f.keyframeP50Ms).padStart(8)} ms   plan p50 ${String(f.planP50Ms).padStart(8)} ms   token accuracy ${pct(f.tokenAccuracy)}`;
+      io.out(row('ar', result.ar));
+      io.out(row('dida', result.dida));
+      io.out(`speedup (AR keyframe p50 / DiDA keyframe p50): ${result.speedup}x with ${result.inputs.passes} DiDA passes`);
+      io.out(`copy-the-input baseline: ${pct(result.copyTokenAccuracy)}; on changed tokens AR ${pct(result.changedTokenAccuracy.ar)}, DiDA ${pct(result.changedTokenAccuracy.dida)}`);
+      const acc = result.controllerAccepts;
+      io.out(`sim controller acts as the oracle meant: tokenizer ceiling ${pct(acc.tokenizer)}, AR ${pct(acc.ar)}, DiDA ${pct(acc.dida)}`);
+      io.out(`inputs: ${result.inputs.transitions} held-out transitions (seeds >= ${result.inputs.seedBase}), ${result.inputs.plans} plans per sampler`);
+      return EXIT.ok;
+    } finally {
+      await model.close();
+    }
+  },
+};

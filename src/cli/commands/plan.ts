@@ -1,0 +1,118 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../errors/usage-error.js';
+import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
+import { OnnxPlanner } from '../../model/onnx-planner.js';
+import { WorldModel } from '../../model/world-model.js';
+import type { PlanDraft } from '../../planner/planner.js';
+import { loadProfile } from '../../profile/load.js';
+import { SceneId } from '../../schema/task.js';
+import { BACKENDS } from '../../run/session.js';
+import { oraclePlan } from '../../validate/oracle-plan.js';
+import { writePlanDir } from '../../validate/plan-dir.js';
+import { validateDraft } from '../../validate/validate-draft.js';
+import { SimWorld } from '../../../sim/world.js';
+import { choiceFlag, intFlag, parseFlags, requiredFlag } from '../args.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+
+const help = `keystep plan --robot <id> --task "<text>" (--image obs.png | --scene <tshirt|table> [--seed N]) [options]
+
+Asks a planner for a plan from one camera picture: step instructions plus a goal keyframe per step.
+Writes plan.json (keystep.plan/1), one PNG per step, the observation, and sheet.png, a contact sheet
+with the observation followed by each step's text under its keyframe. Then validates the plan and
+prints the issues.
+
+Options:
+  --robot <id>        robot profile
+  --task <text>       e.g. "fold the t-shirt"
+  --image <file>      the observation: any image file (the keyframe camera's view)
+  --scene <name>      render the observation from the simulator instead: tshirt | table
+  --seed <n>          simulator layout seed for --scene (default 0)
+  --backend <name>    ${BACKENDS.join(' | ')} (default onnx). The oracle needs --scene: it plans from the sim's state
+  --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
+  --out <dir>         where to write (default plans/<robot>-<scene or image>-<backend>)
+  --json              print one JSON object: { dir, plan, validation, timing }
+  -h, --help          this text
+
+Exit codes: 0 plan written (valid or not: see the validation), 2 bad flags, 3 bad profile or task.`;
+
+export const planCommand: Command = {
+  summary: 'make a plan (step texts + keyframes) from one picture and write it with a contact sheet',
+  help,
+  async run(argv, io) {
+    const { values } = parseFlags('plan', argv, {
+      robot: { type: 'string' },
+      task: { type: 'string' },
+      image: { type: 'string' },
+      scene: { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      sampler: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (values.help) {
+      io.out(help);
+      return EXIT.ok;
+    }
+    const profile = loadProfile(requiredFlag('plan', 'robot', values.robot, 'aloha-agilex'));
+    const task = requiredFlag('plan', 'task', values.task, '"fold the t-shirt"');
+    const backend = choiceFlag('plan', 'backend', values.backend, BACKENDS, 'onnx');
+    const sampler = choiceFlag('plan', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
+    const scene = values.scene === undefined ? undefined : choiceFlag('plan', 'scene', values.scene, SceneId.options);
+    const seed = intFlag('plan', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
+    if ((values.image === undefined) === (scene === undefined)) {
+      throw new UsageError('give the observation either as --image <file> or as --scene <tshirt|table> [--seed N], not both', 'plan');
+    }
+    if (backend === 'oracle' && scene === undefined) {
+      throw new UsageError('the oracle backend plans from the simulator state: use --scene (and --seed) instead of --image', 'plan');
+    }
+    const world = scene === undefined ? undefined : new SimWorld({ profile, scene, task, seed, missRate: 0 });
+    let observation: Uint8Array;
+    if (values.image !== undefined) {
+      try {
+        observation = new Uint8Array(readFileSync(values.image));
+      } catch (cause) {
+        throw new UsageError(`--image: cannot read ${values.image} (${(cause as Error).message})`, 'plan');
+      }
+    } else {
+      observation = new Uint8Array(await world!.observe());
+    }
+
+    const start = performance.now();
+    let draft: PlanDraft;
+    switch (backend) {
+      case 'oracle':
+        draft = (await oraclePlan(world!)).draft;
+        break;
+      case 'onnx': {
+        const model = await WorldModel.open();
+        try {
+          const planner = new OnnxPlanner(model, { sampler, seed });
+          draft = await planner.plan({ robot: profile, task, observation, history: [], version: 1, ...(scene ? { scene } : {}) });
+        } finally {
+          await model.close();
+        }
+        break;
+      }
+    }
+    const planMs = Math.round(performance.now() - start);
+    const dir = values.out ?? join('plans', `${profile.id}-${scene ? `${scene}-seed${seed}` : 'image'}-${backend}${backend === 'onnx' ? `-${sampler}` : ''}`);
+    const plan = writePlanDir(dir, { draft, robot: profile.id, task, observation });
+    const tiles: SheetTile[] = [{ image: observation, caption: 'observation' }, ...draft.steps.map((s, i) => ({ image: s.keyframe, caption: `${i + 1}. ${s.instruction}` }))];
+    const title = `${profile.id} · "${task}" · backend ${backend}${backend === 'onnx' ? ` (${sampler})` : ''} · ${draft.steps.length} steps · ${planMs} ms`;
+    writeFileSync(join(dir, 'sheet.png'), await contactSheet(tiles, { title, columns: 4 }));
+    const validation = await validateDraft({ plan: draft, robot: profile, observation, ...(scene ? { scene } : {}) });
+    if (values.json) {
+      io.out(JSON.stringify({ dir, plan, validation, timing: { planMs } }));
+    } else {
+      io.out(title);
+      draft.steps.forEach((s, i) => io.out(`  ${String(i + 1).padStart(2)}. ${s.instruction}`));
+      io.out(validation.ok ? `valid (${validation.issues.length} warning(s))` : `INVALID: ${validation.issues.filter((i) => i.severity === 'error').length} error(s)`);
+      for (const issue of validation.issues) io.out(`  ${issue.severity} ${issue.code}${issue.step === null ? '' : ` step ${issue.step}`}: ${issue.message}`);
+      io.out(`wrote ${dir}/plan.json, ${draft.steps.length} keyframes, sheet.png`);
+    }
+    return EXIT.ok;
+  },
+};
