@@ -2,11 +2,11 @@
  * Exports the world model's training data from the simulator: states sampled along oracle trajectories
  * with injected misses (so failure states and their recovery plans are covered), on both scenes and the
  * shipped robots. Deterministic from --seed. Writes into --out:
- *   frames.bin    N x 64 x 64 x 3 uint8 RGB, the model-size pictures (src/model/image-io.ts)
+ *   frames.bin    N x S x S x 3 uint8 RGB (S = --size, default 128), the model-size pictures (src/model/image-io.ts)
  *   index.json    { frameShape, words, plans: [...], transitions: [...] } — rows name frames by number
  *
  *   npx tsx scripts/export-dataset.ts --out models/.cache/data [--train-seeds 150] [--heldout-seeds 12]
- *       [--miss-rate 0.2] [--seed 7]
+ *       [--miss-rate 0.2] [--seed 7] [--size 128]
  *
  * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
  */
@@ -63,6 +63,9 @@ async function main(): Promise<void> {
   const heldoutSeeds = Number(arg('heldout-seeds', '12'));
   const missRate = Number(arg('miss-rate', '0.2'));
   const seed = Number(arg('seed', '7'));
+  // Model picture size (square): 128 by default (MODEL_IMAGE); --size 64 rebuilds phase 1's data.
+  const side = Number(arg('size', String(MODEL_IMAGE.width)));
+  const size = { width: side, height: side };
   mkdirSync(out, { recursive: true });
 
   const frames: Uint8Array[] = [];
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
         const svg = sceneSvg(scene, state as never, { mount: camera.mount }, camera.resolution);
         const known = frameIds.get(svg);
         if (known !== undefined) return known;
-        frames.push(await toModelRgb(svg));
+        frames.push(await toModelRgb(svg, size));
         frameIds.set(svg, frames.length - 1);
         return frames.length - 1;
       };
@@ -126,12 +129,12 @@ async function main(): Promise<void> {
     }
   }
 
-  const flat = new Uint8Array(frames.length * MODEL_IMAGE.width * MODEL_IMAGE.height * 3);
+  const flat = new Uint8Array(frames.length * size.width * size.height * 3);
   frames.forEach((f, i) => flat.set(f, i * f.length));
   writeFileSync(join(out, 'frames.bin'), flat);
   writeFileSync(
     join(out, 'index.json'),
-    JSON.stringify({ frameShape: [MODEL_IMAGE.height, MODEL_IMAGE.width, 3], words: [...vocab].sort(), seed, missRate, plans, transitions }),
+    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, plans, transitions }),
   );
   console.error(`wrote ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions to ${out}`);
 }

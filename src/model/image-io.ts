@@ -6,23 +6,24 @@ import sharp from 'sharp';
  * KEYFRAME_SIZE (the controller's compare size) on the way out. Training data goes through the same
  * resize as runtime observations, so the model never sees a picture prepared differently.
  */
-export const MODEL_IMAGE = { width: 64, height: 64 } as const;
+export const MODEL_IMAGE = { width: 128, height: 128 } as const;
+export type ImageSize = { width: number; height: number };
 export const KEYFRAME_SIZE = { width: 128, height: 96 } as const;
 
 /** Raw RGB (row-major, 3 bytes per pixel) at MODEL_IMAGE from an encoded image or an SVG document. */
-export async function toModelRgb(image: Uint8Array | string): Promise<Uint8Array> {
+export async function toModelRgb(image: Uint8Array | string, model: ImageSize = MODEL_IMAGE): Promise<Uint8Array> {
   const input = typeof image === 'string' ? Buffer.from(image) : image;
   const { data } = await sharp(input)
-    .resize(MODEL_IMAGE.width, MODEL_IMAGE.height, { fit: 'fill', kernel: 'lanczos3' })
+    .resize(model.width, model.height, { fit: 'fill', kernel: 'lanczos3' })
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
-/** Model-size RGB to a PNG at `size` (the keyframe size by default). */
-export async function rgbToPng(rgb: Uint8Array, size: { width: number; height: number } = KEYFRAME_SIZE): Promise<Buffer> {
-  return sharp(rgb, { raw: { width: MODEL_IMAGE.width, height: MODEL_IMAGE.height, channels: 3 } })
+/** Model-size RGB (`model`, the spec's imageSize) to a PNG at `size` (the keyframe size by default). */
+export async function rgbToPng(rgb: Uint8Array, size: ImageSize = KEYFRAME_SIZE, model: ImageSize = MODEL_IMAGE): Promise<Buffer> {
+  return sharp(rgb, { raw: { width: model.width, height: model.height, channels: 3 } })
     .resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' })
     .png({ compressionLevel: 6 })
     .toBuffer();

@@ -7,8 +7,8 @@ import * as ort from 'onnxruntime-node';
  * is pure and testable without ONNX.
  *
  * Graph contract (models/train.py export_onnx, opset 14):
- *   vq_encoder.onnx   pixels uint8 [N,64,64,3]            -> codes int64 [N,16,16]
- *   vq_decoder.onnx   codes int64 [N,16,16]               -> pixels uint8 [N,64,64,3]
+ *   vq_encoder.onnx   pixels uint8 [N,S,S,3] (S = spec imageSize, 128) -> codes int64 [N,16,16]
+ *   vq_decoder.onnx   codes int64 [N,16,16]               -> pixels uint8 [N,S,S,3]
  *   transformer.onnx  input_ids, position_ids, image_pos_ids int64 [B,T],
  *                     attention_mask float32 [B,T,P+T] (1 = may attend),
  *                     past float32 [L,2,B,H,P,Dh]          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh]
@@ -49,7 +49,7 @@ export interface ForwardOutput {
 export interface ModelSessions {
   readonly device: Device;
   forward(input: ForwardInput): Promise<ForwardOutput>;
-  /** Model-size RGB pictures (N x 64 x 64 x 3) -> codes (N x 16 x 16). */
+  /** Model-size RGB pictures (N x S x S x 3, S = spec imageSize) -> codes (N x 16 x 16). */
   encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
   /** Codes (N x 16 x 16) -> model-size RGB. */
   decode(codes: ArrayLike<number>, count?: number): Promise<Uint8Array>;
@@ -87,7 +87,7 @@ export async function openModelSessions(dir: string, device: Device, options: Se
   const [encoder, decoder, transformer] = await Promise.all(
     ['vq_encoder.onnx', 'vq_decoder.onnx', 'transformer.onnx'].map((f) => ort.InferenceSession.create(join(dir, f), base)),
   );
-  const size = options.imageSize ?? 64;
+  const size = options.imageSize ?? 128;
   const grid = options.grid ?? 16;
   const { layers, heads, headDim } = options.shape;
 

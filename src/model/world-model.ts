@@ -44,6 +44,11 @@ export class WorldModel {
     readonly dir: string,
   ) {}
 
+  /** The model's square picture size (spec.json imageSize). */
+  get imageSize(): { width: number; height: number } {
+    return { width: this.layout.spec.imageSize, height: this.layout.spec.imageSize };
+  }
+
   static async open(options: WorldModelOptions = {}): Promise<WorldModel> {
     const dir = options.dir ?? DEFAULT_MODEL_DIR;
     const spec = loadModelSpec(dir);
@@ -65,7 +70,7 @@ export class WorldModel {
 
   /** A camera frame (PNG, any size) to the model's visual codes. */
   async encodeImage(image: Uint8Array | string): Promise<Int32Array> {
-    const rgb = await toModelRgb(image);
+    const rgb = await toModelRgb(image, this.imageSize);
     return this.pool.run((s) => s.encode(rgb, 1));
   }
 
@@ -80,7 +85,7 @@ export class WorldModel {
 
   /** Visual codes to a keyframe PNG (stretched back to the camera's 4:3). */
   async decodePng(codes: ArrayLike<number>): Promise<Buffer> {
-    return rgbToPng(await this.decodeRgb(codes));
+    return rgbToPng(await this.decodeRgb(codes), undefined, this.imageSize);
   }
 
   /** The remaining steps, as text, from the picture of the current state. */

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { didaFill } from '../../src/model/dida.js';
-import { MODEL_IMAGE } from '../../src/model/image-io.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { Rng } from '../../src/util/rng.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
@@ -26,7 +25,7 @@ describe('world model on the committed ONNX files', () => {
     expect(observation).toHaveLength(grid * grid);
     expect(Array.from(observation).every((c) => c >= 0 && c < codes)).toBe(true);
     const rgb = await model.decodeRgb(observation);
-    expect(rgb).toHaveLength(MODEL_IMAGE.width * MODEL_IMAGE.height * 3);
+    expect(rgb).toHaveLength(model.imageSize.width * model.imageSize.height * 3);
   });
 
   it('writes step texts from the picture, the same for the same seed', async () => {
