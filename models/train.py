@@ -1,7 +1,8 @@
 """Trains keystep's world model from scripts/export-dataset.ts output, evaluates it on held-out seeds
 and exports ONNX. Seeded; CPU only (2 threads). Run with Debian's torch:
 
-  /usr/bin/python3 models/train.py --data models/.cache/data --out models [--vq-steps N] [--gpt-steps N]
+  /usr/bin/python3 models/train.py --data models/.cache/data128 --out models [--vq-steps N] [--gpt-steps N]
+      [--stage all|vq|gpt|eval|onnx] [--cache DIR] [--vq-crop 64] [--vq-batch 32] [--gpt-init OLD/gpt.pt]
 
 Stages (each cached under models/.cache/): vq -> codes -> gpt -> eval -> onnx. Writes models/*.onnx,
 models/spec.json, models/metrics.json.
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from worldmodel import (BOS, EOL, EOS, GRID, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
+from worldmodel import (BOS, EOL, EOS, GRID, IMAGE_SIZE, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
                         WORD_BASE, GPT, VQ, VQDecoder, VQEncoder, spec_json, words)
 
 torch.set_num_threads(2)
@@ -55,15 +56,20 @@ def frame_split(index, n):
 
 # ---------------------------------------------------------------- VQ
 
-def train_vq(frames, train_ids, heldout_ids, steps, seed):
+def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
+    """Trains on crop x crop windows at multiples of 8 pixels (the token stride): the conv tokenizer
+    sees the same patches as on whole pictures at a quarter of the cost."""
     seed_all(seed)
     vq = VQ()
     opt = torch.optim.Adam(vq.parameters(), lr=2e-3)
     gen = torch.Generator().manual_seed(seed)
     t0 = time.time()
     for step in range(steps):
-        pick = train_ids[torch.randint(0, len(train_ids), (32,), generator=gen).numpy()]
+        pick = train_ids[torch.randint(0, len(train_ids), (batch,), generator=gen).numpy()]
         x = torch.from_numpy(frames[pick]).float().permute(0, 3, 1, 2) / 255.0
+        if crop < x.shape[-1]:
+            oy, ox = (torch.randint(0, (x.shape[-1] - crop) // 8 + 1, (2,), generator=gen) * 8).tolist()
+            x = x[:, :, oy:oy + crop, ox:ox + crop]
         lr = 2e-3 * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for g in opt.param_groups:
             g['lr'] = lr
@@ -72,7 +78,11 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed):
         # Small things (grippers, the fork, the collar) are a few pixels; a plain mean lets the table
         # and floor drown them. Pixels near an edge weigh 10x more.
         w = saliency(x)
-        loss = ((rec - x).abs() * w).mean() + (((rec - x) ** 2) * w).mean() + 0.25 * commit
+        # The controller counts pixels off by more than 80/255 in any channel: a hinge on the worst
+        # channel's error pushes those down hard wherever they are.
+        err = (rec - x).abs()
+        hinge = F.relu(err.amax(1) - 0.15).mean()
+        loss = (err * w).mean() + ((err ** 2) * w).mean() + 4 * hinge + 0.25 * commit
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -80,10 +90,10 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed):
             with torch.no_grad():
                 z = vq.enc(x * 2 - 1).permute(0, 2, 3, 1).reshape(-1, vq.codebook.shape[1])
             # Dead codes restart on salient positions, where the codebook is short of entries.
-            sal = F.avg_pool2d(saliency(x).mean(1, keepdim=True), 4).permute(0, 2, 3, 1).reshape(-1)
-            keep = torch.multinomial(sal, min(len(sal), 512), replacement=True, generator=gen)
+            sal = F.avg_pool2d(saliency(x).mean(1, keepdim=True), 8).permute(0, 2, 3, 1).reshape(-1)
+            keep = torch.multinomial(sal, min(len(sal), vq.codebook.shape[0]), replacement=True, generator=gen)
             restarted = vq.restart_dead(z[keep], gen)
-            log(f'vq step {step} loss {loss.item():.4f} restarted {restarted} codes')
+            log(f'vq step {step} loss {loss.item():.4f} hinge {hinge.item():.4f} restarted {restarted} codes ({(time.time() - t0) / (step + 1):.2f} s/step)')
     seconds = time.time() - t0
     vq.eval()
     return vq, seconds
@@ -102,8 +112,8 @@ def saliency(x):
 @torch.no_grad()
 def vq_metrics(vq, frames, ids):
     errs, used = [], set()
-    for i in range(0, len(ids), 256):
-        x = torch.from_numpy(frames[ids[i:i + 256]]).float().permute(0, 3, 1, 2) / 255.0
+    for i in range(0, len(ids), 64):
+        x = torch.from_numpy(frames[ids[i:i + 64]]).float().permute(0, 3, 1, 2) / 255.0
         idx = vq.encode(x)
         used.update(idx.unique().tolist())
         errs.append((vq.decode(idx).clamp(0, 1) - x).abs().mean(dim=(1, 2, 3)))
@@ -114,8 +124,8 @@ def vq_metrics(vq, frames, ids):
 @torch.no_grad()
 def encode_all(vq, frames):
     out = []
-    for i in range(0, len(frames), 256):
-        x = torch.from_numpy(frames[i:i + 256]).float().permute(0, 3, 1, 2) / 255.0
+    for i in range(0, len(frames), 64):
+        x = torch.from_numpy(frames[i:i + 64]).float().permute(0, 3, 1, 2) / 255.0
         out.append(vq.encode(x))
     return torch.cat(out).numpy().astype(np.int16)
 
@@ -213,7 +223,7 @@ def dida_item(ids, ipos, span, rng, ratio=None):
 
 # ---------------------------------------------------------------- GPT
 
-def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1):
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None):
     seed_all(seed)
     rng = random.Random(seed)
     plans = [p for p in index['plans'] if p['split'] == 'train']
@@ -224,6 +234,18 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1):
     trans = list(uniq.values())
     log(f'gpt data: {len(plans)} plans, {len(trans)} distinct transitions')
     model = GPT()
+    if init:
+        # Warm start from an earlier run: every weight whose shape matches, and the text/special rows
+        # of the token embedding (visual rows belong to the old codebook and stay random).
+        old = torch.load(init)
+        own = model.state_dict()
+        for k, v in old.items():
+            if k in own and own[k].shape == v.shape:
+                own[k] = v
+            elif k == 'tok.weight':
+                own[k][:VISUAL_BASE] = v[:VISUAL_BASE]
+        model.load_state_dict(own)
+        log(f'gpt warm start from {init}')
     log(f'gpt params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M')
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.01)
     t0 = time.time()
@@ -369,15 +391,19 @@ def greedy_text(model, ids, ip, limit=160):
 
 # ---------------------------------------------------------------- ONNX
 
-def export_onnx(vq, model, out):
+def export_vq(vq, out):
     vq.eval()
-    model.eval()
-    torch.onnx.export(VQEncoder(vq), (torch.zeros(1, 64, 64, 3, dtype=torch.uint8),), os.path.join(out, 'vq_encoder.onnx'),
+    torch.onnx.export(VQEncoder(vq), (torch.zeros(1, IMAGE_SIZE, IMAGE_SIZE, 3, dtype=torch.uint8),), os.path.join(out, 'vq_encoder.onnx'),
                       input_names=['pixels'], output_names=['codes'], opset_version=14,
                       dynamic_axes={'pixels': {0: 'batch'}, 'codes': {0: 'batch'}})
     torch.onnx.export(VQDecoder(vq), (torch.zeros(1, GRID, GRID, dtype=torch.long),), os.path.join(out, 'vq_decoder.onnx'),
                       input_names=['codes'], output_names=['pixels'], opset_version=14,
                       dynamic_axes={'codes': {0: 'batch'}, 'pixels': {0: 'batch'}})
+
+
+def export_onnx(vq, model, out):
+    export_vq(vq, out)
+    model.eval()
     B, T, P = 1, 3, 2
     args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
             torch.ones(B, T, P + T), torch.zeros(model.layers, 2, B, model.heads, P, model.d // model.heads))
@@ -398,6 +424,9 @@ def main():
     ap.add_argument('--vq-steps', type=int, default=1500)
     ap.add_argument('--gpt-steps', type=int, default=800)
     ap.add_argument('--seed', type=int, default=1234)
+    ap.add_argument('--vq-crop', type=int, default=64)
+    ap.add_argument('--vq-batch', type=int, default=32)
+    ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
     ap.add_argument('--stage', default='all', help='all | gpt (reuse the cached VQ) | eval (reuse both) | onnx (re-export only)')
@@ -412,13 +441,14 @@ def main():
                        'plans': len(index['plans']), 'transitions': len(index['transitions']), 'missRate': index['missRate']}
     torch.manual_seed(args.seed)
     if args.stage in ('all', 'vq'):
-        vq, secs = train_vq(frames, train_ids, heldout_ids, args.vq_steps, args.seed)
+        vq, secs = train_vq(frames, train_ids, heldout_ids, args.vq_steps, args.seed, args.vq_crop, args.vq_batch)
         torch.save(vq.state_dict(), os.path.join(cache, 'vq.pt'))
-        metrics['vq'] = {'steps': args.vq_steps, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in vq.parameters()),
+        metrics['vq'] = {'steps': args.vq_steps, 'crop': args.vq_crop, 'batch': args.vq_batch, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in vq.parameters()),
                          'heldout': vq_metrics(vq, frames, heldout_ids), 'train': vq_metrics(vq, frames, train_ids[:2000])}
         log('vq', metrics['vq'])
+        json.dump(metrics, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
         if args.stage == 'vq':
-            json.dump(metrics, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
+            export_vq(vq, args.out)  # so the tokenizer can be judged (bench/model-ceiling.ts) before the GPT trains
             return
     else:
         if os.path.exists(os.path.join(cache, 'vq-metrics.json')):
@@ -429,7 +459,7 @@ def main():
     codes = encode_all(vq, frames)
     layout = Layout(index['words'])
     if args.stage in ('all', 'gpt'):
-        model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed)
+        model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init)
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
         metrics['gpt'] = {'steps': args.gpt_steps, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}

@@ -12,10 +12,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-IMAGE_SIZE = 64          # model pictures are 64x64 RGB (src/model/image-io.ts)
-GRID = 16                # 4x downsampling: 16x16 visual tokens per picture
-CODES = 512              # VQ codebook entries
-CODE_DIM = 32
+IMAGE_SIZE = 128         # model pictures are 128x128 RGB (src/model/image-io.ts)
+GRID = 16                # 8x downsampling: 16x16 visual tokens per picture
+CODES = 1024             # VQ codebook entries
+CODE_DIM = 64
 
 SPECIALS = ['<|endoftext|>', '<|extra_203|>', '<|extra_204|>', '<|image start|>', '<|image end|>',
             '<|extra_200|>', '<|steps|>', '<|sep|>', '<|mask|>', '<|unk|>', '<|extra_100|>']
@@ -59,16 +59,18 @@ class ResBlock(nn.Module):
 
 
 class VQ(nn.Module):
-    """Conv encoder -> EMA codebook -> conv decoder. Pixels in [0,1] in and out (NCHW)."""
+    """Conv encoder -> EMA codebook -> conv decoder. Pixels in [0,1] in and out (NCHW), 128x128 <-> 16x16
+    codes. Fully convolutional, so it trains on 8-aligned crops and runs on whole pictures."""
 
     def __init__(self, ch=32, codes=CODES, dim=CODE_DIM, decay=0.95):
         super().__init__()
         self.enc = nn.Sequential(
-            nn.Conv2d(3, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 2 * ch, 4, 2, 1), ResBlock(2 * ch),
-            nn.ReLU(), nn.Conv2d(2 * ch, dim, 1))
+            nn.Conv2d(3, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 2 * ch, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(2 * ch, 2 * ch, 4, 2, 1), ResBlock(2 * ch), ResBlock(2 * ch), nn.ReLU(), nn.Conv2d(2 * ch, dim, 1))
         self.dec = nn.Sequential(
-            nn.Conv2d(dim, 2 * ch, 3, padding=1), ResBlock(2 * ch), nn.ReLU(),
-            nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(ch, 3, 4, 2, 1))
+            nn.Conv2d(dim, 2 * ch, 3, padding=1), ResBlock(2 * ch), ResBlock(2 * ch), nn.ReLU(),
+            nn.ConvTranspose2d(2 * ch, 2 * ch, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(ch, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 3, 3, padding=1))
         self.decay = decay
         self.register_buffer('codebook', torch.randn(codes, dim) * 0.1)
         self.register_buffer('ema_count', torch.ones(codes))
@@ -82,7 +84,7 @@ class VQ(nn.Module):
     def encode(self, x):
         return self.quantize(self.enc(x * 2 - 1))[0]
 
-    def decode(self, idx):  # idx: N,H,W long -> pixels N,3,64,64 in [0,1]
+    def decode(self, idx):  # idx: N,H,W long -> pixels N,3,8H,8W in [0,1]
         q = self.codebook[idx].permute(0, 3, 1, 2)
         return (self.dec(q) + 1) / 2
 
@@ -117,7 +119,7 @@ class VQ(nn.Module):
 
 
 class VQEncoder(nn.Module):
-    """ONNX graph: pixels uint8 NHWC -> visual codes int64 N,16,16."""
+    """ONNX graph: pixels uint8 NHWC (N,128,128,3) -> visual codes int64 N,16,16."""
 
     def __init__(self, vq):
         super().__init__()
