@@ -46,6 +46,8 @@ export class SimWorld {
   readonly history: StepRecord[] = [];
   private readonly results = new Map<string, Promise<StepFeedback>>();
   private readonly cancelled = new Set<string>();
+  /** Runs that had steps before the last reset: their late commands must not act on the new episode. */
+  private readonly retiredRuns = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private missRng: Rng;
 
@@ -73,6 +75,9 @@ export class SimWorld {
     this.state = this.scene.initial(this.profile, rng.fork('layout'));
     this.missRng = rng.fork('miss');
     this.history.length = 0;
+    // A command can still be on the wire when the episode is reset (sent before a drop, delivered
+    // after it). Its run is over: remember the run, so the late command is refused, not executed.
+    for (const id of this.results.keys()) this.retiredRuns.add(id.slice(0, id.lastIndexOf('/', id.lastIndexOf('/') - 1)));
     this.results.clear();
     this.cancelled.clear();
   }
@@ -107,6 +112,16 @@ export class SimWorld {
 
   execute(command: ExecuteCommand, keyframe: Uint8Array): Promise<StepFeedback> {
     const id = stepId(command.runId, command.stepIndex, command.attempt);
+    if (this.retiredRuns.has(command.runId)) {
+      return Promise.resolve({
+        runId: command.runId,
+        stepIndex: command.stepIndex,
+        attempt: command.attempt,
+        status: 'rejected',
+        reason: `run ${command.runId} ended before the scene was reset; start a new run`,
+        stamp: Date.now(),
+      });
+    }
     const earlier = this.results.get(id);
     // A duplicate repeats the first result, stamp included: the stamp says when the outcome happened.
     if (earlier) return earlier.then((f) => ({ ...f, duplicate: true }));

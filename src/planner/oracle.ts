@@ -1,8 +1,8 @@
-import { Service } from 'roslib';
 import { z } from 'zod';
 import { Action } from '../schema/action.js';
 import type { RosConnection } from '../ros/connection.js';
 import { bytesOf } from '../ros/messages.js';
+import { callIdempotentService } from '../ros/service-call.js';
 import type { Planner, PlanDraft, PlanRequest } from './planner.js';
 
 /** Where the simulator serves its oracle (sim/robot-node.ts advertises it). */
@@ -30,28 +30,15 @@ export class OraclePlanner implements Planner {
   constructor(private readonly connection: RosConnection, private readonly timeoutMs = 15_000) {}
 
   async plan(request: PlanRequest): Promise<PlanDraft> {
-    const service = new Service<Record<string, never>, unknown>({ ros: this.connection.ros, name: ORACLE_SERVICE.name, serviceType: ORACLE_SERVICE.type });
-    const raw = await new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PlannerError(`the sim oracle did not answer within ${this.timeoutMs} ms`, { backend: this.name, version: request.version })), this.timeoutMs);
-      const abort = () => {
-        clearTimeout(timer);
-        reject(new PlannerError('planning was aborted', { backend: this.name, version: request.version }));
-      };
-      request.signal?.addEventListener('abort', abort, { once: true });
-      service.callService(
-        {},
-        (response) => {
-          clearTimeout(timer);
-          request.signal?.removeEventListener('abort', abort);
-          resolve(response);
-        },
-        (error) => {
-          clearTimeout(timer);
-          request.signal?.removeEventListener('abort', abort);
-          reject(new PlannerError(`the sim oracle failed: ${error}. The oracle backend only works against keystep sim.`, { backend: this.name, version: request.version }));
-        },
-      );
-    });
+    let raw: unknown;
+    try {
+      raw = await callIdempotentService<Record<string, never>, unknown>(this.connection, ORACLE_SERVICE.name, ORACLE_SERVICE.type, {}, {
+        timeoutMs: this.timeoutMs,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    } catch (cause) {
+      throw new PlannerError(`the sim oracle failed: ${(cause as Error).message}. The oracle backend only works against keystep sim.`, { backend: this.name, version: request.version }, { cause });
+    }
     const parsed = OracleResponse.safeParse(raw);
     if (!parsed.success) {
       throw new PlannerError(`the sim oracle answered something that is not a plan: ${parsed.error.issues[0]?.message}`, { backend: this.name, version: request.version });

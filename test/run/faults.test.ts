@@ -60,7 +60,7 @@ describe('executor faults, end to end over rosbridge', () => {
       episode++;
     }
     expect(proxy.cuts).toBeGreaterThanOrEqual(100);
-    expect(executed(robot).every((h) => h.status === 'done')).toBe(true);
+    expect(executed(robot).filter((h) => h.status !== 'done')).toEqual([]);
   });
 
   it('resumes a run killed with SIGKILL: no event lost, no step redone', async () => {
