@@ -22,6 +22,15 @@ function viewBox(view: View, state: SceneStateBase, size: Size): { x: number; y:
     // The camera sits behind the fingers, so the view is centred a little ahead of the gripper.
     return { x: cx - w / 2, y: cy - h / 2 - 60, w, h };
   }
+  return tableViewBox(aspect);
+}
+
+/**
+ * The view box of the mounts that see the whole table (overhead, front, low): the table plus a margin,
+ * fitted to the picture's aspect. Exported so code that maps table positions to pixels (validation)
+ * uses the renderer's own fit.
+ */
+export function tableViewBox(aspect: number): { x: number; y: number; w: number; h: number } {
   let w = TABLE.halfW * 2000 + 100;
   let h = w / aspect;
   const minH = TABLE.halfD * 2000 + 100;

@@ -1,6 +1,7 @@
 import type { Point2 } from '../schema/action.js';
 import type { Camera } from '../schema/robot-profile.js';
-import { TABLE, toSvg } from '../../sim/geometry.js';
+import { toSvg } from '../../sim/geometry.js';
+import { tableViewBox } from '../../sim/render.js';
 
 /**
  * Table frame -> picture pixels for an overhead keyframe camera, the same fit the renderer uses (the
@@ -15,16 +16,7 @@ export interface PixelMapper {
 
 export function overheadMapper(camera: Camera, size: { width: number; height: number }): PixelMapper | null {
   if (camera.mount !== 'overhead') return null;
-  const aspect = camera.resolution.width / camera.resolution.height;
-  let w = TABLE.halfW * 2000 + 100;
-  let h = w / aspect;
-  const minH = TABLE.halfD * 2000 + 100;
-  if (h < minH) {
-    h = minH;
-    w = h * aspect;
-  }
-  const x0 = -w / 2;
-  const y0 = -h / 2;
+  const { x: x0, y: y0, w, h } = tableViewBox(camera.resolution.width / camera.resolution.height);
   const sx = size.width / w;
   const sy = size.height / h;
   return {
