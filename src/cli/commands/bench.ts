@@ -6,7 +6,7 @@ import { intFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-const help = `keystep bench [--json] [--passes 4] [--transitions 12] [--plans 3] [--devices cpu]
+const help = `keystep bench [--json] [--passes 4] [--transitions 12] [--plans 3] [--devices cpu] [--dir models]
 
 AR and DiDA keyframe decoding of the embedded world model, on the same model and the same held-out
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
@@ -18,7 +18,8 @@ often the sim controller acts on the keyframes as the oracle meant.
   --passes <n>        DiDA refinement passes (default 4)
   --transitions <n>   held-out one-step transitions per scene (default 12)
   --plans <n>         7-step T-shirt plans timed per sampler (default 3)
-  --devices <list>    comma-separated: cpu, cuda:0, cuda:1 ... (default cpu)`;
+  --devices <list>    comma-separated: cpu, cuda:0, cuda:1 ... (default cpu)
+  --dir <dir>         model directory (default: the shipped models/)`;
 
 export const benchCommand: Command = {
   summary: 'benchmark AR vs DiDA keyframe decoding of the embedded world model',
@@ -30,6 +31,7 @@ export const benchCommand: Command = {
       transitions: { type: 'string' },
       plans: { type: 'string' },
       devices: { type: 'string' },
+      dir: { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -42,7 +44,7 @@ export const benchCommand: Command = {
         throw new UsageError(`--devices: "${d}" is not cpu or cuda:<n>`, 'bench');
       }
     });
-    const model = await WorldModel.open({ devices });
+    const model = await WorldModel.open({ devices, ...(values.dir ? { dir: values.dir } : {}) });
     try {
       const result = await benchWorldModel(model, {
         passes: intFlag('bench', 'passes', values.passes, 4, { min: 1, max: 64 }),
