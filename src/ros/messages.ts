@@ -56,14 +56,18 @@ export class ImageMessageError extends Error {
   override readonly name = 'ImageMessageError' as const;
 }
 
-/** sensor_msgs/Image or CompressedImage -> PNG bytes. */
-export async function imageToPng(msg: unknown): Promise<Uint8Array> {
+/**
+ * Checks an image message and returns how to turn it into PNG bytes, without doing it yet: the check
+ * is cheap and runs on every frame, the encoding runs only for frames someone asks for.
+ * Throws ImageMessageError naming what is wrong.
+ */
+export function readImage(msg: unknown): () => Promise<Uint8Array> {
   const compressed = CompressedImageMsg.safeParse(msg);
   if (compressed.success) {
     const bytes = compressed.data.data;
     if (bytes.length === 0) throw new ImageMessageError('CompressedImage data is empty');
-    if (compressed.data.format.toLowerCase().includes('png')) return bytes;
-    return new Uint8Array(await sharp(bytes).png().toBuffer());
+    if (compressed.data.format.toLowerCase().includes('png')) return () => Promise.resolve(bytes);
+    return async () => new Uint8Array(await sharp(bytes).png().toBuffer());
   }
   const raw = ImageMsg.safeParse(msg);
   if (!raw.success) {
@@ -74,20 +78,27 @@ export async function imageToPng(msg: unknown): Promise<Uint8Array> {
   if (m.width === 0 || m.height === 0) throw new ImageMessageError(`image is ${m.width}x${m.height}: nothing to decode`);
   const ch = channels[m.encoding];
   if (ch === undefined) throw new ImageMessageError(`encoding "${m.encoding}" is not supported (use rgb8, bgr8, rgba8, bgra8 or mono8)`);
-  let pixels = m.data;
-  if (pixels.length < m.step * m.height || m.step < m.width * ch) {
-    throw new ImageMessageError(`data has ${pixels.length} bytes, expected step ${m.step} x height ${m.height} with ${ch} channel(s) per pixel`);
+  if (m.data.length < m.step * m.height || m.step < m.width * ch) {
+    throw new ImageMessageError(`data has ${m.data.length} bytes, expected step ${m.step} x height ${m.height} with ${ch} channel(s) per pixel`);
   }
-  if (m.step !== m.width * ch) {
-    const packed = new Uint8Array(m.width * ch * m.height);
-    for (let y = 0; y < m.height; y++) packed.set(pixels.subarray(y * m.step, y * m.step + m.width * ch), y * m.width * ch);
-    pixels = packed;
-  }
-  if (m.encoding === 'bgr8' || m.encoding === 'bgra8') {
-    pixels = Uint8Array.from(pixels);
-    for (let i = 0; i < pixels.length; i += ch) [pixels[i], pixels[i + 2]] = [pixels[i + 2]!, pixels[i]!];
-  }
-  return new Uint8Array(
-    await sharp(pixels.subarray(0, m.width * ch * m.height), { raw: { width: m.width, height: m.height, channels: ch } }).png().toBuffer(),
-  );
+  return async () => {
+    let pixels = m.data;
+    if (m.step !== m.width * ch) {
+      const packed = new Uint8Array(m.width * ch * m.height);
+      for (let y = 0; y < m.height; y++) packed.set(pixels.subarray(y * m.step, y * m.step + m.width * ch), y * m.width * ch);
+      pixels = packed;
+    }
+    if (m.encoding === 'bgr8' || m.encoding === 'bgra8') {
+      pixels = Uint8Array.from(pixels);
+      for (let i = 0; i < pixels.length; i += ch) [pixels[i], pixels[i + 2]] = [pixels[i + 2]!, pixels[i]!];
+    }
+    return new Uint8Array(
+      await sharp(pixels.subarray(0, m.width * ch * m.height), { raw: { width: m.width, height: m.height, channels: ch } }).png().toBuffer(),
+    );
+  };
+}
+
+/** sensor_msgs/Image or CompressedImage -> PNG bytes. */
+export async function imageToPng(msg: unknown): Promise<Uint8Array> {
+  return readImage(msg)();
 }

@@ -1,7 +1,7 @@
 import { Topic } from 'roslib';
 import { StepCommand, StepFeedback, KEYFRAME_FRAME_PREFIX, stepId, type RobotProfile } from '../schema/index.js';
 import type { RosConnection } from './connection.js';
-import { compressedImage, imageToPng, StringMsg } from './messages.js';
+import { compressedImage, readImage, StringMsg } from './messages.js';
 
 export type ExecuteCommand = Extract<StepCommand, { kind: 'execute' }>;
 
@@ -34,9 +34,13 @@ export class RobotChannel {
   private readonly waiters = new Map<string, Set<(f: StepFeedback) => void>>();
   /** Terminal feedback by step id, so a late waiter (after a reconnect) still gets the result. */
   private readonly results = new Map<string, StepFeedback>();
-  /** Latest frame and its time on the robot's clock (header stamp, else when it arrived). */
-  private latest: { png: Uint8Array; stampMs: number } | undefined;
-  private frameWaiters: ((frame: { png: Uint8Array; stampMs: number }) => void)[] = [];
+  /**
+   * Latest frame and its time on the robot's clock (header stamp, else when it arrived). Frames are
+   * checked as they arrive but encoded to PNG only when asked for, once: a camera streams far more
+   * frames than planning ever looks at.
+   */
+  private latest: Frame | undefined;
+  private frameWaiters: ((frame: Frame) => void)[] = [];
   badMessages = 0;
 
   constructor(
@@ -56,7 +60,7 @@ export class RobotChannel {
     this.stepTopic.advertise();
     this.keyframeTopic.advertise();
     this.feedbackTopic.subscribe((m) => this.onFeedback(m));
-    this.cameraTopic.subscribe((m) => void this.onFrame(m));
+    this.cameraTopic.subscribe((m) => this.onFrame(m));
   }
 
   /** Publishes the keyframe, then the command that refers to it by step id. */
@@ -96,8 +100,8 @@ export class RobotChannel {
 
   /** The latest keyframe-camera frame as PNG; waits for the first one if none has come yet. */
   latestFrame(): Promise<Uint8Array> {
-    if (this.latest) return Promise.resolve(this.latest.png);
-    return new Promise((resolve) => this.frameWaiters.push((f) => resolve(f.png)));
+    if (this.latest) return this.latest.png();
+    return new Promise((resolve, reject) => this.frameWaiters.push((f) => f.png().then(resolve, reject)));
   }
 
   /**
@@ -105,18 +109,18 @@ export class RobotChannel {
    * feedback carried that stamp), or, if none comes within `timeoutMs`, the latest one there is.
    */
   async frameAfter(sinceMs: number, timeoutMs: number): Promise<Uint8Array> {
-    if (this.latest && this.latest.stampMs >= sinceMs) return this.latest.png;
+    if (this.latest && this.latest.stampMs >= sinceMs) return this.latest.png();
     let timer: NodeJS.Timeout | undefined;
-    let waiter: ((f: { png: Uint8Array; stampMs: number }) => void) | undefined;
-    const fresh = new Promise<Uint8Array>((resolve) => {
+    let waiter: ((f: Frame) => void) | undefined;
+    const fresh = new Promise<Uint8Array>((resolve, reject) => {
       waiter = (f) => {
-        if (f.stampMs >= sinceMs) resolve(f.png);
+        if (f.stampMs >= sinceMs) f.png().then(resolve, reject);
         else this.frameWaiters.push(waiter!);
       };
       this.frameWaiters.push(waiter);
     });
-    const fallback = new Promise<Uint8Array | undefined>((resolve) => {
-      timer = setTimeout(() => resolve(this.latest?.png), timeoutMs);
+    const fallback = new Promise<Uint8Array | undefined>((resolve, reject) => {
+      timer = setTimeout(() => (this.latest ? this.latest.png().then(resolve, reject) : resolve(undefined)), timeoutMs);
     });
     try {
       return (await Promise.race([fresh, fallback])) ?? (await fresh);
@@ -163,20 +167,47 @@ export class RobotChannel {
     waiting?.forEach((w) => w(feedback));
   }
 
-  private async onFrame(message: unknown): Promise<void> {
+  private onFrame(message: unknown): void {
+    let encode: () => Promise<Uint8Array>;
     try {
-      const png = await imageToPng(message);
-      const frame = { png, stampMs: stampMs(message) ?? Date.now() };
-      // Frames decode concurrently; never let an older one replace a newer one.
-      if (this.latest && this.latest.stampMs > frame.stampMs) return;
-      this.latest = frame;
-      const waiting = this.frameWaiters;
-      this.frameWaiters = [];
-      waiting.forEach((w) => w(frame));
+      encode = readImage(message);
     } catch (e) {
       this.bad(this.cameraTopic.name, (e as Error).message, undefined);
+      return;
     }
+    // Never let an older frame replace a newer one.
+    const stamp = stampMs(message) ?? Date.now();
+    if (this.latest && this.latest.stampMs > stamp) return;
+    // A frame that passes the checks can still fail to decode (a corrupt JPEG): then it counts as a
+    // bad message and the frame before it stands in, as if the bad one had never arrived.
+    // Unlinked as soon as a newer frame arrives, so frames never chain up in memory.
+    if (this.latest) this.latest.previous = undefined;
+    let png: Promise<Uint8Array> | undefined;
+    const frame: Frame = {
+      stampMs: stamp,
+      previous: this.latest,
+      png: () =>
+        (png ??= encode().catch((e: unknown) => {
+          this.bad(this.cameraTopic.name, (e as Error).message, undefined);
+          const fallback = frame.previous;
+          frame.previous = undefined;
+          if (fallback) return fallback.png();
+          throw e;
+        })),
+    };
+    this.latest = frame;
+    const waiting = this.frameWaiters;
+    this.frameWaiters = [];
+    waiting.forEach((w) => w(frame));
   }
+}
+
+/** A camera frame: its robot-clock stamp, and its PNG encoding, made on first use. */
+interface Frame {
+  stampMs: number;
+  png: () => Promise<Uint8Array>;
+  /** The frame before, kept only until this one is encoded, to stand in if it fails to decode. */
+  previous?: Frame | undefined;
 }
 
 /** header.stamp in ms since the epoch, ROS 1 (secs/nsecs) or ROS 2 (sec/nanosec); undefined if absent. */
