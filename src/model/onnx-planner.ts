@@ -1,5 +1,6 @@
 import type { Planner, PlanDraft, PlanRequest } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
+import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
 
 export interface OnnxPlannerOptions {
@@ -14,8 +15,15 @@ export interface OnnxPlannerOptions {
   passes?: number;
   schedule?: KeyframeOptions['schedule'];
   guidance?: number;
+  /** Prior that a keyframe cell keeps its starting code; see KeyframeOptions.keepBias. */
+  keepBias?: number;
   /** Most steps a plan may have (the longest oracle plan is 12, plus recoveries). */
   maxSteps?: number;
+  /**
+   * Keep the starting picture's pixels wherever a keyframe repeats its code (picture.ts); default
+   * true. false draws every cell with the VQ decoder (to measure what keeping buys).
+   */
+  keepUnchanged?: boolean;
 }
 
 /** What the planner measured while planning, for benches and logs. */
@@ -43,7 +51,8 @@ export class OnnxPlanner implements Planner {
     const t0 = performance.now();
     const seed = (this.options.seed ?? 0) + request.version * 7919;
     const robot = request.robot.id;
-    const observation = await this.model.encodeImage(request.observation);
+    const picture = await this.model.encodePicture(request.observation);
+    const observation = picture.codes;
     const texts = (
       await this.model.stepTexts(robot, request.task, observation, {
         seed,
@@ -56,20 +65,23 @@ export class OnnxPlanner implements Planner {
     const t1 = performance.now();
     const steps: PlannedStep[] = [];
     const keyframeMs: number[] = [];
-    let previous: ArrayLike<number> = observation;
+    const keep = this.options.keepUnchanged ?? true;
+    let previous: Picture = picture;
     for (const [index, instruction] of texts.entries()) {
       const k0 = performance.now();
-      const codes = await this.model.keyframe(robot, request.task, previous, instruction, {
+      const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
         sampler: this.options.sampler ?? 'dida',
         seed: seed + index + 1,
         ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
         ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
         ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
+        ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });
-      steps.push({ index, instruction, keyframe: await this.model.decodePng(codes) });
+      const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
+      steps.push({ index, instruction, keyframe: await this.model.toPng(drawn.rgb) });
       keyframeMs.push(performance.now() - k0);
-      previous = codes;
+      previous = drawn;
     }
     this.lastTiming = { textMs: t1 - t0, keyframeMs, totalMs: performance.now() - t0 };
     return {

@@ -4,6 +4,7 @@ import { DevicePool } from './device-pool.js';
 import { allowRange, forceAt, generate, maxTokens, samplingParts, stopAt, type SamplingOptions } from './generation.js';
 import { MODEL_IMAGE, rgbToPng, toModelRgb } from './image-io.js';
 import { openModelSessions, parseDevice, type ModelSessions } from './onnx-session.js';
+import { keepUnchanged, type Picture } from './picture.js';
 import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout } from './spec.js';
 
 export type KeyframeSampler = 'dida' | 'ar';
@@ -15,8 +16,18 @@ export interface KeyframeOptions extends SamplingOptions {
   passes?: number;
   schedule?: DidaOptions['schedule'];
   guidance?: number;
+  /**
+   * Prior, in logits, that a cell keeps the starting picture's code (default DEFAULT_KEEP_BIAS). A
+   * step changes a few cells and leaves the rest; where the model hesitates between keeping a cell
+   * and a look-alike code, the small model otherwise scatters changes the step does not make, which
+   * the robot rightly refuses. 0 = off.
+   */
+  keepBias?: number;
   signal?: AbortSignal;
 }
+
+/** Measured with bench (keystep bench --keep-bias): see models/README.md. */
+export const DEFAULT_KEEP_BIAS = 2;
 
 export interface StepTextOptions extends SamplingOptions {
   seed: number;
@@ -78,14 +89,36 @@ export class WorldModel {
     return this.pool.run((s) => s.encode(rgb));
   }
 
+  /** A camera frame as a Picture: its codes and the model-size RGB they came from. */
+  async encodePicture(image: Uint8Array | string): Promise<Picture> {
+    const rgb = await toModelRgb(image, this.imageSize);
+    return { codes: await this.pool.run((s) => s.encode(rgb, 1)), rgb };
+  }
+
   /** Visual codes to model-size RGB. */
   async decodeRgb(codes: ArrayLike<number>): Promise<Uint8Array> {
     return this.pool.run((s) => s.decode(codes, 1));
   }
 
-  /** Visual codes to a keyframe PNG (stretched back to the camera's 4:3). */
-  async decodePng(codes: ArrayLike<number>): Promise<Buffer> {
-    return rgbToPng(await this.decodeRgb(codes), undefined, this.imageSize);
+  /**
+   * Visual codes drawn against the picture they start from: cells whose code the model kept keep the
+   * reference's pixels (picture.ts). Without a reference, the VQ decoder draws every cell.
+   */
+  async decodePicture(codes: Int32Array, reference?: Picture): Promise<Picture> {
+    const decoded = await this.decodeRgb(codes);
+    if (!reference) return { codes, rgb: decoded };
+    const { imageSize: size, grid } = this.layout.spec;
+    return { codes, rgb: keepUnchanged(codes, decoded, reference, { size, grid }) };
+  }
+
+  /** Model-size RGB to a keyframe PNG (stretched back to the camera's 4:3). */
+  async toPng(rgb: Uint8Array): Promise<Buffer> {
+    return rgbToPng(rgb, undefined, this.imageSize);
+  }
+
+  /** Visual codes to a keyframe PNG, drawn against `reference` when given. */
+  async decodePng(codes: Int32Array, reference?: Picture): Promise<Buffer> {
+    return this.toPng((await this.decodePicture(codes, reference)).rgb);
   }
 
   /** The remaining steps, as text, from the picture of the current state. */
@@ -110,6 +143,7 @@ export class WorldModel {
   async keyframe(robot: string, task: string, codes: ArrayLike<number>, step: string, options: KeyframeOptions): Promise<Int32Array> {
     const prompt = this.layout.keyframePrompt(robot, task, codes, step);
     const rng = new Rng(options.seed).fork('keyframe');
+    const keepBias = options.keepBias ?? DEFAULT_KEEP_BIAS;
     const span = await this.pool.run(async (s) => {
       if (options.sampler === 'dida') {
         const guidance = options.guidance ?? DEFAULT_DIDA.guidance;
@@ -122,6 +156,7 @@ export class WorldModel {
             schedule: options.schedule ?? DEFAULT_DIDA.schedule,
             temperature: options.temperature ?? DEFAULT_DIDA.temperature,
             guidance,
+            keep: { reference: codes, bias: keepBias },
             rng,
             ...(options.signal ? { signal: options.signal } : {}),
           },
@@ -137,6 +172,10 @@ export class WorldModel {
             if (!isRowEnd(ctx.step)) allowRange(visualBase, visualBase + n)(logits, ctx);
           },
           forceAt(isRowEnd, roles.endOfRow),
+          (logits, ctx) => {
+            const cell = this.layout.codeIndexAt(ctx.step);
+            if (cell >= 0 && keepBias !== 0) logits[visualBase + codes[cell]!]! += keepBias;
+          },
           ...parts.processors,
         ],
         sampler: parts.sampler,

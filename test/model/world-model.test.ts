@@ -28,6 +28,28 @@ describe('world model on the committed ONNX files', () => {
     expect(rgb).toHaveLength(model.imageSize.width * model.imageSize.height * 3);
   });
 
+  it('draws a keyframe against its starting picture: repeated codes keep the picture, changed ones are decoded', async () => {
+    const picture = await model.encodePicture(shirt.observationSvg);
+    expect(Array.from(picture.codes)).toEqual(Array.from(observation));
+    // Nothing changed: the observation's own pixels come back, not the tokenizer's redrawing of them.
+    const same = await model.decodePicture(picture.codes, picture);
+    expect(Buffer.from(same.rgb).equals(Buffer.from(picture.rgb))).toBe(true);
+    const redrawn = await model.decodeRgb(picture.codes);
+    expect(Buffer.from(redrawn).equals(Buffer.from(picture.rgb))).toBe(false);
+    // One cell changed: only that 8x8 cell differs from the observation.
+    const codes = Int32Array.from(picture.codes);
+    codes[0] = (codes[0]! + 1) % model.layout.spec.codes;
+    const one = await model.decodePicture(codes, picture);
+    const size = model.layout.spec.imageSize;
+    const cell = size / model.layout.spec.grid;
+    let outside = 0;
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      if (x < cell && y < cell) continue;
+      for (let c = 0; c < 3; c++) if (one.rgb[(y * size + x) * 3 + c] !== picture.rgb[(y * size + x) * 3 + c]) outside++;
+    }
+    expect(outside).toBe(0);
+  });
+
   it('writes step texts from the picture, the same for the same seed', async () => {
     const a = await model.stepTexts(ROBOT, TASK, observation, { seed: 5, temperature: 0.8, topK: 20, topP: 0.9, maxTokens: 40 });
     const b = await model.stepTexts(ROBOT, TASK, observation, { seed: 5, temperature: 0.8, topK: 20, topP: 0.9, maxTokens: 40 });
