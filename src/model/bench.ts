@@ -5,7 +5,8 @@ import { loadProfile } from '../profile/load.js';
 import type { SceneId } from '../schema/index.js';
 import { Rng } from '../util/rng.js';
 import { OnnxPlanner } from './onnx-planner.js';
-import type { KeyframeSampler, WorldModel } from './world-model.js';
+import type { Picture } from './picture.js';
+import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from './world-model.js';
 
 /** Held-out episodes start at this scene seed; training data uses seeds below it. */
 export const HELDOUT_SEED_BASE = 100_000;
@@ -32,7 +33,7 @@ export interface ModelBenchResult {
    * true next state: the ceiling the tokenizer leaves.
    */
   controllerAccepts: { tokenizer: number; ar: number; dida: number };
-  inputs: { transitions: number; plans: number; passes: number; seedBase: number };
+  inputs: { transitions: number; plans: number; passes: number; seedBase: number; keepUnchanged: boolean; keepBias: number };
 }
 
 export interface ModelBenchOptions {
@@ -41,6 +42,10 @@ export interface ModelBenchOptions {
   /** Full 7-step T-shirt plans timed per sampler. */
   plans?: number;
   passes?: number;
+  /** Prior that a cell keeps its code (KeyframeOptions.keepBias); default DEFAULT_KEEP_BIAS. */
+  keepBias?: number;
+  /** Draw keyframes against their starting picture (picture.ts), as the planner does; default true. */
+  keepUnchanged?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -96,15 +101,22 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     ...heldOutTransitions('tshirt', ['aloha-agilex', 'aloha-stanford', 'agibot-g1'], n),
     ...heldOutTransitions('table', ['agibot-g1', 'aloha-agilex', 'franka-fr3'], n),
   ];
-  const encoded = await Promise.all(transitions.map(async (t) => ({ t, frame: await model.encodeImage(t.frameSvg), next: await model.encodeImage(t.nextSvg) })));
+  const keep = options.keepUnchanged ?? true;
+  const keepBias = options.keepBias ?? DEFAULT_KEEP_BIAS;
+  const encoded = await Promise.all(
+    transitions.map(async (t) => {
+      const picture = await model.encodePicture(t.frameSvg);
+      return { t, picture, frame: picture.codes, next: await model.encodeImage(t.nextSvg) };
+    }),
+  );
   const figures: Record<KeyframeSampler, { ms: number[]; hit: number; total: number; chHit: number; chTotal: number }> = {
     ar: { ms: [], hit: 0, total: 0, chHit: 0, chTotal: 0 },
     dida: { ms: [], hit: 0, total: 0, chHit: 0, chTotal: 0 },
   };
   const accepts = { tokenizer: 0, ar: 0, dida: 0 };
-  const accepted = async (t: Transition, codes: ArrayLike<number>): Promise<number> => {
+  const accepted = async (t: Transition, codes: Int32Array, reference: Picture): Promise<number> => {
     const mod = sceneById(t.scene);
-    const d = await decide(mod, loadProfile(t.robot), t.state as never, t.step, await model.decodePng(codes));
+    const d = await decide(mod, loadProfile(t.robot), t.state as never, t.step, await model.decodePng(codes, keep ? reference : undefined));
     if (d.kind !== 'act') return 0;
     const profile = loadProfile(t.robot);
     const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
@@ -115,13 +127,13 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
   for (const [i, e] of encoded.entries()) {
     for (let k = 0; k < e.next.length; k++) copyHit += e.frame[k] === e.next[k] ? 1 : 0;
     copyTotal += e.next.length;
-    accepts.tokenizer += await accepted(e.t, e.next);
+    accepts.tokenizer += await accepted(e.t, e.next, e.picture);
     for (const sampler of ['ar', 'dida'] as const) {
       const t0 = performance.now();
-      const codes = await model.keyframe(e.t.robot, e.t.task, e.frame, e.t.step, { sampler, seed: i, passes });
+      const codes = await model.keyframe(e.t.robot, e.t.task, e.frame, e.t.step, { sampler, seed: i, passes, keepBias });
       const f = figures[sampler];
       f.ms.push(performance.now() - t0);
-      accepts[sampler] += await accepted(e.t, codes);
+      accepts[sampler] += await accepted(e.t, codes, e.picture);
       for (let k = 0; k < codes.length; k++) {
         const hit = codes[k] === e.next[k] ? 1 : 0;
         f.hit += hit;
@@ -144,7 +156,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     const state = shirt.initial(profile, new Rng(HELDOUT_SEED_BASE + 900 + k).fork('layout'));
     const observation = new TextEncoder().encode(sceneSvg(shirt, state, { mount: camera.mount }, camera.resolution));
     for (const sampler of ['ar', 'dida'] as const) {
-      const planner = new OnnxPlanner(model, { sampler, seed: k, passes });
+      const planner = new OnnxPlanner(model, { sampler, seed: k, passes, keepUnchanged: keep, keepBias });
       const t0 = performance.now();
       await planner.plan({ robot: profile, task: 'fold the t-shirt', scene: 'tshirt', observation, history: [], version: 1 });
       planMs[sampler].push(performance.now() - t0);
@@ -166,6 +178,6 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     copyTokenAccuracy: round(copyHit / copyTotal, 4),
     changedTokenAccuracy: { ar: round(figures.ar.chHit / Math.max(1, figures.ar.chTotal), 4), dida: round(figures.dida.chHit / Math.max(1, figures.dida.chTotal), 4) },
     controllerAccepts: { tokenizer: round(accepts.tokenizer / encoded.length, 3), ar: round(accepts.ar / encoded.length, 3), dida: round(accepts.dida / encoded.length, 3) },
-    inputs: { transitions: encoded.length, plans, passes, seedBase: HELDOUT_SEED_BASE },
+    inputs: { transitions: encoded.length, plans, passes, seedBase: HELDOUT_SEED_BASE, keepUnchanged: keep, keepBias },
   };
 }

@@ -18,6 +18,11 @@ export interface DidaOptions {
   temperature: number;
   /** Classifier-free guidance scale; 1 (or no unconditional prompt) = off. */
   guidance: number;
+  /**
+   * Prior that a cell keeps the starting picture's code: `bias` is added to the logit of
+   * `reference[cell]` (0 = off). See KeyframeOptions.keepBias.
+   */
+  keep?: { reference: ArrayLike<number>; bias: number };
   rng: Rng;
   signal?: AbortSignal;
 }
@@ -82,6 +87,7 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
         const lc = c.logits[base + i]!;
         row[i] = u ? u.logits[base + i]! + options.guidance * (lc - u.logits[base + i]!) : lc;
       }
+      if (options.keep && options.keep.bias !== 0) row[options.keep.reference[layout.codeIndexAt(k)]!]! += options.keep.bias;
       if (options.temperature > 0) for (let i = 0; i < codes; i++) row[i] = row[i]! / options.temperature;
       const probs = softmax(row);
       let token: number;
