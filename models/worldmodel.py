@@ -42,11 +42,35 @@ def spec_json(word_list):
         'roles': {'pad': PAD, 'bos': BOS, 'eos': EOS, 'imageStart': IMG_START, 'imageEnd': IMG_END,
                   'endOfRow': EOL, 'steps': STEPS, 'sep': SEP, 'mask': MASK, 'unk': UNK, 'next': NEXT},
         'wordBase': WORD_BASE, 'words': word_list, 'visualBase': VISUAL_BASE, 'vocab': VOCAB,
-        'maxLen': MAX_LEN, 'imagePositions': IMAGE_POSITIONS,
+        'maxLen': MAX_LEN, 'imagePositions': IMAGE_POSITIONS, 'palette': palette_hex(),
     }
 
 
 # ---------------------------------------------------------------- VQ tokenizer
+
+# The sim renderer's colours (sim/palette.ts; a test checks spec.json's copy against it) and each of
+# them under the 25 % black shadow the renderer draws under lifted things. Sim pictures are flat
+# colours, so the decoder draws with these: per pixel a softmax over palette entries, blended, which
+# keeps colours exact, lets antialiased edges come out as blends and never washes a small object
+# (the fork, a gripper) into the table.
+BASE_COLOURS = ['#3a3f44', '#c9b99b', '#8a7a5e', '#2f6fd6', '#173d80', '#ffd23f', '#e63946', '#f4f4f4', '#f4a261',
+                '#7b8cde', '#ff8fab', '#2a9d8f', '#6d597a', '#1b1b1b', '#9c6644', '#00e5ff', '#7cff6b']
+SHADOW_ALPHA = 0x40 / 255
+
+
+def palette_hex():
+    out = list(BASE_COLOURS)
+    for h in BASE_COLOURS:
+        rgb = [int(h[i:i + 2], 16) for i in (1, 3, 5)]
+        shaded = '#' + ''.join(f'{round(c * (1 - SHADOW_ALPHA)):02x}' for c in rgb)
+        if shaded not in out:
+            out.append(shaded)
+    return out
+
+
+def palette_tensor():
+    return torch.tensor([[int(h[i:i + 2], 16) / 255.0 for i in (1, 3, 5)] for h in palette_hex()])
+
 
 class ResBlock(nn.Module):
     def __init__(self, c):
@@ -60,17 +84,23 @@ class ResBlock(nn.Module):
 
 class VQ(nn.Module):
     """Conv encoder -> EMA codebook -> conv decoder. Pixels in [0,1] in and out (NCHW), 128x128 <-> 16x16
-    codes. Fully convolutional, so it trains on 8-aligned crops and runs on whole pictures."""
+    codes. Fully convolutional, so it trains on 8-aligned crops and runs on whole pictures.
+
+    The encoder sees the picture and its nearest-palette one-hot map (so antialiasing noise does not
+    pick the code); the decoder predicts palette logits per pixel (`logits`), drawn as the softmax
+    blend of palette colours (`decode`)."""
 
     def __init__(self, ch=32, codes=CODES, dim=CODE_DIM, decay=0.95):
         super().__init__()
+        self.register_buffer('palette', palette_tensor())
+        k = self.palette.shape[0]
         self.enc = nn.Sequential(
-            nn.Conv2d(3, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 2 * ch, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(3 + k, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 2 * ch, 4, 2, 1), nn.ReLU(),
             nn.Conv2d(2 * ch, 2 * ch, 4, 2, 1), ResBlock(2 * ch), ResBlock(2 * ch), nn.ReLU(), nn.Conv2d(2 * ch, dim, 1))
         self.dec = nn.Sequential(
             nn.Conv2d(dim, 2 * ch, 3, padding=1), ResBlock(2 * ch), ResBlock(2 * ch), nn.ReLU(),
             nn.ConvTranspose2d(2 * ch, 2 * ch, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(ch, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, 3, 3, padding=1))
+            nn.ConvTranspose2d(ch, ch, 4, 2, 1), nn.ReLU(), nn.Conv2d(ch, k, 3, padding=1))
         self.decay = decay
         self.register_buffer('codebook', torch.randn(codes, dim) * 0.1)
         self.register_buffer('ema_count', torch.ones(codes))
@@ -81,15 +111,29 @@ class VQ(nn.Module):
         d = (flat * flat).sum(1, keepdim=True) - 2 * flat @ self.codebook.t() + (self.codebook ** 2).sum(1)[None]
         return d.argmin(1).view(z.shape[0], z.shape[2], z.shape[3]), flat
 
+    def labels(self, x):
+        """Nearest palette entry per pixel: N,H,W long."""
+        d = ((x.unsqueeze(1) - self.palette[None, :, :, None, None]) ** 2).sum(2)
+        return d.argmin(1)
+
+    def features(self, x):
+        d = ((x.unsqueeze(1) - self.palette[None, :, :, None, None]) ** 2).sum(2)
+        # One-hot of the nearest entry without argmin/one_hot ops (plain comparisons export to any opset).
+        onehot = (d <= d.amin(1, keepdim=True)).float()
+        return self.enc(torch.cat([x * 2 - 1, onehot], 1))
+
     def encode(self, x):
-        return self.quantize(self.enc(x * 2 - 1))[0]
+        return self.quantize(self.features(x))[0]
+
+    def draw(self, logits):
+        return torch.einsum('nkhw,kc->nchw', logits.softmax(1), self.palette)
 
     def decode(self, idx):  # idx: N,H,W long -> pixels N,3,8H,8W in [0,1]
         q = self.codebook[idx].permute(0, 3, 1, 2)
-        return (self.dec(q) + 1) / 2
+        return self.draw(self.dec(q))
 
     def forward(self, x):
-        z = self.enc(x * 2 - 1)
+        z = self.features(x)
         idx, flat = self.quantize(z)
         q = self.codebook[idx].permute(0, 3, 1, 2)
         if self.training:
@@ -102,7 +146,8 @@ class VQ(nn.Module):
                 self.codebook.copy_(self.ema_sum / count[:, None])
         commit = F.mse_loss(z, q.detach())
         q = z + (q - z).detach()   # straight-through
-        return (self.dec(q) + 1) / 2, idx, commit
+        logits = self.dec(q)
+        return self.draw(logits), idx, commit, logits
 
     @torch.no_grad()
     def restart_dead(self, z_samples, gen):

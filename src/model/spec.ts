@@ -35,6 +35,8 @@ export const ModelSpec = z.object({
   vocab: z.number().int().positive(),
   maxLen: z.number().int().positive(),
   imagePositions: z.number().int().positive(),
+  /** The colours the VQ decoder draws with (sim/palette.ts and their shadowed shades), when it draws with a palette. */
+  palette: z.array(z.string().regex(/^#[0-9a-f]{6}$/)).optional(),
   transformer: z.object({ layers: z.number().int().positive(), heads: z.number().int().positive(), headDim: z.number().int().positive(), d: z.number().int().positive() }),
 });
 export type ModelSpec = z.infer<typeof ModelSpec>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModelSpec, TokenLayout } from '../../src/model/spec.js';
 import { joinWords, words } from '../../src/model/text.js';
+import { PALETTE } from '../../sim/palette.js';
 import { MODEL_DIR } from './fixtures.js';
 
 const layout = new TokenLayout(loadModelSpec(MODEL_DIR));
@@ -10,6 +11,15 @@ describe('token layout (models/spec.json)', () => {
   it('keeps at least a 16x16 grid per keyframe, with an end-of-row token between rows', () => {
     expect(grid).toBeGreaterThanOrEqual(16);
     expect(layout.imageSpanLength).toBe(grid * grid + grid - 1);
+  });
+
+  it("draws with the renderer's palette: every sim colour is one the VQ decoder can paint", () => {
+    // models/worldmodel.py keeps its own copy of sim/palette.ts; a colour added to the renderer and
+    // not to the recipe would come out as the nearest wrong colour.
+    const palette = layout.spec.palette;
+    expect(palette, 'spec.json has no palette: re-export with models/train.py').toBeDefined();
+    const solid = Object.values(PALETTE).filter((hex) => hex.length === 7);
+    for (const hex of solid) expect(palette).toContain(hex);
   });
 
   it('round-trips every instruction the oracle uses', () => {
