@@ -4,6 +4,7 @@ import { sceneSvg } from '../../sim/render.js';
 import { loadProfile } from '../profile/load.js';
 import type { SceneId } from '../schema/index.js';
 import { Rng } from '../util/rng.js';
+import { DEFAULT_DIDA } from './dida.js';
 import { OnnxPlanner } from './onnx-planner.js';
 import type { Picture } from './picture.js';
 import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from './world-model.js';
@@ -95,7 +96,7 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
  */
 export async function benchWorldModel(model: WorldModel, options: ModelBenchOptions = {}): Promise<ModelBenchResult> {
   const n = options.transitionsPerScene ?? 12;
-  const passes = options.passes ?? 4;
+  const passes = options.passes ?? DEFAULT_DIDA.passes;
   const say = options.onProgress ?? (() => undefined);
   const transitions = [
     ...heldOutTransitions('tshirt', ['aloha-agilex', 'aloha-stanford', 'agibot-g1'], n),

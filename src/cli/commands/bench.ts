@@ -1,4 +1,5 @@
 import { benchWorldModel } from '../../model/bench.js';
+import { DEFAULT_DIDA } from '../../model/dida.js';
 import { parseDevice } from '../../model/onnx-session.js';
 import { DEFAULT_KEEP_BIAS, WorldModel } from '../../model/world-model.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -6,7 +7,7 @@ import { intFlag, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-const help = `keystep bench [--json] [--passes 4] [--transitions 12] [--plans 3] [--devices cpu] [--dir models] [--keep-bias 2] [--draw-all]
+const help = `keystep bench [--json] [--passes 4] [--transitions 12] [--plans 3] [--devices cpu] [--dir models] [--keep-bias 0] [--draw-all]
 
 AR and DiDA keyframe decoding of the embedded world model, on the same model and the same held-out
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
@@ -15,12 +16,12 @@ often the sim controller acts on the keyframes as the oracle meant.
 
   --json              print one object: { ar: { keyframeP50Ms, planP50Ms, tokenAccuracy },
                       dida: { ... }, speedup, ... } (speedup = AR keyframe p50 / DiDA keyframe p50)
-  --passes <n>        DiDA refinement passes (default 4)
+  --passes <n>        DiDA refinement passes (default 2)
   --transitions <n>   held-out one-step transitions per scene (default 12)
   --plans <n>         7-step T-shirt plans timed per sampler (default 3)
   --devices <list>    comma-separated: cpu, cuda:0, cuda:1 ... (default cpu)
   --dir <dir>         model directory (default: the shipped models/)
-  --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, 0 = off (default 2)
+  --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, 0 = off (default 0)
   --draw-all          draw every keyframe cell with the VQ decoder, instead of keeping the starting
                       picture's pixels where the model kept its code (what the planner does)`;
 
@@ -52,7 +53,7 @@ export const benchCommand: Command = {
     const model = await WorldModel.open({ devices, ...(values.dir ? { dir: values.dir } : {}) });
     try {
       const result = await benchWorldModel(model, {
-        passes: intFlag('bench', 'passes', values.passes, 4, { min: 1, max: 64 }),
+        passes: intFlag('bench', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 64 }),
         transitionsPerScene: intFlag('bench', 'transitions', values.transitions, 12, { min: 1, max: 1000 }),
         plans: intFlag('bench', 'plans', values.plans, 3, { min: 1, max: 100 }),
         keepUnchanged: !values['draw-all'],
