@@ -17,6 +17,13 @@ export interface OnnxPlannerOptions {
   guidance?: number;
   /** Prior that a keyframe cell keeps its starting code; see KeyframeOptions.keepBias. */
   keepBias?: number;
+  /**
+   * Temperature for every draft after the first: a validator rejection (same planning round) or a
+   * replan after a miss. Greedy decoding would draw the same refused plan again from the same
+   * picture; sampling, seeded per draft, gives the retry a different plan. 0 = always greedy.
+   * Default 0.7.
+   */
+  retryTemperature?: number;
   /** Most steps a plan may have (the longest oracle plan is 12, plus recoveries). */
   maxSteps?: number;
   /**
@@ -41,6 +48,8 @@ export interface PlanTiming {
 export class OnnxPlanner implements Planner {
   readonly name = 'onnx';
   lastTiming: PlanTiming | null = null;
+  /** Drafts already made for the plan version being planned (validator retries). */
+  private drafts = { version: -1, count: 0 };
 
   constructor(
     private readonly model: WorldModel,
@@ -49,14 +58,18 @@ export class OnnxPlanner implements Planner {
 
   async plan(request: PlanRequest): Promise<PlanDraft> {
     const t0 = performance.now();
-    const seed = (this.options.seed ?? 0) + request.version * 7919;
+    this.drafts = this.drafts.version === request.version ? { version: request.version, count: this.drafts.count + 1 } : { version: request.version, count: 0 };
+    const seed = (this.options.seed ?? 0) + request.version * 7919 + this.drafts.count * 104_729;
+    const retry = this.drafts.count > 0 || request.version > 1;
+    const retryTemperature = this.options.retryTemperature ?? 0.7;
+    const temperature = retry && retryTemperature > 0 ? retryTemperature : undefined;
     const robot = request.robot.id;
     const picture = await this.model.encodePicture(request.observation);
     const observation = picture.codes;
     const texts = (
       await this.model.stepTexts(robot, request.task, observation, {
         seed,
-        temperature: this.options.textTemperature ?? 0,
+        temperature: temperature ?? this.options.textTemperature ?? 0,
         ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
         ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
@@ -76,6 +89,7 @@ export class OnnxPlanner implements Planner {
         ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
         ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
         ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
+        ...(temperature !== undefined ? { temperature } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });
       const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
