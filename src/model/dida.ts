@@ -1,5 +1,5 @@
 import type { Rng } from '../util/rng.js';
-import { emptyCache, greedy, prefill, softmax, type Prompt } from './generation.js';
+import { greedy, prefill, softmax, type Prompt } from './generation.js';
 import type { KvCache, ModelSessions } from './onnx-session.js';
 import type { TokenLayout } from './spec.js';
 
@@ -55,42 +55,6 @@ async function spanLogits(model: ModelSessions, cache: KvCache, span: readonly n
 }
 
 /**
- * The prompt and the span in one forward call, the first pass fused with the prefill: the prompt's
- * rows stay causal, so its keys and values are exactly what a separate prefill gives, and the span's
- * rows see the prompt and the whole span. Saves a call and a cache round trip per keyframe. Returns
- * the span's logits and the prompt-only cache the later passes reuse.
- */
-export async function prefillWithSpan(
-  model: ModelSessions,
-  prompt: Prompt,
-  span: readonly number[],
-  imagePos: readonly number[],
-  needCache: boolean,
-): Promise<{ logits: Float32Array; vocab: number; cache: KvCache | null }> {
-  const T = prompt.ids.length;
-  const N = T + span.length;
-  const mask = new Float32Array(N * N);
-  for (let i = 0; i < T; i++) mask.fill(1, i * N, i * N + i + 1);
-  for (let i = T; i < N; i++) mask.fill(1, i * N, i * N + N);
-  const out = await model.forward({
-    ids: [...prompt.ids, ...span],
-    positions: Array.from({ length: N }, (_, i) => i),
-    imagePos: [...prompt.imagePos, ...imagePos],
-    mask,
-    past: emptyCache(model),
-  });
-  const logits = out.logits.subarray(T * out.vocab, N * out.vocab);
-  if (!needCache) return { logits, vocab: out.vocab, cache: null };
-  // present is [L, 2, 1, H, N, Dh]: keep the first T positions of every (layer, k/v, head) block.
-  const dims = out.present.dims;
-  const Dh = dims[5]!;
-  const blocks = dims[0]! * dims[1]! * dims[2]! * dims[3]!;
-  const data = new Float32Array(blocks * T * Dh);
-  for (let b = 0; b < blocks; b++) data.set(out.present.data.subarray(b * N * Dh, b * N * Dh + T * Dh), b * T * Dh);
-  return { logits, vocab: out.vocab, cache: { data, dims: [dims[0]!, dims[1]!, dims[2]!, dims[3]!, T, Dh] } };
-}
-
-/**
  * Fills a keyframe span after `prompt` (which ends with <|image start|>). `unconditional` is the same
  * prompt without the step text, for guidance. Returns the span's ids (visual and end-of-row tokens).
  */
@@ -111,17 +75,12 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
   }
   const total = open.length;
   const guided = unconditional !== undefined && options.guidance !== 1;
-  let cond: KvCache | null = null;
+  const cond = (await prefill(model, prompt)).cache;
   const uncond = guided ? (await prefill(model, unconditional)).cache : null;
 
   for (let p = 0; p < options.passes && open.length > 0; p++) {
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('generation aborted');
-    let c: { logits: Float32Array; vocab: number };
-    if (cond === null) {
-      const first = await prefillWithSpan(model, prompt, span, imagePos, options.passes > 1);
-      cond = first.cache;
-      c = first;
-    } else c = await spanLogits(model, cond, span, imagePos);
+    const c = await spanLogits(model, cond, span, imagePos);
     const u = uncond ? await spanLogits(model, uncond, span, imagePos) : null;
     const picks: { k: number; token: number; confidence: number }[] = [];
     for (const k of open) {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { didaFill, prefillWithSpan } from '../../src/model/dida.js';
-import { prefill } from '../../src/model/generation.js';
+import { didaFill } from '../../src/model/dida.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { Rng } from '../../src/util/rng.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
@@ -66,27 +65,6 @@ describe('world model on the committed ONNX files', () => {
       expect(span.filter((id) => id === model.layout.roles.mask)).toHaveLength(0);
       expect(model.layout.spanToCodes(span)).toHaveLength(256);
     }
-  });
-
-  it("fuses DiDA's first pass with the prefill without changing the prompt's cache or the span's logits", async () => {
-    const prompt = model.layout.keyframePrompt(ROBOT, TASK, observation, shirt.steps[0]!.instruction);
-    const S = model.layout.imageSpanLength;
-    const span = Array.from({ length: S }, (_, k) => (model.layout.isEndOfRowAt(k) ? model.layout.roles.endOfRow : model.layout.roles.mask));
-    const imagePos = Array.from({ length: S }, (_, k) => model.layout.imagePosAt(k));
-    await model.pool.run(async (s) => {
-      const fused = await prefillWithSpan(s, prompt, span, imagePos, true);
-      const separate = await prefill(s, prompt);
-      expect(fused.cache!.dims).toEqual(separate.cache.dims);
-      let cacheDiff = 0;
-      separate.cache.data.forEach((v, i) => (cacheDiff = Math.max(cacheDiff, Math.abs(v - fused.cache!.data[i]!))));
-      expect(cacheDiff).toBeLessThan(1e-3);
-      const P = prompt.ids.length;
-      const out = await s.forward({ ids: span, positions: span.map((_, i) => P + i), imagePos, mask: new Float32Array(S * (P + S)).fill(1), past: separate.cache });
-      expect(fused.logits.length).toBe(out.logits.length);
-      let logitDiff = 0;
-      out.logits.forEach((v, i) => (logitDiff = Math.max(logitDiff, Math.abs(v - fused.logits[i]!))));
-      expect(logitDiff).toBeLessThan(1e-2);
-    });
   });
 
   it('is deterministic under a seed, sampling included (DiDA with guidance, and AR)', async () => {
