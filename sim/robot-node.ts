@@ -186,7 +186,13 @@ export class SimRobot {
       const publish = async () => {
         // Rendering and encoding are the costly part: skip them while nobody watches.
         if (pub.subscriberCount() === 0) return;
-        pub.publish(await this.frame(camera));
+        const version = this.stateVersion;
+        const msg = await this.frame(camera);
+        // The scene changed (a step finished, an episode reset) while this frame rendered: it shows a
+        // state that no longer exists and would be stamped after the change, so a planner waiting for
+        // a frame newer than the change would take it. Drop it; the change publishes its own frame.
+        if (version !== this.stateVersion) return;
+        pub.publish(msg);
       };
       this.cameraPublishers.push({ camera, publish });
       const hz = this.options.cameraHz ?? 2;
