@@ -63,6 +63,31 @@ describe('sim robot over rosbridge, driven by the real roslib client', () => {
     expect(stats.channels.some((c) => c.stdev > 20)).toBe(true);
   });
 
+  it('never publishes a frame of a scene that was reset while the frame rendered', async () => {
+    // No periodic frames: only the resets publish. Two resets in one tick: the first one's render is
+    // still in flight when the second changes the scene; its frame must be dropped, not sent with a
+    // stamp after the second reset (a planner would take the old scene for the new episode).
+    const { robot, ros, profile } = await start('agibot-g1', 'table', { cameraHz: 0 });
+    const cam = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+    const frames: unknown[] = [];
+    const topic = new Topic<unknown>({ ros, name: cam.topic, messageType: cam.type });
+    topic.subscribe((m) => frames.push(m));
+    await new Promise((r) => setTimeout(r, 300));
+    frames.length = 0;
+    robot.reset(1);
+    const episode1 = robot.world.state;
+    robot.reset(2);
+    const first = await renderCamera(robot.world.scene, episode1, cam);
+    const second = await renderCamera(robot.world.scene, robot.world.state, cam);
+    expect(Buffer.from(first).equals(Buffer.from(second))).toBe(false);
+    await until(() => frames.length >= 1, 5000, 'a frame after the resets');
+    await new Promise((r) => setTimeout(r, 500));
+    const pngs = await Promise.all(frames.map((f) => imageToPng(f as never)));
+    expect(pngs.length).toBeGreaterThanOrEqual(1);
+    for (const png of pngs) expect(Buffer.from(png).equals(Buffer.from(second))).toBe(true);
+    topic.unsubscribe();
+  });
+
   it('serves CompressedImage cameras and joint states with the profile names (ROS 2 types)', async () => {
     const { ros, profile } = await start('agibot-g1', 'table');
     const cam = profile.cameras.find((c) => c.type.endsWith('CompressedImage'))!;
