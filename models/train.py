@@ -56,6 +56,31 @@ def frame_split(index, n):
 
 # ---------------------------------------------------------------- VQ
 
+@torch.no_grad()
+def palette_weights(vq, frames, train_ids):
+    """Palette entries weighted by inverse square-root frequency (capped at 30x the table's): the
+    table and floor cover 90 % of the pixels, a gripper or the fork a few dozen, and those decide
+    what the controller sees."""
+    sample = torch.from_numpy(frames[train_ids[::20]]).float().permute(0, 3, 1, 2) / 255.0
+    freq = torch.bincount(torch.cat([vq.labels(sample[i:i + 64]).reshape(-1) for i in range(0, len(sample), 64)]),
+                          minlength=vq.palette.shape[0]).float()
+    class_w = (freq.sum() / (freq + freq.sum() * 1e-4)).sqrt()
+    return (class_w / class_w[freq.argmax()]).clamp(max=30.0)
+
+
+def palette_loss(vq, logits, rec, x, class_w):
+    """Returns (cross-entropy, hinge, total). Cross-entropy against the nearest palette entry, pixels
+    near an edge weighing up to 11x (that is where a code has to say exactly where things are); L1 on
+    the blend, which matches antialiased edges; a hinge on pixels off by more than 0.15 in a channel,
+    which the controller counts."""
+    labels = vq.labels(x)
+    w = saliency(x)
+    ce = (F.cross_entropy(logits, labels, weight=class_w, reduction='none') * w[:, 0]).sum() / (class_w[labels] * w[:, 0]).sum()
+    err = (rec - x).abs()
+    hinge = F.relu(err.amax(1) - 0.15).mean()
+    return ce, hinge, ce + 2 * (err * w).mean() + 4 * hinge
+
+
 def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
     """Trains on crop x crop windows at multiples of 8 pixels (the token stride): the conv tokenizer
     sees the same patches as on whole pictures at a quarter of the cost."""
@@ -63,14 +88,7 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
     vq = VQ()
     opt = torch.optim.Adam(vq.parameters(), lr=2e-3)
     gen = torch.Generator().manual_seed(seed)
-    # Palette entries are weighted by inverse square-root frequency: the table and floor cover 90 % of
-    # the pixels, a gripper or the fork a few dozen, and those decide what the controller sees.
-    with torch.no_grad():
-        sample = torch.from_numpy(frames[train_ids[::20]]).float().permute(0, 3, 1, 2) / 255.0
-        freq = torch.bincount(torch.cat([vq.labels(sample[i:i + 64]).reshape(-1) for i in range(0, len(sample), 64)]),
-                              minlength=vq.palette.shape[0]).float()
-        class_w = (freq.sum() / (freq + freq.sum() * 1e-4)).sqrt()
-        class_w = (class_w / class_w[freq.argmax()]).clamp(max=30.0)
+    class_w = palette_weights(vq, frames, train_ids)
     log('vq palette weights', [round(v, 1) for v in class_w.tolist()])
     t0 = time.time()
     for step in range(steps):
@@ -84,15 +102,8 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
             g['lr'] = lr
         vq.train()
         rec, idx, commit, logits = vq(x)
-        labels = vq.labels(x)
-        # Pixels near an edge weigh up to 11x: that is where a code has to say exactly where things are.
-        w = saliency(x)
-        ce = (F.cross_entropy(logits, labels, weight=class_w, reduction='none') * w[:, 0]).sum() / (class_w[labels] * w[:, 0]).sum()
-        # The blend matches antialiased edges; the hinge pushes down pixels off by more than 80/255 in a
-        # channel, which the controller counts.
-        err = (rec - x).abs()
-        hinge = F.relu(err.amax(1) - 0.15).mean()
-        loss = ce + 2 * (err * w).mean() + 4 * hinge + 0.25 * commit
+        ce, hinge, loss = palette_loss(vq, logits, rec, x, class_w)
+        loss = loss + 0.25 * commit
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -119,12 +130,7 @@ def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12):
     for p in vq.dec.parameters():
         p.requires_grad_(True)
     opt = torch.optim.Adam(vq.dec.parameters(), lr=1e-3)
-    with torch.no_grad():
-        sample = torch.from_numpy(frames[train_ids[::20]]).float().permute(0, 3, 1, 2) / 255.0
-        freq = torch.bincount(torch.cat([vq.labels(sample[i:i + 64]).reshape(-1) for i in range(0, len(sample), 64)]),
-                              minlength=vq.palette.shape[0]).float()
-        class_w = (freq.sum() / (freq + freq.sum() * 1e-4)).sqrt()
-        class_w = (class_w / class_w[freq.argmax()]).clamp(max=30.0)
+    class_w = palette_weights(vq, frames, train_ids)
     all_codes = torch.from_numpy(codes.astype(np.int64))
     t0 = time.time()
     vq.train()
@@ -136,12 +142,7 @@ def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12):
             g['lr'] = lr
         logits = vq.dec(vq.codebook[all_codes[pick]].permute(0, 3, 1, 2))
         rec = vq.draw(logits)
-        w = saliency(x)
-        labels = vq.labels(x)
-        ce = (F.cross_entropy(logits, labels, weight=class_w, reduction='none') * w[:, 0]).sum() / (class_w[labels] * w[:, 0]).sum()
-        err = (rec - x).abs()
-        hinge = F.relu(err.amax(1) - 0.15).mean()
-        loss = ce + 2 * (err * w).mean() + 4 * hinge
+        ce, hinge, loss = palette_loss(vq, logits, rec, x, class_w)
         opt.zero_grad()
         loss.backward()
         opt.step()
