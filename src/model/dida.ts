@@ -90,7 +90,7 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
         const lc = c.logits[base + i]!;
         row[i] = u ? u.logits[base + i]! + options.guidance * (lc - u.logits[base + i]!) : lc;
       }
-      if (options.keep && options.keep.bias !== 0) row[options.keep.reference[layout.codeIndexAt(k)]!]! += options.keep.bias;
+      if (options.keep) row[options.keep.reference[layout.codeIndexAt(k)]!]! += options.keep.bias;
       if (options.temperature > 0) for (let i = 0; i < codes; i++) row[i] = row[i]! / options.temperature;
       const probs = softmax(row);
       let token: number;

@@ -44,10 +44,3 @@ export function keepUnchanged(codes: ArrayLike<number>, decoded: Uint8Array, ref
   }
   return out;
 }
-
-/** How many grid cells differ from the reference: the size of the change a keyframe draws. */
-export function changedCells(codes: ArrayLike<number>, reference: ArrayLike<number>): number {
-  let n = 0;
-  for (let t = 0; t < codes.length; t++) if (codes[t] !== reference[t]) n++;
-  return n;
-}

@@ -1,7 +1,7 @@
 import { Rng } from '../util/rng.js';
 import { didaFill, DEFAULT_DIDA, type DidaOptions } from './dida.js';
 import { DevicePool } from './device-pool.js';
-import { allowRange, forceAt, generate, maxTokens, samplingParts, stopAt, type SamplingOptions } from './generation.js';
+import { allowRange, forceAt, generate, maxTokens, samplingParts, stopAt, type LogitsProcessor, type SamplingOptions } from './generation.js';
 import { MODEL_IMAGE, rgbToPng, toModelRgb } from './image-io.js';
 import { openModelSessions, parseDevice, type ModelSessions } from './onnx-session.js';
 import { keepUnchanged, type Picture } from './picture.js';
@@ -32,6 +32,14 @@ export interface KeyframeOptions extends SamplingOptions {
  * weaker model; the knob stays for the next one.
  */
 export const DEFAULT_KEEP_BIAS = 0;
+
+/** AR's keep prior: at a visual step, `bias` on the logit of the starting picture's code for that cell. */
+const keepPrior =
+  (layout: TokenLayout, reference: ArrayLike<number>, bias: number): LogitsProcessor =>
+  (logits, ctx) => {
+    const cell = layout.codeIndexAt(ctx.step);
+    if (cell >= 0) logits[layout.spec.visualBase + reference[cell]!]! += bias;
+  };
 
 export interface StepTextOptions extends SamplingOptions {
   seed: number;
@@ -85,8 +93,7 @@ export class WorldModel {
 
   /** A camera frame (PNG, any size) to the model's visual codes. */
   async encodeImage(image: Uint8Array | string): Promise<Int32Array> {
-    const rgb = await toModelRgb(image, this.imageSize);
-    return this.pool.run((s) => s.encode(rgb, 1));
+    return (await this.encodePicture(image)).codes;
   }
 
   async encodeRgb(rgb: Uint8Array): Promise<Int32Array> {
@@ -160,7 +167,7 @@ export class WorldModel {
             schedule: options.schedule ?? DEFAULT_DIDA.schedule,
             temperature: options.temperature ?? DEFAULT_DIDA.temperature,
             guidance,
-            keep: { reference: codes, bias: keepBias },
+            ...(keepBias !== 0 ? { keep: { reference: codes, bias: keepBias } } : {}),
             rng,
             ...(options.signal ? { signal: options.signal } : {}),
           },
@@ -176,10 +183,7 @@ export class WorldModel {
             if (!isRowEnd(ctx.step)) allowRange(visualBase, visualBase + n)(logits, ctx);
           },
           forceAt(isRowEnd, roles.endOfRow),
-          (logits, ctx) => {
-            const cell = this.layout.codeIndexAt(ctx.step);
-            if (cell >= 0 && keepBias !== 0) logits[visualBase + codes[cell]!]! += keepBias;
-          },
+          ...(keepBias !== 0 ? [keepPrior(this.layout, codes, keepBias)] : []),
           ...parts.processors,
         ],
         sampler: parts.sampler,
