@@ -9,9 +9,7 @@
 import sharp from 'sharp';
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../sim/registry.js';
-import { sceneSvg } from '../sim/render.js';
-import { loadProfile } from '../src/profile/load.js';
-import { Rng } from '../src/util/rng.js';
+import { heldOutCases } from '../src/model/bench.js';
 import { WorldModel } from '../src/model/world-model.js';
 
 const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };
@@ -32,23 +30,12 @@ for (const [w, h] of sizes) {
   const reasons: Record<string, number> = {};
   for (const scene of ['tshirt', 'table'] as const) {
     const mod = sceneById(scene);
-    const robots = scene === 'tshirt' ? ['aloha-agilex', 'aloha-stanford', 'agibot-g1'] : ['agibot-g1', 'aloha-agilex', 'franka-fr3'];
-    for (let k = 0; k < n / 2; k++) {
-      const robot = robots[k % robots.length]!;
-      const profile = loadProfile(robot);
-      const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
-      const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
-      const goal = mod.parseTask(mod.tasks[0]!);
-      if (!goal.ok) throw new Error(goal.reason);
-      let state = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
-      const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown }[];
-      const at = (k * 5) % steps.length;
-      for (let i = 0; i < at; i++) state = steps[i]!.next;
+    for (const { profile, svg, state, steps, at } of heldOutCases(scene, n / 2, seedBase)) {
       const nextSvg = svg(steps[at]!.next);
       const keyframe = w === -1 ? await model!.decodePng(await model!.encodeImage(nextSvg)) : w === 0 ? Buffer.from(nextSvg) : await squash(nextSvg, w, h);
       const d = await decide(mod, profile, state as never, steps[at]!.instruction, keyframe);
       total++;
-      if (d.kind === 'act' && svg(d.next) === svg(steps[at]!.next)) ok++;
+      if (d.kind === 'act' && svg(d.next) === nextSvg) ok++;
       else {
         const r = d.kind === 'act' ? 'wrong outcome' : d.reason.includes('shows changes') ? 'residual area' : d.reason.includes('progress') ? 'distance/progress' : d.reason;
         reasons[r] = (reasons[r] ?? 0) + 1;

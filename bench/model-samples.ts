@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { sceneById } from '../sim/registry.js';
 import { sceneSvg } from '../sim/render.js';
 import { contactSheet } from '../src/image/contact-sheet.js';
-import { HELDOUT_SEED_BASE } from '../src/model/bench.js';
+import { HELDOUT_SEED_BASE } from '../src/model/dataset.js';
 import { OnnxPlanner } from '../src/model/onnx-planner.js';
 import { WorldModel } from '../src/model/world-model.js';
 import { loadProfile } from '../src/profile/load.js';

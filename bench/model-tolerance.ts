@@ -10,9 +10,7 @@
  */
 import { decide, DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../sim/controller.js';
 import { sceneById } from '../sim/registry.js';
-import { sceneSvg } from '../sim/render.js';
-import { loadProfile } from '../src/profile/load.js';
-import { Rng } from '../src/util/rng.js';
+import { heldOutCases, type HeldOutCase } from '../src/model/bench.js';
 import { WorldModel } from '../src/model/world-model.js';
 
 const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };
@@ -21,24 +19,14 @@ const seedBase = Number(arg('seed', '100500'));
 const model = await WorldModel.open({ dir: arg('dir', 'models') });
 const recon = async (svg: string) => model.decodePng(await model.encodeImage(svg));
 
-interface Case { mod: ReturnType<typeof sceneById>; profile: ReturnType<typeof loadProfile>; state: unknown; step: string; truthSvg: string; keyframe: Uint8Array; wrong: boolean; kind: string }
+interface Case { mod: ReturnType<typeof sceneById>; profile: HeldOutCase['profile']; svg: HeldOutCase['svg']; state: unknown; step: string; truthSvg: string; keyframe: Uint8Array; wrong: boolean; kind: string }
 const cases: Case[] = [];
 for (const scene of ['tshirt', 'table'] as const) {
   const mod = sceneById(scene);
-  const robots = scene === 'tshirt' ? ['aloha-agilex', 'aloha-stanford', 'agibot-g1'] : ['agibot-g1', 'aloha-agilex', 'franka-fr3'];
-  for (let k = 0; k < n / 2; k++) {
-    const profile = loadProfile(robots[k % robots.length]!);
-    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
-    const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
-    const goal = mod.parseTask(mod.tasks[0]!);
-    if (!goal.ok) throw new Error(goal.reason);
-    let state = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
-    const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown }[];
-    const at = (k * 5) % steps.length;
-    for (let i = 0; i < at; i++) state = steps[i]!.next;
+  for (const { profile, svg, state, steps, at } of heldOutCases(scene, n / 2, seedBase)) {
     const step = steps[at]!.instruction;
     const truthSvg = svg(steps[at]!.next);
-    const base = { mod, profile, state, step, truthSvg };
+    const base = { mod, profile, svg, state, step, truthSvg };
     cases.push({ ...base, keyframe: await recon(truthSvg), wrong: false, kind: 'truth (VQ)' });
     const wrongs: [string, string][] = [['unchanged', svg(state)]];
     if (at + 1 < steps.length) wrongs.push(['two steps on', svg(steps[at + 1]!.next)]);
@@ -60,9 +48,8 @@ for (const options of grid) {
   const byKind: Record<string, [number, number]> = {};
   for (const c of cases) {
     const d = await decide(c.mod, c.profile, c.state as never, c.step, c.keyframe, options);
-    const camera = c.profile.cameras.find((x) => x.name === c.profile.keyframeCamera)!;
     // Truth: acting as the oracle meant. Unchanged / two steps on: acting at all is a false accept.
-    const meant = d.kind === 'act' && sceneSvg(c.mod, d.next as never, { mount: camera.mount }, camera.resolution) === c.truthSvg;
+    const meant = d.kind === 'act' && c.svg(d.next) === c.truthSvg;
     // An "other outcome" keyframe should be followed (the keyframe picks the slot/side): wrong only if
     // the controller still lands in the oracle's outcome.
     const hit = !c.wrong ? meant : c.kind.startsWith('other outcome') ? meant : d.kind === 'act';

@@ -17,15 +17,9 @@ import { sceneSvg } from '../sim/render.js';
 import type { SceneId } from '../src/schema/index.js';
 import { loadProfile } from '../src/profile/load.js';
 import { Rng } from '../src/util/rng.js';
+import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from '../src/model/dataset.js';
 import { MODEL_IMAGE, toModelRgb } from '../src/model/image-io.js';
 import { words } from '../src/model/text.js';
-
-export const HELDOUT_SEED_BASE = 100_000;
-
-export const DATASET_ROBOTS: Record<SceneId, readonly string[]> = {
-  tshirt: ['aloha-agilex', 'aloha-stanford', 'agibot-g1'],
-  table: ['agibot-g1', 'aloha-agilex', 'franka-fr3'],
-};
 
 interface PlanRow {
   split: 'train' | 'heldout';

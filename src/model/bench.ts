@@ -2,15 +2,13 @@ import { decide } from '../../sim/controller.js';
 import { sceneById } from '../../sim/registry.js';
 import { sceneSvg } from '../../sim/render.js';
 import { loadProfile } from '../profile/load.js';
-import type { SceneId } from '../schema/index.js';
+import type { RobotProfile, SceneId } from '../schema/index.js';
 import { Rng } from '../util/rng.js';
+import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from './dataset.js';
 import { DEFAULT_DIDA } from './dida.js';
 import { OnnxPlanner } from './onnx-planner.js';
 import type { Picture } from './picture.js';
 import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from './world-model.js';
-
-/** Held-out episodes start at this scene seed; training data uses seeds below it. */
-export const HELDOUT_SEED_BASE = 100_000;
 
 export interface SamplerFigures {
   keyframeP50Ms: number;
@@ -61,11 +59,29 @@ interface Transition {
   step: string;
 }
 
-/** One-step held-out transitions: a start state, an oracle step, the state it leads to. */
-function heldOutTransitions(scene: SceneId, robots: readonly string[], count: number): Transition[] {
+/** A held-out start: the oracle's plan for the scene's full task from a seeded layout, walked to step `at`. */
+export interface HeldOutCase {
+  scene: SceneId;
+  robot: string;
+  profile: RobotProfile;
+  task: string;
+  /** Keyframe-camera SVG of a state. */
+  svg: (state: unknown) => string;
+  /** The true state before step `at`. */
+  state: unknown;
+  steps: { instruction: string; next: unknown }[];
+  at: number;
+}
+
+/**
+ * `count` held-out starts of a scene, case k from seed `seedBase + k` on robot k of DATASET_ROBOTS,
+ * at step (k * 5) mod the plan's length so the cases spread over the plan.
+ */
+export function heldOutCases(scene: SceneId, count: number, seedBase = HELDOUT_SEED_BASE + 500): HeldOutCase[] {
   const mod = sceneById(scene);
-  const out: Transition[] = [];
-  for (let k = 0; out.length < count; k++) {
+  const robots = DATASET_ROBOTS[scene];
+  const out: HeldOutCase[] = [];
+  for (let k = 0; k < count; k++) {
     const robot = robots[k % robots.length]!;
     const profile = loadProfile(robot);
     const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
@@ -73,15 +89,26 @@ function heldOutTransitions(scene: SceneId, robots: readonly string[], count: nu
     const task = mod.tasks[0]!;
     const goal = mod.parseTask(task);
     if (!goal.ok) throw new Error(goal.reason);
-    const seed = HELDOUT_SEED_BASE + 500 + k;
-    let state = mod.initial(profile, new Rng(seed).fork('layout'));
+    let state = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
     const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown }[];
-    // Spread over the plan: step (k * 5) mod length, conditioned on the true state before it.
     const at = (k * 5) % steps.length;
     for (let i = 0; i < at; i++) state = steps[i]!.next;
-    out.push({ scene, state, robot, task, frameSvg: svg(state), step: steps[at]!.instruction, nextSvg: svg(steps[at]!.next) });
+    out.push({ scene, robot, profile, task, svg, state, steps, at });
   }
   return out;
+}
+
+/** One-step held-out transitions: a start state, an oracle step, the state it leads to. */
+function heldOutTransitions(scene: SceneId, count: number): Transition[] {
+  return heldOutCases(scene, count).map(({ robot, task, svg, state, steps, at }) => ({
+    scene,
+    state,
+    robot,
+    task,
+    frameSvg: svg(state),
+    step: steps[at]!.instruction,
+    nextSvg: svg(steps[at]!.next),
+  }));
 }
 
 const p50 = (xs: number[]) => {
@@ -99,8 +126,8 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
   const passes = options.passes ?? DEFAULT_DIDA.passes;
   const say = options.onProgress ?? (() => undefined);
   const transitions = [
-    ...heldOutTransitions('tshirt', ['aloha-agilex', 'aloha-stanford', 'agibot-g1'], n),
-    ...heldOutTransitions('table', ['agibot-g1', 'aloha-agilex', 'franka-fr3'], n),
+    ...heldOutTransitions('tshirt', n),
+    ...heldOutTransitions('table', n),
   ];
   const keep = options.keepUnchanged ?? true;
   const keepBias = options.keepBias ?? DEFAULT_KEEP_BIAS;
