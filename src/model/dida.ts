@@ -44,14 +44,34 @@ export function filledAfter(p: number, passes: number, n: number, schedule: Dida
 async function spanLogits(model: ModelSessions, cache: KvCache, span: readonly number[], imagePos: readonly number[]): Promise<{ logits: Float32Array; vocab: number }> {
   const P = cache.dims[4]!;
   const S = span.length;
-  const out = await model.forward({
+  return model.scores({
     ids: span,
     positions: span.map((_, i) => P + i),
     imagePos,
     mask: new Float32Array(S * (P + S)).fill(1),
     past: cache,
   });
-  return { logits: out.logits, vocab: out.vocab };
+}
+
+/**
+ * Greedy pick and its softmax probability straight from a logits row, without copying it: what
+ * softmax + greedy give (same first-max tie rule, same float32 rounding of the probability), for the
+ * common case of no guidance, no keep prior and temperature 0, which runs for every open token of
+ * every pass.
+ */
+function greedyPick(logits: Float32Array, base: number, n: number): { token: number; confidence: number } {
+  let token = 0;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = logits[base + i]!;
+    if (v > max) {
+      max = v;
+      token = i;
+    }
+  }
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(logits[base + i]! - max);
+  return { token, confidence: Math.fround(1 / sum) };
 }
 
 /**
@@ -83,9 +103,14 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
     const c = await spanLogits(model, cond, span, imagePos);
     const u = uncond ? await spanLogits(model, uncond, span, imagePos) : null;
     const picks: { k: number; token: number; confidence: number }[] = [];
+    const plain = !u && !options.keep && options.temperature <= 0;
+    const row = new Float32Array(codes);
     for (const k of open) {
-      const row = new Float32Array(codes);
       const base = k * c.vocab + visualBase;
+      if (plain) {
+        picks.push({ k, ...greedyPick(c.logits, base, codes) });
+        continue;
+      }
       for (let i = 0; i < codes; i++) {
         const lc = c.logits[base + i]!;
         row[i] = u ? u.logits[base + i]! + options.guidance * (lc - u.logits[base + i]!) : lc;

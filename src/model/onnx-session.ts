@@ -49,6 +49,12 @@ export interface ForwardOutput {
 export interface ModelSessions {
   readonly device: Device;
   forward(input: ForwardInput): Promise<ForwardOutput>;
+  /**
+   * The logits of a forward pass without its cache: DiDA's passes over the keyframe span never extend
+   * the cache, and fetching only `logits` spares copying the whole [L,2,1,H,P+T,Dh] present out of
+   * the session on every pass.
+   */
+  scores(input: ForwardInput): Promise<Omit<ForwardOutput, 'present'>>;
   /** Model-size RGB pictures (N x S x S x 3, S = spec imageSize) -> codes (N x 16 x 16). */
   encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
   /** Codes (N x 16 x 16) -> model-size RGB. */
@@ -77,6 +83,18 @@ function providers(device: Device): ort.InferenceSession.SessionOptions['executi
 const int64 = (values: ArrayLike<number>, dims: number[]): ort.Tensor =>
   new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
 
+function feeds(input: ForwardInput): Record<string, ort.Tensor> {
+  const T = input.ids.length;
+  const P = input.past.dims[4]!;
+  return {
+    input_ids: int64(input.ids, [1, T]),
+    position_ids: int64(input.positions, [1, T]),
+    image_pos_ids: int64(input.imagePos, [1, T]),
+    attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
+    past: new ort.Tensor('float32', input.past.data, [...input.past.dims]),
+  };
+}
+
 export async function openModelSessions(dir: string, device: Device, options: SessionOptions): Promise<ModelSessions> {
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: providers(device),
@@ -97,15 +115,7 @@ export async function openModelSessions(dir: string, device: Device, options: Se
     heads,
     headDim,
     async forward(input) {
-      const T = input.ids.length;
-      const P = input.past.dims[4]!;
-      const out = await transformer!.run({
-        input_ids: int64(input.ids, [1, T]),
-        position_ids: int64(input.positions, [1, T]),
-        image_pos_ids: int64(input.imagePos, [1, T]),
-        attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
-        past: new ort.Tensor('float32', input.past.data, [...input.past.dims]),
-      });
+      const out = await transformer!.run(feeds(input));
       const logits = out.logits!;
       const present = out.present!;
       return {
@@ -113,6 +123,10 @@ export async function openModelSessions(dir: string, device: Device, options: Se
         vocab: logits.dims[2]!,
         present: { data: present.data as Float32Array, dims: present.dims },
       };
+    },
+    async scores(input) {
+      const logits = (await transformer!.run(feeds(input), ['logits'])).logits!;
+      return { logits: logits.data as Float32Array, vocab: logits.dims[2]! };
     },
     async encode(rgb, count = rgb.length / (size * size * 3)) {
       const out = await encoder!.run({ pixels: new ort.Tensor('uint8', rgb, [count, size, size, 3]) });
