@@ -487,7 +487,7 @@ export const executorMachine = setup({
               observation: context.observation!,
               history: history(context.steps),
               version: context.planVersion + 1,
-              ...(context.rejected.length > 0 ? { rejected: context.rejected } : {}),
+              ...(context.rejected.length > 0 && context.draft !== null ? { rejected: context.rejected, previous: context.draft } : {}),
             }),
             onDone: {
               target: '#executor.validating',

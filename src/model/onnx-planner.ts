@@ -1,4 +1,4 @@
-import type { Planner, PlanDraft, PlanRequest } from '../planner/planner.js';
+import { repairFrom, type Planner, type PlanDraft, type PlanRequest } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
 import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
@@ -50,6 +50,8 @@ export class OnnxPlanner implements Planner {
   lastTiming: PlanTiming | null = null;
   /** Drafts already made for the plan version being planned (validator retries). */
   private drafts = { version: -1, count: 0 };
+  /** The latest draft's steps and the pictures they were drawn as, so a repair continues from them. */
+  private last: { steps: PlannedStep[]; pictures: Picture[] } | null = null;
 
   constructor(
     private readonly model: WorldModel,
@@ -66,9 +68,13 @@ export class OnnxPlanner implements Planner {
     const robot = request.robot.id;
     const picture = await this.model.encodePicture(request.observation);
     const observation = picture.codes;
+    // A repair keeps the refused draft's steps before its first error and redraws from there.
+    const from = request.previous ? repairFrom(request.rejected, request.previous.steps.length) : 0;
+    const kept = from > 0 ? await this.keptSteps(request.previous!, from) : { steps: [], pictures: [] };
     const texts = (
       await this.model.stepTexts(robot, request.task, observation, {
         seed,
+        keep: kept.steps.map((s) => s.instruction),
         temperature: temperature ?? this.options.textTemperature ?? 0,
         ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
         ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
@@ -76,11 +82,13 @@ export class OnnxPlanner implements Planner {
       })
     ).slice(0, this.options.maxSteps ?? 24);
     const t1 = performance.now();
-    const steps: PlannedStep[] = [];
+    const steps: PlannedStep[] = [...kept.steps];
+    const pictures: Picture[] = [...kept.pictures];
     const keyframeMs: number[] = [];
     const keep = this.options.keepUnchanged ?? true;
-    let previous: Picture = picture;
+    let previous: Picture = pictures.at(-1) ?? picture;
     for (const [index, instruction] of texts.entries()) {
+      if (index < steps.length) continue;
       const k0 = performance.now();
       const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
         sampler: this.options.sampler ?? 'dida',
@@ -95,8 +103,10 @@ export class OnnxPlanner implements Planner {
       const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
       steps.push({ index, instruction, keyframe: await this.model.toPng(drawn.rgb) });
       keyframeMs.push(performance.now() - k0);
+      pictures.push(drawn);
       previous = drawn;
     }
+    this.last = { steps, pictures };
     this.lastTiming = { textMs: t1 - t0, keyframeMs, totalMs: performance.now() - t0 };
     return {
       id: `${robot}-onnx`,
@@ -106,5 +116,17 @@ export class OnnxPlanner implements Planner {
       ...(request.scene ? { scene: request.scene } : {}),
       steps,
     };
+  }
+
+  /**
+   * The first `count` steps of `draft` and the pictures the next keyframe is drawn from. When the
+   * draft is this planner's latest one (its keyframe buffers are ours), the pictures are the ones it
+   * drew; otherwise (another backend's draft, a resumed run) each keyframe PNG is encoded again.
+   */
+  private async keptSteps(draft: PlanDraft, count: number): Promise<{ steps: PlannedStep[]; pictures: Picture[] }> {
+    const steps = draft.steps.slice(0, count).map((s, index) => ({ ...s, index }));
+    const ours = this.last !== null && steps.every((s, i) => this.last!.steps[i]?.keyframe === s.keyframe);
+    const pictures = ours ? this.last!.pictures.slice(0, count) : await Promise.all(steps.map((s) => this.model.encodePicture(s.keyframe)));
+    return { steps, pictures };
   }
 }

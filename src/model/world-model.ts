@@ -45,6 +45,8 @@ export interface StepTextOptions extends SamplingOptions {
   seed: number;
   /** Longest answer, in tokens. */
   maxTokens?: number;
+  /** Steps the answer starts with (a plan repair keeps them); generation continues after them. */
+  keep?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -134,8 +136,10 @@ export class WorldModel {
 
   /** The remaining steps, as text, from the picture of the current state. */
   async stepTexts(robot: string, task: string, codes: ArrayLike<number>, options: StepTextOptions): Promise<string[]> {
-    const prompt = this.layout.planPrompt(robot, task, codes);
+    const base = this.layout.planPrompt(robot, task, codes);
     const { roles, visualBase } = this.layout.spec;
+    const kept = (options.keep ?? []).flatMap((step) => [...this.layout.encodeText(step), roles.sep]);
+    const prompt = { ids: [...base.ids, ...kept], imagePos: [...base.imagePos, ...kept.map(() => 0)] };
     const parts = samplingParts(options);
     const generated = await this.pool.run((s) =>
       generate(s, prompt, {
@@ -147,7 +151,7 @@ export class WorldModel {
         ...(options.signal ? { signal: options.signal } : {}),
       }),
     );
-    return this.layout.splitSteps(generated);
+    return [...(options.keep ?? []), ...this.layout.splitSteps(generated)];
   }
 
   /** The keyframe after `step`, drawn from the picture it starts from (observation or previous keyframe). */

@@ -19,6 +19,16 @@ export interface PlanDraft {
   steps: PlannedStep[];
 }
 
+/**
+ * Where a repair of `previous` starts: its first step with an error, or 0 (redraw everything) when an
+ * error belongs to the whole plan (step null) or there is no error to go by.
+ */
+export function repairFrom(rejected: readonly PlanIssue[] | undefined, steps: number): number {
+  const errors = (rejected ?? []).filter((i) => i.severity === 'error');
+  if (errors.length === 0 || errors.some((i) => i.step === null)) return 0;
+  return Math.max(0, Math.min(steps, ...errors.map((i) => i.step!)));
+}
+
 /** A validation finding, as data (the validator issue fills in the checks). */
 export interface PlanIssue {
   code: string;
@@ -39,6 +49,12 @@ export interface PlanRequest {
   version: number;
   /** Issues that made the validator reject earlier drafts for this same planning round. */
   rejected?: readonly PlanIssue[];
+  /**
+   * The draft `rejected` is about (the latest one). A backend may keep its steps before the first one
+   * with an error and redraw only the rest: the kept steps passed the same checks, and a 7-step plan
+   * refused for its last keyframe should not throw away six good ones.
+   */
+  previous?: PlanDraft;
   signal?: AbortSignal;
 }
 

@@ -136,6 +136,9 @@ describe('executor machine', () => {
     expect(snap.value).toBe('succeeded');
     expect(h.plannerCalls.map((c) => c.rejected?.map((i) => i.message))).toEqual([undefined, ['draft 0 is wrong'], ['draft 1 is wrong']]);
     expect(h.plannerCalls.map((c) => c.version)).toEqual([1, 2, 3]);
+    // Each retry carries the draft its issues are about, so a backend can repair it.
+    expect(h.plannerCalls.map((c) => c.previous?.steps.map((s) => s.instruction))).toEqual([undefined, ['bad'], ['still bad']]);
+    expect(h.plannerCalls.map((c) => c.previous?.version)).toEqual([undefined, 1, 2]);
     // One observation serves the whole round.
     expect(h.events.filter((e) => e.type === 'observed')).toHaveLength(1);
     expect(h.dispatches.map((d) => d.step.instruction)).toEqual(['good']);

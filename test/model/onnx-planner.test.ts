@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxPlanner } from '../../src/model/onnx-planner.js';
 import { WorldModel } from '../../src/model/world-model.js';
-import type { PlanRequest } from '../../src/planner/planner.js';
+import { repairFrom, type PlanRequest } from '../../src/planner/planner.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
 
 describe('onnx planner on the committed model', () => {
@@ -47,5 +47,50 @@ describe('onnx planner on the committed model', () => {
     const g1 = await greedy.plan(request(1));
     const g2 = await greedy.plan(request(1));
     expect(summary(g2.steps)).toEqual(summary(g1.steps));
+  });
+
+  it('repairs a refused draft: keeps the steps before the first error and redraws from there', async () => {
+    const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3 });
+    const first = await planner.plan(request(1));
+    expect(first.steps).toHaveLength(3);
+    const rejected = [{ code: 'keyframe_background', severity: 'error' as const, step: 2, message: 'step 2 shows a blob' }];
+    const repair = await planner.plan({ ...request(1), rejected, previous: first });
+    expect(repair.steps.map((s) => s.index)).toEqual([0, 1, 2]);
+    expect(summary(repair.steps.slice(0, 2))).toEqual(summary(first.steps.slice(0, 2)));
+    expect(summary(repair.steps.slice(2))).not.toEqual(summary(first.steps.slice(2)));
+
+    // A draft this planner did not draw (another backend, a resumed run) is repaired from its PNGs.
+    const other = await new OnnxPlanner(model, { seed: 9, maxSteps: 3 }).plan({ ...request(1), rejected, previous: first });
+    expect(summary(other.steps.slice(0, 2))).toEqual(summary(first.steps.slice(0, 2)));
+    expect(other.steps).toHaveLength(3);
+
+    // An error of the whole plan (step null) or of step 0 leaves nothing to keep.
+    // It is the same as a retry without the draft.
+    for (const step of [null, 0]) {
+      const a = new OnnxPlanner(model, { seed: 4, maxSteps: 3 });
+      const whole = await a.plan({ ...request(1), rejected: [{ ...rejected[0]!, step }], previous: await a.plan(request(1)) });
+      const b = new OnnxPlanner(model, { seed: 4, maxSteps: 3 });
+      await b.plan(request(1));
+      const plain = await b.plan({ ...request(1), rejected: [{ ...rejected[0]!, step }] });
+      expect(summary(whole.steps)).toEqual(summary(plain.steps));
+      expect(summary(whole.steps.slice(0, 1))).not.toEqual(summary(first.steps.slice(0, 1)));
+    }
+  });
+});
+
+describe('repairFrom', () => {
+  const e = (step: number | null, severity: 'error' | 'warning' = 'error') => ({ code: 'x', severity, step, message: 'm' });
+  it('starts at the first step with an error, ignoring warnings', () => {
+    expect(repairFrom([e(5), e(3), e(1, 'warning')], 7)).toBe(3);
+    expect(repairFrom([e(6)], 7)).toBe(6);
+  });
+  it('redraws everything for a plan-level error, an error at step 0, or no error', () => {
+    expect(repairFrom([e(5), e(null)], 7)).toBe(0);
+    expect(repairFrom([e(0)], 7)).toBe(0);
+    expect(repairFrom([e(2, 'warning')], 7)).toBe(0);
+    expect(repairFrom(undefined, 7)).toBe(0);
+  });
+  it('never keeps more steps than the draft has', () => {
+    expect(repairFrom([e(9)], 4)).toBe(4);
   });
 });
