@@ -52,6 +52,8 @@ export class OnnxPlanner implements Planner {
   private drafts = { version: -1, count: 0 };
   /** The latest draft's steps and the pictures they were drawn as, so a repair continues from them. */
   private last: { steps: PlannedStep[]; pictures: Picture[] } | null = null;
+  /** Repairs in a row within one planning round (a draft without `previous` ends the streak). */
+  private repairs = 0;
 
   constructor(
     private readonly model: WorldModel,
@@ -68,8 +70,12 @@ export class OnnxPlanner implements Planner {
     const robot = request.robot.id;
     const picture = await this.model.encodePicture(request.observation);
     const observation = picture.codes;
-    // A repair keeps the refused draft's steps before its first error and redraws from there.
-    const from = request.previous ? repairFrom(request.rejected, request.previous.steps.length) : 0;
+    // A repair keeps the refused draft's steps before its first error and redraws from there. When a
+    // repair is refused again, the fault may lie in the picture the failing step starts from (the
+    // keyframes drift along a chain), so each further repair in a row starts one step earlier.
+    const firstError = request.previous ? repairFrom(request.rejected, request.previous.steps.length) : 0;
+    this.repairs = firstError > 0 ? this.repairs + 1 : 0;
+    const from = firstError > 0 ? Math.max(1, firstError - (this.repairs - 1)) : 0;
     const kept = from > 0 ? await this.keptSteps(request.previous!, from) : { steps: [], pictures: [] };
     const texts = (
       await this.model.stepTexts(robot, request.task, observation, {

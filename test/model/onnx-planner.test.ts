@@ -58,6 +58,10 @@ describe('onnx planner on the committed model', () => {
     expect(repair.steps.map((s) => s.index)).toEqual([0, 1, 2]);
     expect(summary(repair.steps.slice(0, 2))).toEqual(summary(first.steps.slice(0, 2)));
     expect(summary(repair.steps.slice(2))).not.toEqual(summary(first.steps.slice(2)));
+    // Refused again at the same step: the next repair starts one step earlier.
+    const again = await planner.plan({ ...request(1), rejected, previous: repair });
+    expect(summary(again.steps.slice(0, 1))).toEqual(summary(first.steps.slice(0, 1)));
+    expect(summary(again.steps.slice(1, 2))).not.toEqual(summary(repair.steps.slice(1, 2)));
 
     // A draft this planner did not draw (another backend, a resumed run) is repaired from its PNGs.
     const other = await new OnnxPlanner(model, { seed: 9, maxSteps: 3 }).plan({ ...request(1), rejected, previous: first });
