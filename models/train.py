@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from worldmodel import (BOS, EOL, EOS, GRID, IMAGE_SIZE, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
+from worldmodel import (BOS, CODES, EOL, EOS, GRID, IMAGE_SIZE, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
                         WORD_BASE, GPT, VQ, VQDecoder, VQEncoder, spec_json, words)
 
 torch.set_num_threads(2)
@@ -226,10 +226,11 @@ class Layout:
         start = len(ids)
         return ids + answer, ip + [0] * len(answer), start
 
-    def next_state(self, row, codes, with_step=True):
+    def next_state(self, row, codes, with_step=True, cond=None):
         """Returns ids, image positions, where the step text starts, where the keyframe's visual span
-        starts (after its image start) and ends (before its image end)."""
-        ids, ip = self.prefix(row['robot'], row['task'], codes[row['frame']])
+        starts (after its image start) and ends (before its image end). `cond` replaces the starting
+        picture's codes (a corrupted copy, see corrupt_codes)."""
+        ids, ip = self.prefix(row['robot'], row['task'], codes[row['frame']] if cond is None else cond)
         step = self.text(row['step']) if with_step else []
         text_start = len(ids)
         ids = ids + [NEXT] + step + [IMG_START]
@@ -237,6 +238,34 @@ class Layout:
         img, imp = self.image(codes[row['next']])
         span = (len(ids), len(ids) + len(img))
         return ids + img + [IMG_END], ip + imp + [0], text_start, span
+
+
+def corrupt_codes(grid, codes, rng, max_cells):
+    """A copy of a 16x16 code grid with model-like errors, for noise augmentation of the conditioning
+    picture. At plan time every keyframe after the first is drawn from the previous generated keyframe,
+    whose errors (stray blobs, smudges) the model only ever saw clean in training, so they compound
+    over a 7-step chain (GameNGen fixes the same drift by noising its context frames). The target stays
+    the clean true next state, so the model learns to drop errors instead of copying them. Errors come
+    as single cells and 2x2 blocks, with the code of another cell of the same picture (a smear), of the
+    same cell in a random other frame (a colour from elsewhere, like the blobs the validator refuses),
+    or a uniformly random code."""
+    out = grid.copy()
+    n = rng.randint(1, max_cells)
+    k = 0
+    while k < n:
+        r, c = rng.randrange(GRID), rng.randrange(GRID)
+        cells = [(r, c)] if rng.random() < 0.5 else [(r + i, c + j) for i in (0, 1) for j in (0, 1) if r + i < GRID and c + j < GRID]
+        kind = rng.random()
+        if kind < 0.4:
+            code = grid[rng.randrange(GRID), rng.randrange(GRID)]
+        elif kind < 0.7:
+            code = codes[rng.randrange(len(codes))][r, c]
+        else:
+            code = rng.randrange(CODES)
+        for rc in cells:
+            out[rc] = code
+        k += len(cells)
+    return out
 
 
 def collate(items):
@@ -282,7 +311,26 @@ def dida_item(ids, ipos, span, rng, ratio=None):
 
 # ---------------------------------------------------------------- GPT
 
-def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3):
+def change_weights(row, codes, span, length, changed_weight, shift=0):
+    """Per-target loss weights of a next-state item: `changed_weight` where the true next picture's
+    code differs from the (clean) starting picture's, else 1. About 80 % of keyframe tokens copy the
+    starting picture, so without it the loss is mostly copying and the small changes that carry the
+    step (a gripper moving onto a cup) get little gradient. `shift` = 1 for AR items, whose target at
+    k - 1 is the token at k."""
+    if changed_weight == 1:
+        return None
+    w = [1.0] * length
+    before, after = codes[row['frame']].reshape(-1), codes[row['next']].reshape(-1)
+    for j in range(span[1] - span[0]):
+        r, c = divmod(j, GRID + 1)
+        if c < GRID and before[r * GRID + c] != after[r * GRID + c]:
+            w[span[0] + j - shift] = changed_weight
+    return w
+
+
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0):
+    """noise: (share of keyframe items whose starting picture is corrupted, most cells corrupted).
+    changed_weight: loss weight of keyframe tokens that differ from the starting picture."""
     seed_all(seed)
     rng = random.Random(seed)
     plans = [p for p in index['plans'] if p['split'] == 'train']
@@ -309,20 +357,31 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.01)
     t0 = time.time()
     for step in range(steps):
-        items, kinds = [], []
+        items, kinds, weights = [], [], []
         for _ in range(batch[0]):
             ids, ip, start = layout.plan(rng.choice(plans), codes)
             items.append(ar_item(ids, ip, start + 1))
             kinds.append('text')
+            weights.append(None)
+        def cond(row):
+            return corrupt_codes(codes[row['frame']], codes, rng, noise[1]) if rng.random() < noise[0] else None
         for _ in range(batch[1]):
-            ids, ip, ts, span = layout.next_state(rng.choice(trans), codes)
+            row = rng.choice(trans)
+            ids, ip, ts, span = layout.next_state(row, codes, cond=cond(row))
             items.append(ar_item(ids, ip, ts + 1))
             kinds.append('ar')
+            weights.append(change_weights(row, codes, span, len(ids), changed_weight, shift=1))
         for _ in range(batch[2]):
-            ids, ip, ts, span = layout.next_state(rng.choice(trans), codes, with_step=rng.random() >= cfg_drop)
+            row = rng.choice(trans)
+            ids, ip, ts, span = layout.next_state(row, codes, with_step=rng.random() >= cfg_drop, cond=cond(row))
             items.append(dida_item(ids, ip, span, rng))
             kinds.append('dida')
+            weights.append(change_weights(row, codes, span, len(ids), changed_weight))
         ids, pos, ipos, mask, tgt = collate(items)
+        w = torch.ones(tgt.shape)
+        for b, row_w in enumerate(weights):
+            if row_w is not None:
+                w[b, :len(row_w)] = torch.tensor(row_w)
         lr = peak_lr * min(1.0, (step + 1) / 60) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for g in opt.param_groups:
             g['lr'] = lr
@@ -331,7 +390,10 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
         losses = {}
         for kind in ('text', 'ar', 'dida'):
             rows = [b for b, k in enumerate(kinds) if k == kind]
-            losses[kind] = F.cross_entropy(logits[rows].reshape(-1, logits.shape[-1]), tgt[rows].reshape(-1), ignore_index=-100)
+            t = tgt[rows].reshape(-1)
+            ce = F.cross_entropy(logits[rows].reshape(-1, logits.shape[-1]), t, ignore_index=-100, reduction='none')
+            wk = w[rows].reshape(-1) * (t != -100)
+            losses[kind] = (ce * wk).sum() / wk.sum()
         loss = losses['text'] + losses['ar'] + losses['dida']
         opt.zero_grad()
         loss.backward()
@@ -460,20 +522,37 @@ def export_vq(vq, out):
                       dynamic_axes={'codes': {0: 'batch'}, 'pixels': {0: 'batch'}})
 
 
+class ExportedGPT(torch.nn.Module):
+    """The transformer as exported: logits and cache, plus each position's most likely visual token and
+    its softmax probability among the visual tokens. DiDA's greedy passes fetch only those two: the
+    pick over 1,024 codes for every token of the span costs ~4.5 ms per pass in JavaScript (Math.exp
+    per code) and well under one in the graph, and the [T, V] logits need not leave the session."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past):
+        logits, present = self.model(input_ids, position_ids, image_pos_ids, attention_mask, past)
+        confidence, best = logits[..., VISUAL_BASE:].softmax(-1).max(-1)
+        return logits, present, best, confidence
+
+
 def export_onnx(vq, model, out):
     export_vq(vq, out)
     model.eval()
     B, T, P = 1, 3, 2
     args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
             torch.ones(B, T, P + T), torch.zeros(model.layers, 2, B, model.heads, P, model.d // model.heads))
-    torch.onnx.export(model, args, os.path.join(out, 'transformer.onnx'),
+    torch.onnx.export(ExportedGPT(model), args, os.path.join(out, 'transformer.onnx'),
                       input_names=['input_ids', 'position_ids', 'image_pos_ids', 'attention_mask', 'past'],
-                      output_names=['logits', 'present'], opset_version=14,
+                      output_names=['logits', 'present', 'visual_best', 'visual_confidence'], opset_version=14,
                       dynamic_axes={'input_ids': {0: 'batch', 1: 'seq'}, 'position_ids': {0: 'batch', 1: 'seq'},
                                     'image_pos_ids': {0: 'batch', 1: 'seq'},
                                     'attention_mask': {0: 'batch', 1: 'seq', 2: 'total'},
                                     'past': {2: 'batch', 4: 'past_seq'},
-                                    'logits': {0: 'batch', 1: 'seq'}, 'present': {2: 'batch', 4: 'total'}})
+                                    'logits': {0: 'batch', 1: 'seq'}, 'present': {2: 'batch', 4: 'total'},
+                                    'visual_best': {0: 'batch', 1: 'seq'}, 'visual_confidence': {0: 'batch', 1: 'seq'}})
 
 
 def main():
@@ -488,6 +567,8 @@ def main():
     ap.add_argument('--vqdec-steps', type=int, default=1000, help='decoder-only fine-tuning steps (stage vqdec)')
     ap.add_argument('--gpt-batch', default='2,5,5', help='plan, AR keyframe and DiDA keyframe sequences per step')
     ap.add_argument('--gpt-lr', type=float, default=1.5e-3)
+    ap.add_argument('--gpt-noise', default='0,0', help='share of keyframe items with a corrupted starting picture, most cells corrupted (e.g. 0.5,24)')
+    ap.add_argument('--gpt-changed-weight', type=float, default=1.0, help='loss weight of keyframe tokens that change (e.g. 3)')
     ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
@@ -534,9 +615,10 @@ def main():
     layout = Layout(index['words'])
     if args.stage in ('all', 'gpt'):
         model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init,
-                                batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr)
+                                batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr,
+                                noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight)
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
-        metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
+        metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}
     else:
         model = GPT()

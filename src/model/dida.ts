@@ -1,6 +1,6 @@
 import type { Rng } from '../util/rng.js';
 import { greedy, prefill, softmax, type Prompt } from './generation.js';
-import type { KvCache, ModelSessions } from './onnx-session.js';
+import type { ForwardInput, KvCache, ModelSessions } from './onnx-session.js';
 import type { TokenLayout } from './spec.js';
 
 /**
@@ -40,17 +40,11 @@ export function filledAfter(p: number, passes: number, n: number, schedule: Dida
   return Math.min(n, Math.max(1, Math.round(share * n)));
 }
 
-/** Logits [S, V] of the span given a cached prompt. */
-async function spanLogits(model: ModelSessions, cache: KvCache, span: readonly number[], imagePos: readonly number[]): Promise<{ logits: Float32Array; vocab: number }> {
+/** One forward over the whole span after a cached prompt: the span sees the prompt and itself both ways. */
+function spanInput(cache: KvCache, span: readonly number[], imagePos: readonly number[]): ForwardInput {
   const P = cache.dims[4]!;
   const S = span.length;
-  return model.scores({
-    ids: span,
-    positions: span.map((_, i) => P + i),
-    imagePos,
-    mask: new Float32Array(S * (P + S)).fill(1),
-    past: cache,
-  });
+  return { ids: span, positions: span.map((_, i) => P + i), imagePos, mask: new Float32Array(S * (P + S)).fill(1), past: cache };
 }
 
 /**
@@ -98,12 +92,20 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
   const cond = (await prefill(model, prompt)).cache;
   const uncond = guided ? (await prefill(model, unconditional)).cache : null;
 
+  // Greedy without guidance or keep prior needs only each position's best code and its probability,
+  // which exports since phase 4 compute in the graph (onnx-session.ts `picks`).
+  const plain = !uncond && !options.keep && options.temperature <= 0;
   for (let p = 0; p < options.passes && open.length > 0; p++) {
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('generation aborted');
-    const c = await spanLogits(model, cond, span, imagePos);
-    const u = uncond ? await spanLogits(model, uncond, span, imagePos) : null;
     const picks: { k: number; token: number; confidence: number }[] = [];
-    const plain = !u && !options.keep && options.temperature <= 0;
+    if (plain && model.picks) {
+      const g = await model.picks(spanInput(cond, span, imagePos));
+      for (const k of open) picks.push({ k, token: g.best[k]!, confidence: g.confidence[k]! });
+      commit(p, picks);
+      continue;
+    }
+    const c = await model.scores(spanInput(cond, span, imagePos));
+    const u = uncond ? await model.scores(spanInput(uncond, span, imagePos)) : null;
     const row = new Float32Array(codes);
     for (const k of open) {
       const base = k * c.vocab + visualBase;
@@ -132,6 +134,12 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
       } else token = greedy(row, options.rng);
       picks.push({ k, token, confidence: probs[token]! });
     }
+    commit(p, picks);
+  }
+  return span;
+
+  /** Fills the most confident picks, as many as the schedule wants after pass `p`. */
+  function commit(p: number, picks: { k: number; token: number; confidence: number }[]): void {
     const want = filledAfter(p, options.passes, total, options.schedule) - (total - open.length);
     // Ties break by position so the result does not depend on sort stability.
     picks.sort((a, b) => b.confidence - a.confidence || a.k - b.k);
@@ -140,5 +148,4 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
     const done = new Set(chosen.map((x) => x.k));
     for (let i = open.length - 1; i >= 0; i--) if (done.has(open[i]!)) open.splice(i, 1);
   }
-  return span;
 }

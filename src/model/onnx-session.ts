@@ -11,7 +11,10 @@ import * as ort from 'onnxruntime-node';
  *   vq_decoder.onnx   codes int64 [N,16,16]               -> pixels uint8 [N,S,S,3]
  *   transformer.onnx  input_ids, position_ids, image_pos_ids int64 [B,T],
  *                     attention_mask float32 [B,T,P+T] (1 = may attend),
- *                     past float32 [L,2,B,H,P,Dh]          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh]
+ *                     past float32 [L,2,B,H,P,Dh]          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh],
+ *                                                             and (exports since phase 4) visual_best int64 [B,T],
+ *                                                             visual_confidence float32 [B,T]: the most likely
+ *                                                             visual code and its softmax probability among codes
  */
 
 /** `cpu`, or `cuda:N` for the CUDA execution provider on GPU N. */
@@ -46,6 +49,12 @@ export interface ForwardOutput {
   present: KvCache;
 }
 
+/** Per position of a forward pass: the most likely visual code (0-based) and its probability among the codes. */
+export interface VisualPicks {
+  best: Int32Array;
+  confidence: Float32Array;
+}
+
 export interface ModelSessions {
   readonly device: Device;
   forward(input: ForwardInput): Promise<ForwardOutput>;
@@ -55,6 +64,12 @@ export interface ModelSessions {
    * the session on every pass.
    */
   scores(input: ForwardInput): Promise<Omit<ForwardOutput, 'present'>>;
+  /**
+   * The greedy visual pick of a forward pass, computed in the graph, so neither the [T, V] logits nor
+   * a softmax over every code of every position has to go through JavaScript. null for exports
+   * without the `visual_best` / `visual_confidence` outputs; callers then pick from `scores`.
+   */
+  readonly picks: ((input: ForwardInput) => Promise<VisualPicks>) | null;
   /** Model-size RGB pictures (N x S x S x 3, S = spec imageSize) -> codes (N x 16 x 16). */
   encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
   /** Codes (N x 16 x 16) -> model-size RGB. */
@@ -124,6 +139,15 @@ export async function openModelSessions(dir: string, device: Device, options: Se
         present: { data: present.data as Float32Array, dims: present.dims },
       };
     },
+    picks: transformer!.outputNames.includes('visual_best') && transformer!.outputNames.includes('visual_confidence')
+      ? async (input) => {
+          const out = await transformer!.run(feeds(input), ['visual_best', 'visual_confidence']);
+          return {
+            best: Int32Array.from(out.visual_best!.data as BigInt64Array, (v) => Number(v)),
+            confidence: out.visual_confidence!.data as Float32Array,
+          };
+        }
+      : null,
     async scores(input) {
       const logits = (await transformer!.run(feeds(input), ['logits'])).logits!;
       return { logits: logits.data as Float32Array, vocab: logits.dims[2]! };

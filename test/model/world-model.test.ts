@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { didaFill } from '../../src/model/dida.js';
+import { greedy, prefill, softmax } from '../../src/model/generation.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { Rng } from '../../src/util/rng.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
@@ -55,6 +56,32 @@ describe('world model on the committed ONNX files', () => {
     const b = await model.stepTexts(ROBOT, TASK, observation, { seed: 5, temperature: 0.8, topK: 20, topP: 0.9, maxTokens: 40 });
     expect(a).toEqual(b);
     expect(a.length).toBeGreaterThan(0);
+  });
+
+  it("the graph's greedy visual picks are the argmax and softmax probability of its logits", async () => {
+    const prompt = model.layout.keyframePrompt(ROBOT, TASK, observation, shirt.steps[0]!.instruction);
+    const { mask, endOfRow } = model.layout.roles;
+    const { visualBase, codes } = model.layout.spec;
+    const S = model.layout.imageSpanLength;
+    await model.pool.run(async (s) => {
+      expect(s.picks).not.toBeNull();
+      const cache = (await prefill(s, prompt)).cache;
+      const P = cache.dims[4]!;
+      const span = Array.from({ length: S }, (_, k) => (model.layout.isEndOfRowAt(k) ? endOfRow : mask));
+      const input = { ids: span, positions: span.map((_, i) => P + i), imagePos: span.map((_, k) => model.layout.imagePosAt(k)), mask: new Float32Array(S * (P + S)).fill(1), past: cache };
+      const [picks, scores] = await Promise.all([s.picks!(input), s.scores(input)]);
+      expect(picks.best).toHaveLength(S);
+      for (let k = 0; k < S; k++) {
+        const row = scores.logits.subarray(k * scores.vocab + visualBase, k * scores.vocab + visualBase + codes);
+        const best = greedy(row, new Rng(0));
+        expect(picks.best[k]).toBe(best);
+        expect(picks.confidence[k]).toBeCloseTo(softmax(row)[best]!, 5);
+      }
+      // DiDA gives the same keyframe through the graph's picks and through the logits (older exports).
+      const options = () => ({ passes: 2, schedule: 'cosine' as const, temperature: 0, guidance: 1, rng: new Rng(1) });
+      const viaPicks = await didaFill(s, model.layout, prompt, options());
+      expect(await didaFill({ ...s, picks: null }, model.layout, prompt, options())).toEqual(viaPicks);
+    });
   });
 
   it('DiDA fills every keyframe token: no MASK left, whatever the number of passes', async () => {
