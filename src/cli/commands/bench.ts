@@ -7,7 +7,7 @@ import { intFlag, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-const help = `keystep bench [--json] [--passes 4] [--transitions 12] [--plans 3] [--devices cpu] [--dir models] [--keep-bias 0] [--draw-all]
+const help = `keystep bench [--json] [--passes 2] [--transitions 12] [--plans 3] [--devices cpu] [--dir models] [--keep-bias 0] [--draw-all]
 
 AR and DiDA keyframe decoding of the embedded world model, on the same model and the same held-out
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
