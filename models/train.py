@@ -355,6 +355,10 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
         log(f'gpt warm start from {init}')
     log(f'gpt params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M')
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.01)
+    def cond(row):
+        """A corrupted copy of the row's starting picture for `noise[0]` of keyframe items, else None."""
+        return corrupt_codes(codes[row['frame']], codes, rng, noise[1]) if rng.random() < noise[0] else None
+
     t0 = time.time()
     for step in range(steps):
         items, kinds, weights = [], [], []
@@ -363,8 +367,6 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             items.append(ar_item(ids, ip, start + 1))
             kinds.append('text')
             weights.append(None)
-        def cond(row):
-            return corrupt_codes(codes[row['frame']], codes, rng, noise[1]) if rng.random() < noise[0] else None
         for _ in range(batch[1]):
             row = rng.choice(trans)
             ids, ip, ts, span = layout.next_state(row, codes, cond=cond(row))

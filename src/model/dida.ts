@@ -40,11 +40,17 @@ export function filledAfter(p: number, passes: number, n: number, schedule: Dida
   return Math.min(n, Math.max(1, Math.round(share * n)));
 }
 
-/** One forward over the whole span after a cached prompt: the span sees the prompt and itself both ways. */
-function spanInput(cache: KvCache, span: readonly number[], imagePos: readonly number[]): ForwardInput {
+/**
+ * Inputs of forwards over the whole span after a cached prompt: the span sees the prompt and itself
+ * both ways. Positions and the all-ones mask depend only on the prompt's length, so they are built
+ * once per fill, not once per pass.
+ */
+function spanFeeder(cache: KvCache, imagePos: readonly number[]): (span: readonly number[]) => ForwardInput {
   const P = cache.dims[4]!;
-  const S = span.length;
-  return { ids: span, positions: span.map((_, i) => P + i), imagePos, mask: new Float32Array(S * (P + S)).fill(1), past: cache };
+  const S = imagePos.length;
+  const positions = Array.from({ length: S }, (_, i) => P + i);
+  const mask = new Float32Array(S * (P + S)).fill(1);
+  return (span) => ({ ids: span, positions, imagePos, mask, past: cache });
 }
 
 /**
@@ -89,8 +95,8 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
   }
   const total = open.length;
   const guided = unconditional !== undefined && options.guidance !== 1;
-  const cond = (await prefill(model, prompt)).cache;
-  const uncond = guided ? (await prefill(model, unconditional)).cache : null;
+  const cond = spanFeeder((await prefill(model, prompt)).cache, imagePos);
+  const uncond = guided ? spanFeeder((await prefill(model, unconditional)).cache, imagePos) : null;
 
   // Greedy without guidance or keep prior needs only each position's best code and its probability,
   // which exports since phase 4 compute in the graph (onnx-session.ts `picks`).
@@ -99,13 +105,13 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('generation aborted');
     const picks: { k: number; token: number; confidence: number }[] = [];
     if (plain && model.picks) {
-      const g = await model.picks(spanInput(cond, span, imagePos));
+      const g = await model.picks(cond(span));
       for (const k of open) picks.push({ k, token: g.best[k]!, confidence: g.confidence[k]! });
       commit(p, picks);
       continue;
     }
-    const c = await model.scores(spanInput(cond, span, imagePos));
-    const u = uncond ? await model.scores(spanInput(uncond, span, imagePos)) : null;
+    const c = await model.scores(cond(span));
+    const u = uncond ? await model.scores(uncond(span)) : null;
     const row = new Float32Array(codes);
     for (const k of open) {
       const base = k * c.vocab + visualBase;

@@ -92,9 +92,10 @@ export class OnnxPlanner implements Planner {
     const pictures: Picture[] = [...kept.pictures];
     const keyframeMs: number[] = [];
     const keep = this.options.keepUnchanged ?? true;
-    let previous: Picture = pictures.at(-1) ?? picture;
-    for (const [index, instruction] of texts.entries()) {
-      if (index < steps.length) continue;
+    for (let index = kept.steps.length; index < texts.length; index++) {
+      const instruction = texts[index]!;
+      // Each keyframe is drawn from the one before it, the first from the observation.
+      const previous = pictures.at(-1) ?? picture;
       const k0 = performance.now();
       const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
         sampler: this.options.sampler ?? 'dida',
@@ -110,7 +111,6 @@ export class OnnxPlanner implements Planner {
       steps.push({ index, instruction, keyframe: await this.model.toPng(drawn.rgb) });
       keyframeMs.push(performance.now() - k0);
       pictures.push(drawn);
-      previous = drawn;
     }
     this.last = { steps, pictures };
     this.lastTiming = { textMs: t1 - t0, keyframeMs, totalMs: performance.now() - t0 };
