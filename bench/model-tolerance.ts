@@ -4,7 +4,9 @@
  * it acts on wrong keyframes (all of them should be refused or lead elsewhere): the unchanged picture,
  * the state two steps on (the instructed change plus another), and for instructions with several
  * outcomes, the other outcomes (other slot, other side). Wrong keyframes are tried both as exact
- * renders and through the tokenizer. Sweeps maxResidualArea and minProgress.
+ * renders and through the tokenizer. Also the model's own DiDA keyframe for the step (right when the
+ * controller acts as the oracle meant). Sweeps residualBlur, maxResidualArea and minProgress; the
+ * defaults' row is marked.
  *
  *   npx tsx bench/model-tolerance.ts [--dir models] [--n 24] [--seed 100500]
  */
@@ -23,11 +25,14 @@ interface Case { mod: ReturnType<typeof sceneById>; profile: HeldOutCase['profil
 const cases: Case[] = [];
 for (const scene of ['tshirt', 'table'] as const) {
   const mod = sceneById(scene);
-  for (const { profile, svg, state, steps, at } of heldOutCases(scene, n / 2, seedBase)) {
+  for (const { robot, task, profile, svg, state, steps, at } of heldOutCases(scene, n / 2, seedBase)) {
     const step = steps[at]!.instruction;
     const truthSvg = svg(steps[at]!.next);
     const base = { mod, profile, svg, state, step, truthSvg };
     cases.push({ ...base, keyframe: await recon(truthSvg), wrong: false, kind: 'truth (VQ)' });
+    const pic = await model.encodePicture(svg(state));
+    const drawn = await model.keyframe(robot, task, pic.codes, step, { sampler: 'dida', seed: cases.length });
+    cases.push({ ...base, keyframe: await model.decodePng(drawn, pic), wrong: false, kind: 'model (DiDA)' });
     const wrongs: [string, string][] = [['unchanged', svg(state)]];
     if (at + 1 < steps.length) wrongs.push(['two steps on', svg(steps[at + 1]!.next)]);
     const parsed = mod.parseInstruction(step, profile);
@@ -43,7 +48,7 @@ for (const scene of ['tshirt', 'table'] as const) {
 }
 
 const grid: ControllerOptions[] = [];
-for (const maxResidualArea of [0.004, 0.008, 0.012, 0.016]) for (const minProgress of [0.5, 0.3, 0.2]) grid.push({ ...DEFAULT_CONTROLLER_OPTIONS, maxResidualArea, minProgress });
+for (const residualBlur of [0, 1, 2]) for (const maxResidualArea of [0.004, 0.008]) for (const minProgress of [0.5, 0.3]) grid.push({ ...DEFAULT_CONTROLLER_OPTIONS, residualBlur, maxResidualArea, minProgress });
 for (const options of grid) {
   const byKind: Record<string, [number, number]> = {};
   for (const c of cases) {
@@ -58,6 +63,7 @@ for (const options of grid) {
     e[1]++;
   }
   const cells = Object.entries(byKind).map(([k, [a, t]]) => `${k} ${a}/${t}`).join(', ');
-  console.log(`residual<=${options.maxResidualArea} progress>=${options.minProgress}: accepted ${cells}`);
+  const isDefault = (Object.keys(options) as (keyof ControllerOptions)[]).every((k) => options[k] === DEFAULT_CONTROLLER_OPTIONS[k]);
+  console.log(`${isDefault ? '* ' : '  '}blur ${options.residualBlur} residual<=${options.maxResidualArea} progress>=${options.minProgress}: accepted ${cells}`);
 }
 await model.close();

@@ -1,5 +1,5 @@
 import type { Action, RobotProfile } from '../src/schema/index.js';
-import { meanAbsDiff, strongDiffArea, toCompareRgb } from '../src/image/compare.js';
+import { boxBlur, meanAbsDiff, strongDiffArea, toCompareRgb } from '../src/image/compare.js';
 import { sceneSvg, viewOf } from './render.js';
 import type { SceneModule, SceneStateBase } from './scene.js';
 
@@ -21,13 +21,22 @@ export interface ControllerOptions {
   minProgress: number;
   /**
    * Largest share of the picture that may differ outright between the chosen outcome and the
-   * keyframe. Catches a keyframe that shows the instructed change plus another one: measured at
-   * 128x96, blur like a 64x48 decoder's leaves under 0.0015, one extra moved object 0.002-0.08.
+   * keyframe, both blurred by `residualBlur`. Catches a keyframe that shows the instructed change
+   * plus another one (one extra moved object: 0.002-0.08 of the picture at 128x96).
    */
   maxResidualArea: number;
+  /**
+   * Blur radius (px at 128x96, see boxBlur) applied to both pictures before the residual test. A VQ
+   * keyframe draws a 1-2 px gripper jaw as a smear: unblurred, the smear alone covered 0.4-0.7 % of
+   * the picture, so the tokenizer's own reconstruction of the true "fold the shirt in half" outcome
+   * was refused in 5 of 6 held-out cases. Blurred by 1 px, true outcomes pass (78 of 80 held out)
+   * while exactly the same "two steps on" keyframes are refused as without blur
+   * (bench/model-tolerance.ts measures both).
+   */
+  residualBlur: number;
 }
 
-export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = { maxDistance: 0.12, minProgress: 0.5, maxResidualArea: 0.004 };
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = { maxDistance: 0.12, minProgress: 0.5, maxResidualArea: 0.004, residualBlur: 1 };
 
 export type ControllerDecision<S> =
   | { kind: 'act'; action: Action; next: S; distance: number; candidates: number }
@@ -80,7 +89,7 @@ export async function decide<S extends SceneStateBase, G>(
   const change = meanAbsDiff(now, outcomes[best]!);
   const progress = meanAbsDiff(now, target) - bestDistance;
   const round = (v: number) => Math.round(v * 1e4) / 1e4;
-  const residual = strongDiffArea(outcomes[best]!, target);
+  const residual = strongDiffArea(boxBlur(outcomes[best]!, options.residualBlur), boxBlur(target, options.residualBlur));
   if (residual > options.maxResidualArea && bestDistance <= options.maxDistance && progress >= options.minProgress * change) {
     return {
       kind: 'unreachable',

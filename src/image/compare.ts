@@ -39,3 +39,37 @@ export function strongDiffArea(a: Uint8Array, b: Uint8Array, threshold = 80): nu
   }
   return n / (a.length / 3);
 }
+
+/**
+ * Two passes of a (2r+1)-wide box blur over raw RGB at COMPARE_SIZE: close to a Gaussian of sigma
+ * about r px (r = 1 here is about 6 px at 640x480). Thin strokes, a gripper jaw is 1-2 px at this size,
+ * come out as the smear a VQ decoder draws of them; a solid object (3 px and up) keeps its colour in
+ * its middle. Edges repeat the border pixel.
+ */
+export function boxBlur(rgb: Uint8Array, radius = 1, size: { width: number; height: number } = COMPARE_SIZE): Uint8Array {
+  const { width: w, height: h } = size;
+  if (rgb.length !== w * h * 3) throw new RangeError(`boxBlur: ${rgb.length} bytes is not ${w}x${h} RGB`);
+  if (radius <= 0) return rgb;
+  const span = 2 * radius + 1;
+  let src = Float32Array.from(rgb);
+  const tmp = new Float32Array(src.length);
+  for (let pass = 0; pass < 2; pass++) {
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let d = -radius; d <= radius; d++) sum += src[(y * w + Math.min(w - 1, Math.max(0, x + d))) * 3 + c]!;
+          tmp[(y * w + x) * 3 + c] = sum / span;
+        }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let d = -radius; d <= radius; d++) sum += tmp[(Math.min(h - 1, Math.max(0, y + d)) * w + x) * 3 + c]!;
+          out[(y * w + x) * 3 + c] = sum / span;
+        }
+    src = out;
+  }
+  return Uint8Array.from(src, (v) => Math.round(v));
+}
