@@ -8,9 +8,13 @@ export interface Blob {
   y: number;
   /** Blobs of at least MIN_BLOB_PIXELS and MIN_BLOB_SHARE of the largest (object classes only). */
   blobs: number;
-  /** Pixels within STRICT_DISTANCE of the class's colour (what appeared-colour checks count). */
-  strict: number;
-  /** Pixels of the largest blob, and its centroid (what moved-object checks compare). */
+  /**
+   * Pixels of the largest connected blob within STRICT_DISTANCE of the class's colour, gripper halos
+   * left out: what the check for a colour the scene does not have counts. A drawn object is solid; a
+   * gripper smeared over cloth makes scattered blend pixels (green over blue reads as the bottle).
+   */
+  solid: number;
+  /** Pixels of the largest blob, and its centroid (what moved-object and moved-arm checks compare). */
   largest: number;
   lx: number;
   ly: number;
@@ -45,8 +49,6 @@ export function analysePicture(rgb: Uint8Array, width: number, height: number): 
   const n = width * height;
   const classes = classify(rgb);
   const strictClasses = classify(rgb, true);
-  const strict = new Array<number>(CLASSES.length).fill(0);
-  for (let i = 0; i < n; i++) if (strictClasses[i]! < CLASSES.length) strict[strictClasses[i]!]!++;
   // Gripper edges blend with what they cover into colours that match other objects (cyan over pink
   // reads as the fork): the ring around every gripper pixel is nobody's.
   for (let i = 0; i < n; i++) {
@@ -98,68 +100,79 @@ export function analysePicture(rgb: Uint8Array, width: number, height: number): 
       }
     }
   }
-  const components = objectBlobs(classes, width, height);
+  for (let i = 0; i < n; i++) if (classes[i] === HALO) strictClasses[i] = UNKNOWN;
+  const none = { blobs: 0, largest: 0, lx: NaN, ly: NaN };
   const blob = {} as Record<PixelClass, Blob>;
   CLASSES.forEach((cls, k) => {
     const p = count[k]!;
-    const c = components.get(k) ?? { blobs: 0, largest: 0, lx: NaN, ly: NaN };
-    blob[cls] = { pixels: p, strict: strict[k]!, x: p > 0 ? sx[k]! / p : NaN, y: p > 0 ? sy[k]! / p : NaN, ...c };
+    // Objects connect through grippers and their halos; a gripper is one drawing of its own colour, so
+    // stray specks of it (a decoder's leftovers) do not pull its centroid.
+    const c = OBJECT_INDEXES.has(k)
+      ? (components(classes, width, height, k, (l) => l === HALO || GRIPPER_INDEXES.has(l)) ?? none)
+      : GRIPPER_INDEXES.has(k)
+        ? (components(classes, width, height, k, () => false) ?? none)
+        : none;
+    const solid = OBJECT_INDEXES.has(k) ? (components(strictClasses, width, height, k, () => false)?.largest ?? 0) : 0;
+    blob[cls] = { pixels: p, solid, x: p > 0 ? sx[k]! / p : NaN, y: p > 0 ? sy[k]! / p : NaN, ...c };
   });
   for (let i = 0; i < n; i++) if (classes[i] === HALO) classes[i] = UNKNOWN;
   return { width, height, rgb, classes, blob, lumaStd, lumaStep: steps > 0 ? step / steps : 0 };
 }
 
+interface Components {
+  blobs: number;
+  largest: number;
+  lx: number;
+  ly: number;
+}
+
 /**
- * Connected blobs (8-neighbour) of each object class. A gripper on top of an object cuts it in two in
- * the picture, so blobs connect through gripper pixels: one object held is still one blob.
+ * Connected blobs (8-neighbour) of the pixels whose label is `c`. `through` says which other labels a
+ * blob may cross without counting them (an object held under a gripper is still one blob).
  */
-function objectBlobs(classes: Uint8Array, width: number, height: number): Map<number, { blobs: number; largest: number; lx: number; ly: number }> {
-  const out = new Map<number, { blobs: number; largest: number; lx: number; ly: number }>();
-  const seen = new Int32Array(classes.length).fill(-1);
+function components(labels: Uint8Array, width: number, height: number, c: number, through: (label: number) => boolean): Components | undefined {
+  const seen = new Uint8Array(labels.length);
   const stack: number[] = [];
-  for (const c of OBJECT_INDEXES) {
-    const found: { size: number; x: number; y: number }[] = [];
-    for (let start = 0; start < classes.length; start++) {
-      if (classes[start] !== c || seen[start] === c) continue;
-      let size = 0;
-      let sx = 0;
-      let sy = 0;
-      seen[start] = c;
-      stack.push(start);
-      while (stack.length > 0) {
-        const i = stack.pop()!;
-        const x = i % width;
-        const y = (i - x) / width;
-        if (classes[i] === c) {
-          size++;
-          sx += x;
-          sy += y;
-        }
-        for (let dy = -1; dy <= 1; dy++) {
-          const ny = y + dy;
-          if (ny < 0 || ny >= height) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const nx = x + dx;
-            if (nx < 0 || nx >= width) continue;
-            const j = ny * width + nx;
-            const cj = classes[j]!;
-            if (seen[j] !== c && (cj === c || cj === HALO || GRIPPER_INDEXES.has(cj))) {
-              seen[j] = c;
-              stack.push(j);
-            }
+  const found: { size: number; x: number; y: number }[] = [];
+  for (let start = 0; start < labels.length; start++) {
+    if (labels[start] !== c || seen[start]) continue;
+    let size = 0;
+    let sx = 0;
+    let sy = 0;
+    seen[start] = 1;
+    stack.push(start);
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      const x = i % width;
+      const y = (i - x) / width;
+      if (labels[i] === c) {
+        size++;
+        sx += x;
+        sy += y;
+      }
+      for (let dy = -1; dy <= 1; dy++) {
+        const ny = y + dy;
+        if (ny < 0 || ny >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          if (nx < 0 || nx >= width) continue;
+          const j = ny * width + nx;
+          const lj = labels[j]!;
+          if (!seen[j] && (lj === c || through(lj))) {
+            seen[j] = 1;
+            stack.push(j);
           }
         }
       }
-      if (size > 0) found.push({ size, x: sx / size, y: sy / size });
     }
-    if (found.length === 0) continue;
-    const big = found.reduce((a, b) => (b.size > a.size ? b : a));
-    out.set(c, {
-      blobs: found.filter((f) => f.size >= MIN_BLOB_PIXELS && f.size >= MIN_BLOB_SHARE * big.size).length,
-      largest: big.size,
-      lx: big.x,
-      ly: big.y,
-    });
+    if (size > 0) found.push({ size, x: sx / size, y: sy / size });
   }
-  return out;
+  if (found.length === 0) return undefined;
+  const big = found.reduce((a, b) => (b.size > a.size ? b : a));
+  return {
+    blobs: found.filter((f) => f.size >= MIN_BLOB_PIXELS && f.size >= MIN_BLOB_SHARE * big.size).length,
+    largest: big.size,
+    lx: big.x,
+    ly: big.y,
+  };
 }
