@@ -1,4 +1,4 @@
-import { repairFrom, type Planner, type PlanDraft, type PlanRequest } from '../planner/planner.js';
+import { repairFrom, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
 import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
@@ -31,12 +31,24 @@ export interface OnnxPlannerOptions {
    * true. false draws every cell with the VQ decoder (to measure what keeping buys).
    */
   keepUnchanged?: boolean;
+  /**
+   * Checks each keyframe as it is drawn (keyframeGate() runs the validator's picture checks on the
+   * plan so far). A refused keyframe is drawn again, sampled at retryTemperature with its own seed, up
+   * to `keyframeTries` draws in all; the draw with the fewest errors is kept, so a step that never
+   * passes still goes to the validator, which then refuses the plan as before.
+   */
+  check?: StepCheck;
+  /** Draws per keyframe when `check` refuses them; default 4. */
+  keyframeTries?: number;
 }
 
 /** What the planner measured while planning, for benches and logs. */
 export interface PlanTiming {
   textMs: number;
+  /** Per step, every draw included. */
   keyframeMs: number[];
+  /** Per step, keyframes drawn beyond the first because `check` refused them. */
+  redraws: number[];
   totalMs: number;
 }
 
@@ -91,29 +103,42 @@ export class OnnxPlanner implements Planner {
     const steps: PlannedStep[] = [...kept.steps];
     const pictures: Picture[] = [...kept.pictures];
     const keyframeMs: number[] = [];
+    const redraws: number[] = [];
     const keep = this.options.keepUnchanged ?? true;
+    const tries = this.options.check ? Math.max(1, this.options.keyframeTries ?? 4) : 1;
     for (let index = kept.steps.length; index < texts.length; index++) {
       const instruction = texts[index]!;
       // Each keyframe is drawn from the one before it, the first from the observation.
       const previous = pictures.at(-1) ?? picture;
       const k0 = performance.now();
-      const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
-        sampler: this.options.sampler ?? 'dida',
-        seed: seed + index + 1,
-        ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
-        ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
-        ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
-        ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
-        ...(temperature !== undefined ? { temperature } : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
-      const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
-      steps.push({ index, instruction, keyframe: await this.model.toPng(drawn.rgb) });
+      let best: { step: PlannedStep; drawn: Picture; errors: PlanIssue[] } | undefined;
+      let draw = 0;
+      for (; draw < tries; draw++) {
+        // A redraw of a refused keyframe samples (greedy would draw it again) from its own seed.
+        const t = draw > 0 && retryTemperature > 0 ? retryTemperature : temperature;
+        const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
+          sampler: this.options.sampler ?? 'dida',
+          seed: seed + index + 1 + draw * 65_537,
+          ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
+          ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
+          ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
+          ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
+          ...(t !== undefined ? { temperature: t } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+        });
+        const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
+        const step: PlannedStep = { index, instruction, keyframe: await this.model.toPng(drawn.rgb) };
+        const errors = this.options.check ? await this.options.check([...steps, step], request) : [];
+        if (best === undefined || errors.length < best.errors.length) best = { step, drawn, errors };
+        if (errors.length === 0) break;
+      }
+      steps.push(best!.step);
+      pictures.push(best!.drawn);
       keyframeMs.push(performance.now() - k0);
-      pictures.push(drawn);
+      redraws.push(Math.min(draw, tries - 1));
     }
     this.last = { steps, pictures };
-    this.lastTiming = { textMs: t1 - t0, keyframeMs, totalMs: performance.now() - t0 };
+    this.lastTiming = { textMs: t1 - t0, keyframeMs, redraws, totalMs: performance.now() - t0 };
     return {
       id: `${robot}-onnx`,
       version: request.version,

@@ -29,6 +29,13 @@ export function repairFrom(rejected: readonly PlanIssue[] | undefined, steps: nu
   return Math.max(0, Math.min(steps, ...errors.map((i) => i.step!)));
 }
 
+/**
+ * Checks the last of `steps` (a plan drawn so far) before a planner commits to it, and returns its
+ * errors; [] when it passes. Lets a backend that draws keyframes one at a time redraw a refused one
+ * on the spot instead of having the whole draft refused later.
+ */
+export type StepCheck = (steps: readonly PlannedStep[], request: PlanRequest) => Promise<PlanIssue[]>;
+
 /** A validation finding, as data (the validator issue fills in the checks). */
 export interface PlanIssue {
   code: string;

@@ -5,7 +5,7 @@ import type { Planner } from '../planner/planner.js';
 import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/connection.js';
 import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
-import { validateDraft } from '../validate/index.js';
+import { keyframeGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import { WorldModel, type KeyframeSampler } from '../model/world-model.js';
 
@@ -157,6 +157,7 @@ async function createPlanner(
       const opened = model.model ?? (await WorldModel.open(model.devices ? { devices: model.devices } : {}));
       const planner = new OnnxPlanner(opened, {
         seed,
+        check: keyframeGate(),
         ...(model.sampler ? { sampler: model.sampler } : {}),
         ...(model.passes !== undefined ? { passes: model.passes } : {}),
       });

@@ -86,6 +86,23 @@ export const ISSUE_SEVERITY = {
 export type IssueCode = keyof typeof ISSUE_SEVERITY;
 export const ISSUE_CODES = Object.keys(ISSUE_SEVERITY) as IssueCode[];
 
+/** The codes about a keyframe's picture (the "keyframes" group above): what redrawing it can fix. */
+export const KEYFRAME_ISSUE_CODES: ReadonlySet<IssueCode> = new Set<IssueCode>([
+  'missing_keyframe',
+  'keyframe_not_png',
+  'keyframe_decode',
+  'keyframe_size',
+  'keyframe_blank',
+  'keyframe_noise',
+  'background_mismatch',
+  'keyframe_unchanged',
+  'keyframe_change_total',
+  'object_appeared',
+  'object_lost',
+  'object_moved',
+  'arm_mismatch',
+]);
+
 /** A PlanIssue whose code is one of ours. */
 export interface ValidationIssue extends PlanIssue {
   code: IssueCode;

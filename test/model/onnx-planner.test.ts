@@ -80,6 +80,47 @@ describe('onnx planner on the committed model', () => {
       expect(summary(whole.steps.slice(0, 1))).not.toEqual(summary(first.steps.slice(0, 1)));
     }
   });
+  it('redraws a keyframe its check refuses, with its own seed, and keeps the first draw that passes', async () => {
+    const refused = { code: 'object_appeared', severity: 'error' as const, step: 1, message: 'step 1 shows a blob' };
+    const seen: string[] = [];
+    // Refuses step 1's first two draws.
+    const check = async (steps: readonly { index: number; keyframe: Uint8Array }[]) => {
+      const last = steps.at(-1)!;
+      if (last.index !== 1) return [];
+      seen.push(Buffer.from(last.keyframe).toString('base64'));
+      return seen.length <= 2 ? [refused] : [];
+    };
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
+    const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3, check });
+    const gated = await planner.plan(request(1));
+    expect(planner.lastTiming!.redraws).toEqual([0, 2, 0]);
+    expect(new Set(seen).size).toBe(3);
+    // Step 0 is untouched, step 1 is the third draw, and the first draw is the unchecked planner's.
+    expect(summary(gated.steps.slice(0, 1))).toEqual(summary(plain.steps.slice(0, 1)));
+    expect(seen[0]).toBe(Buffer.from(plain.steps[1]!.keyframe).toString('base64'));
+    expect(Buffer.from(gated.steps[1]!.keyframe).toString('base64')).toBe(seen[2]);
+    // Reproducible: the same seed and check give the same plan.
+    seen.length = 0;
+    const again = await new OnnxPlanner(model, { seed: 4, maxSteps: 3, check }).plan(request(1));
+    expect(summary(again.steps)).toEqual(summary(gated.steps));
+  });
+
+  it('stops after keyframeTries draws and keeps the draw with the fewest errors', async () => {
+    let draws = 0;
+    const issue = (n: number) => Array.from({ length: n }, () => ({ code: 'object_moved', severity: 'error' as const, step: 0, message: 'moved' }));
+    // Step 0's draws get 3, 1, 2 errors: the second is kept.
+    const check = async (steps: readonly { index: number }[]) => (steps.at(-1)!.index === 0 ? issue([3, 1, 2][draws++]!) : []);
+    const kept: string[] = [];
+    const record = async (steps: readonly { index: number; keyframe: Uint8Array }[]) => {
+      if (steps.at(-1)!.index === 0) kept.push(Buffer.from(steps.at(-1)!.keyframe).toString('base64'));
+      return check(steps);
+    };
+    const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 2, check: record, keyframeTries: 3 });
+    const plan = await planner.plan(request(1));
+    expect(draws).toBe(3);
+    expect(planner.lastTiming!.redraws[0]).toBe(2);
+    expect(Buffer.from(plan.steps[0]!.keyframe).toString('base64')).toBe(kept[1]);
+  });
 });
 
 describe('repairFrom', () => {
@@ -97,4 +138,5 @@ describe('repairFrom', () => {
   it('never keeps more steps than the draft has', () => {
     expect(repairFrom([e(9)], 4)).toBe(4);
   });
+
 });

@@ -77,6 +77,7 @@ export const benchCommand: Command = {
         `sim controller acts as the oracle meant: tokenizer ceiling ${pct(acc.tokenizer)}, AR ${pct(acc.ar)}, DiDA ${pct(acc.dida)}` +
           (result.inputs.keepUnchanged ? ' (unchanged cells keep the starting picture)' : ' (every cell drawn by the VQ decoder)'),
       );
+      io.out(`keyframes redrawn per 7-step plan (refused by the validator's picture checks, included in plan p50): AR ${result.planRedraws.ar}, DiDA ${result.planRedraws.dida}`);
       io.out(`inputs: ${result.inputs.transitions} held-out transitions (seeds >= ${result.inputs.seedBase}), ${result.inputs.plans} plans per sampler`);
       return EXIT.ok;
     } finally {

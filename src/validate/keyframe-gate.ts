@@ -1,0 +1,32 @@
+import type { PlanDraft, PlanRequest, StepCheck } from '../planner/planner.js';
+import type { PlannedStep } from '../schema/index.js';
+import { KEYFRAME_ISSUE_CODES } from './issue-codes.js';
+import { decodeImage } from './validate-draft.js';
+import { validatePlan, type DecodedImage } from './validate-plan.js';
+
+/**
+ * The validator's keyframe checks as a StepCheck: the plan drawn so far is validated against the
+ * observation, and the errors of its last step that are about the picture (KEYFRAME_ISSUE_CODES) are
+ * returned. Text and sequence errors are left to the full validation: redrawing a keyframe cannot fix
+ * them. Decoded pictures are kept per PNG buffer, so gating every step of a plan decodes each picture
+ * once (the checks themselves take well under a millisecond per step at 128x96).
+ */
+export function keyframeGate(): StepCheck {
+  const decoded = new WeakMap<Uint8Array, Promise<DecodedImage>>();
+  const decode = (png: Uint8Array): Promise<DecodedImage> => {
+    let d = decoded.get(png);
+    if (d === undefined) {
+      d = decodeImage(png);
+      decoded.set(png, d);
+    }
+    return d;
+  };
+  return async (steps: readonly PlannedStep[], request: PlanRequest) => {
+    const index = steps.length - 1;
+    if (index < 0) return [];
+    const [observation, ...keyframes] = await Promise.all([decode(request.observation), ...steps.map((s) => decode(s.keyframe))]);
+    const draft: PlanDraft = { id: 'gate', version: request.version, backend: 'gate', createdAt: new Date(0).toISOString(), ...(request.scene ? { scene: request.scene } : {}), steps: [...steps] };
+    const { issues } = validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), observation: observation!, keyframes });
+    return issues.filter((i) => i.severity === 'error' && i.step === index && KEYFRAME_ISSUE_CODES.has(i.code));
+  };
+}
