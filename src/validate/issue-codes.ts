@@ -75,6 +75,8 @@ export const ISSUE_SEVERITY = {
   // safety
   /** An action position outside the acting arm's workspace. */
   out_of_workspace: 'error',
+  /** A step names an arm for an object the observation shows outside that arm's workspace. */
+  out_of_reach: 'error',
   /** An action position inside one of the profile's forbidden zones. */
   forbidden_zone: 'error',
   /** Steps x stepDurationS over limits.maxPlanDurationS. */

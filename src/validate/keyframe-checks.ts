@@ -193,7 +193,7 @@ function describe(cls: ObjectClass): string {
  */
 export function observedStart(obs: Picture, scene: SceneId, profile: RobotProfile, mapper: PixelMapper | null): ObservedStart {
   const L = KEYFRAME_LIMITS;
-  const start: ObservedStart = { objects: {}, emptyArms: [] };
+  const start: ObservedStart = { objects: {}, emptyArms: [], positions: {} };
   const grippers = profile.arms.map((a) => ({ name: a.name, blob: obs.blob[gripperClassOf(a.name, profile.arms.length)] }));
   if (mapper !== null) {
     for (const g of grippers) {
@@ -217,6 +217,7 @@ export function observedStart(obs: Picture, scene: SceneId, profile: RobotProfil
     });
     const nearGripper = grippers.some((g) => g.blob.pixels >= L.presentPixels && Math.hypot(g.blob.x - b.x, g.blob.y - b.y) <= L.nearPixels * 2);
     start.objects[cls] = inReceptacle ? 'stowed' : nearGripper ? 'near_gripper' : 'table';
+    if (start.objects[cls] === 'table') start.positions![cls] = mapper.toTable(b.lx, b.ly);
   }
   return start;
 }

@@ -10,6 +10,8 @@ import { tableViewBox } from '../../sim/render.js';
  */
 export interface PixelMapper {
   toPixel(p: Point2): [number, number];
+  /** Picture pixel -> table frame (metres): the inverse of toPixel. */
+  toTable(px: number, py: number): Point2;
   /** Pixels per metre (both axes are equal for the renderer's fit). */
   scale: number;
 }
@@ -23,6 +25,10 @@ export function overheadMapper(camera: Camera, size: { width: number; height: nu
     toPixel(p) {
       const [mx, my] = toSvg(p);
       return [(mx - x0) * sx - 0.5, (my - y0) * sy - 0.5];
+    },
+    toTable(px, py) {
+      // toSvg is millimetres with y flipped.
+      return [((px + 0.5) / sx + x0) / 1000, -((py + 0.5) / sy + y0) / 1000];
     },
     scale: sx * 1000,
   };
