@@ -16,7 +16,7 @@ import { WorldModel } from '../src/model/world-model.js';
 import { loadProfile } from '../src/profile/load.js';
 import type { SceneId } from '../src/schema/index.js';
 import { Rng } from '../src/util/rng.js';
-import { keyframeGate } from '../src/validate/keyframe-gate.js';
+import { keyframeGate, textGate } from '../src/validate/gates.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,7 +38,7 @@ for (const [sceneId, robot, seed] of cases) {
   const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
   const state = scene.initial(profile, new Rng(seed).fork('layout'));
   const observation = await sharp(Buffer.from(sceneSvg(scene, state, { mount: camera.mount }, camera.resolution))).png().toBuffer();
-  const planner = new OnnxPlanner(model, { sampler, seed: 1, check: keyframeGate() });
+  const planner = new OnnxPlanner(model, { sampler, seed: 1, check: keyframeGate(), textCheck: textGate() });
   const plan = await planner.plan({ robot: profile, task: scene.tasks[0]!, scene: sceneId, observation, history: [], version: 1 });
   const sheet = await contactSheet(
     [{ image: observation, caption: 'observation' }, ...plan.steps.map((s) => ({ image: s.keyframe, caption: `${s.index + 1}. ${s.instruction}` }))],

@@ -9,7 +9,7 @@ import { DEFAULT_DIDA } from './dida.js';
 import { OnnxPlanner } from './onnx-planner.js';
 import type { Picture } from './picture.js';
 import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from './world-model.js';
-import { keyframeGate } from '../validate/keyframe-gate.js';
+import { keyframeGate, textGate } from '../validate/gates.js';
 
 export interface SamplerFigures {
   keyframeP50Ms: number;
@@ -194,7 +194,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     for (let k = 0; k < plans; k++) {
       const state = shirt.initial(profile, new Rng(HELDOUT_SEED_BASE + 900 + k).fork('layout'));
       const observation = new TextEncoder().encode(sceneSvg(shirt, state, { mount: camera.mount }, camera.resolution));
-      const planner = new OnnxPlanner(model, { sampler, seed: k, passes, keepUnchanged: keep, keepBias, check: keyframeGate() });
+      const planner = new OnnxPlanner(model, { sampler, seed: k, passes, keepUnchanged: keep, keepBias, check: keyframeGate(), textCheck: textGate() });
       const t0 = performance.now();
       await planner.plan({ robot: profile, task: 'fold the t-shirt', scene: 'tshirt', observation, history: [], version: 1 });
       planMs[sampler].push(performance.now() - t0);

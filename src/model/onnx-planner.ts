@@ -1,4 +1,4 @@
-import { repairFrom, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck } from '../planner/planner.js';
+import { repairFrom, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
 import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
@@ -40,6 +40,14 @@ export interface OnnxPlannerOptions {
   check?: StepCheck;
   /** Draws per keyframe when `check` refuses them; default 4. */
   keyframeTries?: number;
+  /**
+   * Checks the step texts before any keyframe is drawn (textGate() runs the validator without
+   * pictures). Refused texts are drawn again, sampled at retryTemperature with their own seed, up to
+   * `textTries` draws; the draw with the fewest errors in the steps it wrote is kept.
+   */
+  textCheck?: TextCheck;
+  /** Draws of the step texts when `textCheck` refuses them; default 3. */
+  textTries?: number;
 }
 
 /** What the planner measured while planning, for benches and logs. */
@@ -49,6 +57,8 @@ export interface PlanTiming {
   keyframeMs: number[];
   /** Per step, keyframes drawn beyond the first because `check` refused them. */
   redraws: number[];
+  /** Step texts drawn beyond the first because `textCheck` refused them. */
+  textRedraws: number;
   totalMs: number;
 }
 
@@ -89,16 +99,36 @@ export class OnnxPlanner implements Planner {
     this.repairs = firstError > 0 ? this.repairs + 1 : 0;
     const from = firstError > 0 ? Math.max(1, firstError - (this.repairs - 1)) : 0;
     const kept = from > 0 ? await this.keptSteps(request.previous!, from) : { steps: [], pictures: [] };
-    const texts = (
-      await this.model.stepTexts(robot, request.task, observation, {
-        seed,
+    const drawTexts = async (draw: number): Promise<string[]> => {
+      // A redraw of refused texts samples (greedy would write them again) from its own seed.
+      const t = draw > 0 && retryTemperature > 0 ? retryTemperature : temperature;
+      const written = await this.model.stepTexts(robot, request.task, observation, {
+        seed: seed + draw * 65_537,
         keep: kept.steps.map((s) => s.instruction),
-        temperature: temperature ?? this.options.textTemperature ?? 0,
+        temperature: t ?? this.options.textTemperature ?? 0,
         ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
         ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
-      })
-    ).slice(0, this.options.maxSteps ?? 24);
+      });
+      return written.slice(0, this.options.maxSteps ?? 24);
+    };
+    let texts = await drawTexts(0);
+    let textRedraws = 0;
+    if (this.options.textCheck) {
+      // Only errors in the steps written now count: kept steps passed before, and cannot change here.
+      const errorsOf = async (t: string[]) => (await this.options.textCheck!(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length).length;
+      let fewest = await errorsOf(texts);
+      const tries = Math.max(1, this.options.textTries ?? 3);
+      for (let draw = 1; draw < tries && fewest > 0; draw++) {
+        const other = await drawTexts(draw);
+        const errors = await errorsOf(other);
+        textRedraws = draw;
+        if (errors < fewest) {
+          texts = other;
+          fewest = errors;
+        }
+      }
+    }
     const t1 = performance.now();
     const steps: PlannedStep[] = [...kept.steps];
     const pictures: Picture[] = [...kept.pictures];
@@ -138,7 +168,7 @@ export class OnnxPlanner implements Planner {
       redraws.push(Math.min(draw, tries - 1));
     }
     this.last = { steps, pictures };
-    this.lastTiming = { textMs: t1 - t0, keyframeMs, redraws, totalMs: performance.now() - t0 };
+    this.lastTiming = { textMs: t1 - t0, keyframeMs, redraws, textRedraws, totalMs: performance.now() - t0 };
     return {
       id: `${robot}-onnx`,
       version: request.version,

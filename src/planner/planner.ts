@@ -36,6 +36,9 @@ export function repairFrom(rejected: readonly PlanIssue[] | undefined, steps: nu
  */
 export type StepCheck = (steps: readonly PlannedStep[], request: PlanRequest) => Promise<PlanIssue[]>;
 
+/** Checks a plan's step texts before any keyframe is drawn; returns their errors, [] when they pass. */
+export type TextCheck = (instructions: readonly string[], request: PlanRequest) => Promise<PlanIssue[]>;
+
 /** A validation finding, as data (the validator issue fills in the checks). */
 export interface PlanIssue {
   code: string;

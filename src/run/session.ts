@@ -5,7 +5,7 @@ import type { Planner } from '../planner/planner.js';
 import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/connection.js';
 import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
-import { keyframeGate, validateDraft } from '../validate/index.js';
+import { keyframeGate, textGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import { WorldModel, type KeyframeSampler } from '../model/world-model.js';
 
@@ -158,6 +158,7 @@ async function createPlanner(
       const planner = new OnnxPlanner(opened, {
         seed,
         check: keyframeGate(),
+        textCheck: textGate(),
         ...(model.sampler ? { sampler: model.sampler } : {}),
         ...(model.passes !== undefined ? { passes: model.passes } : {}),
       });

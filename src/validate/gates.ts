@@ -1,8 +1,44 @@
-import type { PlanDraft, PlanRequest, StepCheck } from '../planner/planner.js';
+import type { PlanDraft, PlanRequest, StepCheck, TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
 import { KEYFRAME_ISSUE_CODES } from './issue-codes.js';
 import { decodeImage } from './validate-draft.js';
 import { validatePlan, type DecodedImage } from './validate-plan.js';
+
+/** Decodes each picture once per gate: a plan's observation and keyframes are checked step after step. */
+function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
+  const decoded = new WeakMap<Uint8Array, Promise<DecodedImage>>();
+  return (png) => {
+    let d = decoded.get(png);
+    if (d === undefined) {
+      d = decodeImage(png);
+      decoded.set(png, d);
+    }
+    return d;
+  };
+}
+
+/**
+ * The validator's text checks as a TextCheck: the step texts alone (no keyframes) validated against
+ * the observation, which tells what the arms hold and where the objects are. Returns the errors that
+ * are not about pictures: words that do not parse, steps out of order, an arm named for an object it
+ * cannot reach, a plan too long. Redrawing the texts can fix those.
+ */
+export function textGate(): TextCheck {
+  const decode = decoder();
+  return async (instructions: readonly string[], request: PlanRequest) => {
+    const draft: PlanDraft = {
+      id: 'gate',
+      version: request.version,
+      backend: 'gate',
+      createdAt: new Date(0).toISOString(),
+      ...(request.scene ? { scene: request.scene } : {}),
+      steps: instructions.map((instruction, index) => ({ index, instruction, keyframe: new Uint8Array(0) })),
+    };
+    const observation = await decode(request.observation);
+    const { issues } = validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), observation });
+    return issues.filter((i) => i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code));
+  };
+}
 
 /**
  * The validator's keyframe checks as a StepCheck: the plan drawn so far is validated against the
@@ -12,15 +48,7 @@ import { validatePlan, type DecodedImage } from './validate-plan.js';
  * once (the checks themselves take well under a millisecond per step at 128x96).
  */
 export function keyframeGate(): StepCheck {
-  const decoded = new WeakMap<Uint8Array, Promise<DecodedImage>>();
-  const decode = (png: Uint8Array): Promise<DecodedImage> => {
-    let d = decoded.get(png);
-    if (d === undefined) {
-      d = decodeImage(png);
-      decoded.set(png, d);
-    }
-    return d;
-  };
+  const decode = decoder();
   return async (steps: readonly PlannedStep[], request: PlanRequest) => {
     const index = steps.length - 1;
     if (index < 0) return [];

@@ -121,6 +121,24 @@ describe('onnx planner on the committed model', () => {
     expect(planner.lastTiming!.redraws[0]).toBe(2);
     expect(Buffer.from(plan.steps[0]!.keyframe).toString('base64')).toBe(kept[1]);
   });
+  it('redraws refused step texts before drawing any keyframe, and stops at the first that passes', async () => {
+    const seenTexts: string[][] = [];
+    const refuseFirst = async (texts: readonly string[]) => {
+      seenTexts.push([...texts]);
+      return seenTexts.length === 1 ? [{ code: 'unparseable', severity: 'error' as const, step: 0, message: 'step 0 does not parse' }] : [];
+    };
+    const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: refuseFirst });
+    const plan = await planner.plan(request(1));
+    expect(seenTexts).toHaveLength(2);
+    expect(planner.lastTiming!.textRedraws).toBe(1);
+    expect(plan.steps.map((s) => s.instruction)).toEqual(seenTexts[1]!.slice(0, 3));
+    // The first draw is the unchecked planner's; a check that passes costs no redraw.
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
+    expect(seenTexts[0]!.slice(0, 3)).toEqual(plain.steps.map((s) => s.instruction));
+    const passing = new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: async () => [] });
+    expect(summary((await passing.plan(request(1))).steps)).toEqual(summary(plain.steps));
+    expect(passing.lastTiming!.textRedraws).toBe(0);
+  });
 });
 
 describe('repairFrom', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanRequest } from '../../src/planner/planner.js';
-import { keyframeGate } from '../../src/validate/keyframe-gate.js';
+import { keyframeGate, textGate } from '../../src/validate/gates.js';
 import { oracle, profile } from './helpers.js';
 
 describe('keyframeGate', () => {
@@ -24,5 +24,25 @@ describe('keyframeGate', () => {
     const words = copy();
     words[2]!.instruction = 'juggle the cup';
     expect(await gate(words.slice(0, 3), request)).toEqual([]);
+  });
+});
+
+describe('textGate', () => {
+  it("passes the oracle's texts and refuses, with their codes, texts that do not parse or name an arm that cannot reach", async () => {
+    const p = await oracle('agibot-g1', 'table', 100007);
+    const request: PlanRequest = { robot: profile('agibot-g1'), task: 'clear the table', scene: 'table', observation: p.observation, history: [], version: 1 };
+    const gate = textGate();
+    const texts = p.draft.steps.map((s) => s.instruction);
+    expect(await gate(texts, request)).toEqual([]);
+    const other = (t: string) => (t.includes('left arm') ? t.replace('left arm', 'right arm') : t.replace('right arm', 'left arm'));
+    // Swap the arm of each pick in turn: the seed's layout has objects only one arm can carry away.
+    const refused: number[] = [];
+    for (const [k, t] of texts.entries()) {
+      if (!/^pick up .* (left|right) arm$/.test(t)) continue;
+      const issues = await gate(texts.map((u, i) => (i === k ? other(u) : u)), request);
+      if (issues.some((i) => i.code === 'out_of_reach' && i.step === k)) refused.push(k);
+    }
+    expect(refused.length).toBeGreaterThan(0);
+    expect((await gate(['juggle the cup', ...texts], request)).map((i) => i.code)).toContain('unparseable');
   });
 });

@@ -11,7 +11,7 @@ import { BACKENDS } from '../../run/session.js';
 import { oraclePlan } from '../../validate/oracle-plan.js';
 import { writePlanDir } from '../../validate/plan-dir.js';
 import { validateDraft } from '../../validate/validate-draft.js';
-import { keyframeGate } from '../../validate/keyframe-gate.js';
+import { keyframeGate, textGate } from '../../validate/gates.js';
 import { SimWorld } from '../../../sim/world.js';
 import { choiceFlag, intFlag, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
@@ -90,7 +90,7 @@ export const planCommand: Command = {
       case 'onnx': {
         const model = await WorldModel.open();
         try {
-          const planner = new OnnxPlanner(model, { sampler, seed, check: keyframeGate() });
+          const planner = new OnnxPlanner(model, { sampler, seed, check: keyframeGate(), textCheck: textGate() });
           draft = await planner.plan({ robot: profile, task, observation, history: [], version: 1, ...(scene ? { scene } : {}) });
         } finally {
           await model.close();
