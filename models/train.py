@@ -328,9 +328,12 @@ def change_weights(row, codes, span, length, changed_weight, shift=0):
     return w
 
 
-def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0):
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=()):
     """noise: (share of keyframe items whose starting picture is corrupted, most cells corrupted).
-    changed_weight: loss weight of keyframe tokens that differ from the starting picture."""
+    changed_weight: loss weight of keyframe tokens that differ from the starting picture.
+    focus: (step text prefix, factor) pairs: keyframe items whose step starts with the prefix are drawn
+    `factor` times as often. A run sees fewer items than there are distinct transitions, so the mix
+    decides where the little compute goes."""
     seed_all(seed)
     rng = random.Random(seed)
     plans = [p for p in index['plans'] if p['split'] == 'train']
@@ -340,6 +343,14 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             uniq.setdefault((t['robot'], t['task'], t['frame'], t['step'], t['next']), t)
     trans = list(uniq.values())
     log(f'gpt data: {len(plans)} plans, {len(trans)} distinct transitions')
+    if focus:
+        # Cumulative weights for rng.choices; without focus rng.choice keeps earlier runs' random stream.
+        cum, total = [], 0.0
+        for t in trans:
+            total += next((f for p, f in focus if t['step'].startswith(p)), 1.0)
+            cum.append(total)
+        log(f'gpt focus {focus}: ' + ', '.join(f'{p!r} {sum(t["step"].startswith(p) for t in trans) / len(trans):.1%} of transitions' for p, _ in focus))
+    pick = (lambda: rng.choices(trans, cum_weights=cum)[0]) if focus else (lambda: rng.choice(trans))
     model = GPT()
     if init:
         # Warm start from an earlier run: every weight whose shape matches, and the text/special rows
@@ -368,13 +379,13 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             kinds.append('text')
             weights.append(None)
         for _ in range(batch[1]):
-            row = rng.choice(trans)
+            row = pick()
             ids, ip, ts, span = layout.next_state(row, codes, cond=cond(row))
             items.append(ar_item(ids, ip, ts + 1))
             kinds.append('ar')
             weights.append(change_weights(row, codes, span, len(ids), changed_weight, shift=1))
         for _ in range(batch[2]):
-            row = rng.choice(trans)
+            row = pick()
             ids, ip, ts, span = layout.next_state(row, codes, with_step=rng.random() >= cfg_drop, cond=cond(row))
             items.append(dida_item(ids, ip, span, rng))
             kinds.append('dida')
@@ -407,6 +418,17 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
                 f'dida {losses["dida"].item():.3f} ({el / (step + 1):.2f} s/step)')
     model.eval()
     return model, time.time() - t0
+
+
+def parse_focus(text):
+    """'pick up=2;fold the=1.5' -> [('pick up', 2.0), ('fold the', 1.5)]."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(';'))):
+        prefix, _, factor = part.rpartition('=')
+        if not prefix or not factor.replace('.', '', 1).isdigit() or float(factor) <= 0:
+            raise SystemExit(f'--gpt-focus: "{part}" is not PREFIX=FACTOR with a positive FACTOR (e.g. "pick up=2")')
+        out.append((prefix, float(factor)))
+    return out
 
 
 # ---------------------------------------------------------------- evaluation
@@ -571,6 +593,7 @@ def main():
     ap.add_argument('--gpt-lr', type=float, default=1.5e-3)
     ap.add_argument('--gpt-noise', default='0,0', help='share of keyframe items with a corrupted starting picture, most cells corrupted (e.g. 0.5,24)')
     ap.add_argument('--gpt-changed-weight', type=float, default=1.0, help='loss weight of keyframe tokens that change (e.g. 3)')
+    ap.add_argument('--gpt-focus', default='', help='draw keyframe items whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..." (e.g. "pick up=2")')
     ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
@@ -618,9 +641,10 @@ def main():
     if args.stage in ('all', 'gpt'):
         model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init,
                                 batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr,
-                                noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight)
+                                noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight,
+                                focus=parse_focus(args.gpt_focus))
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
-        metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
+        metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'focus': args.gpt_focus, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}
     else:
         model = GPT()
