@@ -1,4 +1,4 @@
-import { repairFrom, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
+import { repairFrom, type Planner, type PlanDraft, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
 import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
@@ -89,6 +89,8 @@ export class OnnxPlanner implements Planner {
     const retry = this.drafts.count > 0 || request.version > 1;
     const retryTemperature = this.options.retryTemperature ?? 0.7;
     const temperature = retry && retryTemperature > 0 ? retryTemperature : undefined;
+    // A redraw of refused texts or of a refused keyframe samples (greedy would draw it again).
+    const temperatureOf = (draw: number) => (draw > 0 && retryTemperature > 0 ? retryTemperature : temperature);
     const robot = request.robot.id;
     const picture = await this.model.encodePicture(request.observation);
     const observation = picture.codes;
@@ -100,72 +102,60 @@ export class OnnxPlanner implements Planner {
     const from = firstError > 0 ? Math.max(1, firstError - (this.repairs - 1)) : 0;
     const kept = from > 0 ? await this.keptSteps(request.previous!, from) : { steps: [], pictures: [] };
     const drawTexts = async (draw: number): Promise<string[]> => {
-      // A redraw of refused texts samples (greedy would write them again) from its own seed.
-      const t = draw > 0 && retryTemperature > 0 ? retryTemperature : temperature;
       const written = await this.model.stepTexts(robot, request.task, observation, {
         seed: seed + draw * 65_537,
         keep: kept.steps.map((s) => s.instruction),
-        temperature: t ?? this.options.textTemperature ?? 0,
+        temperature: temperatureOf(draw) ?? this.options.textTemperature ?? 0,
         ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
         ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });
       return written.slice(0, this.options.maxSteps ?? 24);
     };
-    let texts = await drawTexts(0);
-    let textRedraws = 0;
-    if (this.options.textCheck) {
+    const textCheck = this.options.textCheck;
+    const { value: texts, redraws: textRedraws } = await leastRefused(
+      textCheck ? Math.max(1, this.options.textTries ?? 3) : 1,
+      drawTexts,
       // Only errors in the steps written now count: kept steps passed before, and cannot change here.
-      const errorsOf = async (t: string[]) => (await this.options.textCheck!(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length).length;
-      let fewest = await errorsOf(texts);
-      const tries = Math.max(1, this.options.textTries ?? 3);
-      for (let draw = 1; draw < tries && fewest > 0; draw++) {
-        const other = await drawTexts(draw);
-        const errors = await errorsOf(other);
-        textRedraws = draw;
-        if (errors < fewest) {
-          texts = other;
-          fewest = errors;
-        }
-      }
-    }
+      async (t) => (textCheck ? (await textCheck(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length).length : 0),
+    );
     const t1 = performance.now();
     const steps: PlannedStep[] = [...kept.steps];
     const pictures: Picture[] = [...kept.pictures];
     const keyframeMs: number[] = [];
     const redraws: number[] = [];
     const keep = this.options.keepUnchanged ?? true;
-    const tries = this.options.check ? Math.max(1, this.options.keyframeTries ?? 4) : 1;
+    const check = this.options.check;
+    const tries = check ? Math.max(1, this.options.keyframeTries ?? 4) : 1;
     for (let index = kept.steps.length; index < texts.length; index++) {
       const instruction = texts[index]!;
       // Each keyframe is drawn from the one before it, the first from the observation.
       const previous = pictures.at(-1) ?? picture;
       const k0 = performance.now();
-      let best: { step: PlannedStep; drawn: Picture; errors: PlanIssue[] } | undefined;
-      let draw = 0;
-      for (; draw < tries; draw++) {
-        // A redraw of a refused keyframe samples (greedy would draw it again) from its own seed.
-        const t = draw > 0 && retryTemperature > 0 ? retryTemperature : temperature;
-        const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
-          sampler: this.options.sampler ?? 'dida',
-          seed: seed + index + 1 + draw * 65_537,
-          ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
-          ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
-          ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
-          ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
-          ...(t !== undefined ? { temperature: t } : {}),
-          ...(request.signal ? { signal: request.signal } : {}),
-        });
-        const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
-        const step: PlannedStep = { index, instruction, keyframe: await this.model.toPng(drawn.rgb) };
-        const errors = this.options.check ? await this.options.check([...steps, step], request) : [];
-        if (best === undefined || errors.length < best.errors.length) best = { step, drawn, errors };
-        if (errors.length === 0) break;
-      }
-      steps.push(best!.step);
-      pictures.push(best!.drawn);
+      const { value, redraws: redrawn } = await leastRefused(
+        tries,
+        async (draw) => {
+          const t = temperatureOf(draw);
+          const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
+            sampler: this.options.sampler ?? 'dida',
+            seed: seed + index + 1 + draw * 65_537,
+            ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
+            ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
+            ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
+            ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
+            ...(t !== undefined ? { temperature: t } : {}),
+            ...(request.signal ? { signal: request.signal } : {}),
+          });
+          const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
+          const step: PlannedStep = { index, instruction, keyframe: await this.model.toPng(drawn.rgb) };
+          return { step, drawn };
+        },
+        async (v) => (check ? (await check([...steps, v.step], request)).length : 0),
+      );
+      steps.push(value.step);
+      pictures.push(value.drawn);
       keyframeMs.push(performance.now() - k0);
-      redraws.push(Math.min(draw, tries - 1));
+      redraws.push(redrawn);
     }
     this.last = { steps, pictures };
     this.lastTiming = { textMs: t1 - t0, keyframeMs, redraws, textRedraws, totalMs: performance.now() - t0 };
@@ -190,4 +180,23 @@ export class OnnxPlanner implements Planner {
     const pictures = ours ? this.last!.pictures.slice(0, count) : await Promise.all(steps.map((s) => this.model.encodePicture(s.keyframe)));
     return { steps, pictures };
   }
+}
+
+/**
+ * Draws `draw(0)`, then `draw(1)`, ... until a draw has no errors or `tries` draws are made, and keeps
+ * the draw with the fewest errors (the earliest on a tie). `redraws` counts the draws after the first.
+ */
+async function leastRefused<T>(tries: number, draw: (k: number) => Promise<T>, errorsOf: (value: T) => Promise<number>): Promise<{ value: T; redraws: number }> {
+  let value = await draw(0);
+  let fewest = await errorsOf(value);
+  let k = 1;
+  for (; k < tries && fewest > 0; k++) {
+    const other = await draw(k);
+    const errors = await errorsOf(other);
+    if (errors < fewest) {
+      value = other;
+      fewest = errors;
+    }
+  }
+  return { value, redraws: k - 1 };
 }

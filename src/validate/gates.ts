@@ -17,6 +17,12 @@ function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
   };
 }
 
+/** A plan of `steps` as the validator takes it, for the request's robot and scene. */
+function check(steps: PlannedStep[], request: PlanRequest, context: { observation: DecodedImage; keyframes?: DecodedImage[] }) {
+  const draft: PlanDraft = { id: 'gate', version: request.version, backend: 'gate', createdAt: new Date(0).toISOString(), ...(request.scene ? { scene: request.scene } : {}), steps };
+  return validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), ...context }).issues;
+}
+
 /**
  * The validator's text checks as a TextCheck: the step texts alone (no keyframes) validated against
  * the observation, which tells what the arms hold and where the objects are. Returns the errors that
@@ -26,16 +32,8 @@ function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
 export function textGate(): TextCheck {
   const decode = decoder();
   return async (instructions: readonly string[], request: PlanRequest) => {
-    const draft: PlanDraft = {
-      id: 'gate',
-      version: request.version,
-      backend: 'gate',
-      createdAt: new Date(0).toISOString(),
-      ...(request.scene ? { scene: request.scene } : {}),
-      steps: instructions.map((instruction, index) => ({ index, instruction, keyframe: new Uint8Array(0) })),
-    };
-    const observation = await decode(request.observation);
-    const { issues } = validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), observation });
+    const steps = instructions.map((instruction, index) => ({ index, instruction, keyframe: new Uint8Array(0) }));
+    const issues = check(steps, request, { observation: await decode(request.observation) });
     return issues.filter((i) => i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code));
   };
 }
@@ -53,8 +51,7 @@ export function keyframeGate(): StepCheck {
     const index = steps.length - 1;
     if (index < 0) return [];
     const [observation, ...keyframes] = await Promise.all([decode(request.observation), ...steps.map((s) => decode(s.keyframe))]);
-    const draft: PlanDraft = { id: 'gate', version: request.version, backend: 'gate', createdAt: new Date(0).toISOString(), ...(request.scene ? { scene: request.scene } : {}), steps: [...steps] };
-    const { issues } = validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), observation: observation!, keyframes });
+    const issues = check([...steps], request, { observation: observation!, keyframes });
     return issues.filter((i) => i.severity === 'error' && i.step === index && KEYFRAME_ISSUE_CODES.has(i.code));
   };
 }

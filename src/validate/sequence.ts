@@ -99,8 +99,9 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
         }
         const seenAt = at.kind === 'table' ? start?.positions?.[obj] : undefined;
         const reach = named !== undefined ? profile.arms.find((a) => a.name === named)?.workspace : undefined;
-        if (seenAt !== undefined && reach !== undefined && outside(seenAt, reach) > REACH_MARGIN_M) {
-          issues.push(issue('out_of_reach', s.step, `step ${s.step}: the ${obj} is at (${seenAt[0].toFixed(2)}, ${seenAt[1].toFixed(2)}) in the observation, ${(outside(seenAt, reach) * 100).toFixed(0)} cm outside ${armWords(named!)}'s workspace; another arm must take it`));
+        const miss = seenAt !== undefined && reach !== undefined ? outside(seenAt, reach) : 0;
+        if (miss > REACH_MARGIN_M) {
+          issues.push(issue('out_of_reach', s.step, `step ${s.step}: the ${obj} is at (${seenAt![0].toFixed(2)}, ${seenAt![1].toFixed(2)}) in the observation, ${(miss * 100).toFixed(0)} cm outside ${armWords(named!)}'s workspace; another arm must take it`));
           break;
         }
         // The arm must also reach a slot of the object's receptacle to put it away.
