@@ -54,6 +54,8 @@ export interface ValidatorInput {
   plan: PlanDraft;
   robot: RobotProfile;
   observation?: Uint8Array;
+  /** The run so far, as the planner saw it: the validator checks the plan continues it. */
+  history?: readonly HistoryEntry[];
 }
 export interface ValidationResult {
   ok: boolean;
@@ -546,6 +548,7 @@ export const executorMachine = setup({
           plan: context.draft!,
           robot: context.robot,
           ...(context.observation !== null ? { observation: context.observation } : {}),
+          history: history(context.steps),
         }),
         onDone: [
           {

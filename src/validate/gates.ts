@@ -20,7 +20,7 @@ function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
 /** A plan of `steps` as the validator takes it, for the request's robot and scene. */
 function check(steps: PlannedStep[], request: PlanRequest, context: { observation: DecodedImage; keyframes?: DecodedImage[] }) {
   const draft: PlanDraft = { id: 'gate', version: request.version, backend: 'gate', createdAt: new Date(0).toISOString(), ...(request.scene ? { scene: request.scene } : {}), steps };
-  return validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), ...context }).issues;
+  return validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), history: request.history, ...context }).issues;
 }
 
 /**

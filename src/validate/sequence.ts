@@ -24,17 +24,28 @@ export interface ObservedStart {
   emptyArms: string[];
 }
 
+/** A step of the run so far, as the robot reported it (see PlanRequest.history). */
+export interface PastStep {
+  meaning: StepMeaning;
+  status: 'done' | 'miss' | 'rejected' | 'timeout' | 'cancelled';
+}
+
 /**
- * Preconditions and effects per scene on an abstract state built from the plan's own steps and the
- * observation. Three-valued: what neither the observation nor an earlier step tells is unknown, and
- * only a known contradiction is an issue, so a replan from an odd state is never refused for a guess.
+ * Preconditions and effects per scene on an abstract state built from the run so far (`past`), the
+ * observation and the plan's own steps. Three-valued: what none of them tells is unknown, and only a
+ * known contradiction is an issue, so a replan from an odd state is never refused for a guess.
+ *
+ * The run so far matters where the picture cannot tell: a T-shirt whose half fold stopped at 60 %
+ * looks folded to the camera, but the robot reported the fold missed, so "move the folded shirt
+ * aside" must wait for the fold. The table's objects are where the observation shows them, so the
+ * table goes by the observation alone.
  */
-export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart): ValidationIssue[] {
+export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = []): ValidationIssue[] {
   switch (scene) {
     case 'table':
       return tableSequence(steps, profile, start);
     case 'tshirt':
-      return tshirtSequence(steps, profile, start);
+      return tshirtSequence(steps, profile, start, past);
   }
 }
 
@@ -168,16 +179,24 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
 // ---- T-shirt ----------------------------------------------------------------------------------
 
 type Tri = boolean | typeof UNKNOWN;
+/** Reports a finding on a step; true when the step is refused, so its effects are not applied. */
+type Say = (code: Parameters<typeof issue>[0], s: StepMeaning, text: string) => boolean;
 const CORNER = { bottom_left: 'shirt.bottom_left', bottom_right: 'shirt.bottom_right' } as const;
 
-function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart): ValidationIssue[] {
+function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = []): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const arms = armsState(profile, start);
   const folded: Record<'left_sleeve' | 'right_sleeve' | 'bottom' | 'half', Tri> = { left_sleeve: UNKNOWN, right_sleeve: UNKNOWN, bottom: UNKNOWN, half: UNKNOWN };
   let collarTidy: Tri = UNKNOWN;
   let aside: Tri = UNKNOWN;
   const pair = profile.arms.slice(0, 2).map((a) => a.name);
-  const say = (code: Parameters<typeof issue>[0], s: StepMeaning, text: string) => issues.push(issue(code, s.step, `step ${s.step}: ${text}`));
+  /** A planned step's finding: recorded, and the step is refused (its effects are not applied). */
+  const refuse: Say = (code, s, text) => {
+    issues.push(issue(code, s.step, `step ${s.step}: ${text}`));
+    return true;
+  };
+  /** A step the robot reported done: its effects stand whatever this model of the state thought. */
+  const trust: Say = () => false;
   /** Is the corner known to be held (true), known free (false) or unknown? */
   const cornerHeld = (corner: string): Tri => {
     const values = [...arms.values()];
@@ -193,92 +212,131 @@ function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, st
     return null;
   };
 
-  for (const s of steps) {
-    if (s.object !== 'shirt') continue;
+  /** Checks one step against the state, then applies its effects unless `say` refused it. */
+  const apply = (s: StepMeaning, say: Say): void => {
     const acting = s.arms ?? [];
     switch (s.verb) {
       case 'tidy': {
-        if (collarTidy === true) { say('already_done', s, 'the collar is already tidy'); break; }
-        if (folded.half === true) { say('order', s, 'the collar is under the half fold; tidy it before folding in half'); break; }
+        if (collarTidy === true && say('already_done', s, 'the collar is already tidy')) return;
+        if (folded.half === true && say('order', s, 'the collar is under the half fold; tidy it before folding in half')) return;
         const b = busy(acting);
-        if (b !== null) { say('arm_busy', s, b); break; }
+        if (b !== null && say('arm_busy', s, b)) return;
         collarTidy = true;
         for (const a of acting) arms.set(a, null);
-        break;
+        return;
       }
       case 'fold': {
         const part = s.part;
         if (part === 'left_sleeve' || part === 'right_sleeve') {
-          if (folded.bottom === true || folded.half === true) { say('order', s, `the ${part.replace('_', ' ')} is under the bottom fold; sleeves are folded before the bottom`); break; }
-          if (folded[part] === true) { say('already_done', s, `the ${part.replace('_', ' ')} is already folded in`); break; }
+          if ((folded.bottom === true || folded.half === true) && say('order', s, `the ${part.replace('_', ' ')} is under the bottom fold; sleeves are folded before the bottom`)) return;
+          if (folded[part] === true && say('already_done', s, `the ${part.replace('_', ' ')} is already folded in`)) return;
           const b = busy(acting, [`shirt.${part}`]);
-          if (b !== null) { say('arm_busy', s, b); break; }
+          if (b !== null && say('arm_busy', s, b)) return;
           folded[part] = true;
           for (const a of acting) arms.set(a, null);
         } else if (part === 'bottom') {
-          if (folded.bottom === true) { say('already_done', s, 'the bottom is already folded up'); break; }
+          if (folded.bottom === true && say('already_done', s, 'the bottom is already folded up')) return;
           const unfolded = (['left_sleeve', 'right_sleeve'] as const).filter((p) => folded[p] === false);
-          if (unfolded.length > 0) { say('order', s, `the bottom fold comes after the sleeves; fold ${unfolded.map((p) => `the ${p.replace('_', ' ')}`).join(' and ')} first`); break; }
+          if (unfolded.length > 0 && say('order', s, `the bottom fold comes after the sleeves; fold ${unfolded.map((p) => `the ${p.replace('_', ' ')}`).join(' and ')} first`)) return;
           const missing = (['bottom_left', 'bottom_right'] as const).filter((c) => cornerHeld(CORNER[c]) === false);
-          if (missing.length > 0) { say('corners_not_held', s, `the bottom fold needs both bottom corners held; ${missing.map((c) => c.replace('_', '-')).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not: grasp the bottom corners first`); break; }
+          if (missing.length > 0 && say('corners_not_held', s, `the bottom fold needs both bottom corners held; ${missing.map((c) => c.replace('_', '-')).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not: grasp the bottom corners first`)) return;
           folded.bottom = true;
           for (const [a, h] of arms) if (h === CORNER.bottom_left || h === CORNER.bottom_right) arms.set(a, null);
           for (const a of acting) arms.set(a, null);
         } else if (part === 'half') {
-          if (folded.half === true) { say('already_done', s, 'the shirt is already folded in half'); break; }
-          if (folded.bottom === false) { say('order', s, 'fold the bottom up before folding the shirt in half'); break; }
+          if (folded.half === true && say('already_done', s, 'the shirt is already folded in half')) return;
+          if (folded.bottom === false && say('order', s, 'fold the bottom up before folding the shirt in half')) return;
           const b = busy(acting.length > 0 ? acting : pair, ['shirt.half']);
-          if (b !== null) { say('arm_busy', s, b); break; }
+          if (b !== null && say('arm_busy', s, b)) return;
           folded.half = true;
+          folded.bottom = true;
           for (const a of acting) arms.set(a, null);
         }
         // Later folds imply earlier ones were made: a plan that folds the bottom had its sleeves in.
         if (folded.bottom === true) {
           for (const p of ['left_sleeve', 'right_sleeve'] as const) if (folded[p] === UNKNOWN) folded[p] = true;
         }
-        break;
+        return;
       }
       case 'grasp': {
         const part = s.part;
-        if (part !== 'bottom_corners' && part !== 'bottom_left' && part !== 'bottom_right') break;
-        if (folded.bottom === true) { say('already_done', s, 'the bottom is already folded up; its corners are not there to grasp'); break; }
+        if (part !== 'bottom_corners' && part !== 'bottom_left' && part !== 'bottom_right') return;
+        if (folded.bottom === true && say('already_done', s, 'the bottom is already folded up; its corners are not there to grasp')) return;
         const unfolded = (['left_sleeve', 'right_sleeve'] as const).filter((p) => folded[p] === false);
-        if (unfolded.length > 0) { say('order', s, `fold ${unfolded.map((p) => `the ${p.replace('_', ' ')}`).join(' and ')} in before grasping the bottom corners`); break; }
+        if (unfolded.length > 0 && say('order', s, `fold ${unfolded.map((p) => `the ${p.replace('_', ' ')}`).join(' and ')} in before grasping the bottom corners`)) return;
         if (part === 'bottom_corners') {
           const [l, r] = acting.length === 2 ? acting : pair;
           const b = busy([l!, r!].filter((x) => x !== undefined), [CORNER.bottom_left, CORNER.bottom_right]);
-          if (b !== null) { say('arm_busy', s, b); break; }
+          if (b !== null && say('arm_busy', s, b)) return;
           if (l !== undefined) arms.set(l, CORNER.bottom_left);
           if (r !== undefined) arms.set(r, CORNER.bottom_right);
         } else {
           const b = busy(acting, [CORNER[part]]);
-          if (b !== null) { say('arm_busy', s, b); break; }
+          if (b !== null && say('arm_busy', s, b)) return;
           if (acting.length === 1) arms.set(acting[0]!, CORNER[part]);
           else for (const [a, h] of arms) if (h === UNKNOWN) arms.set(a, UNKNOWN);
         }
-        break;
+        return;
       }
       case 'move': {
-        if (aside === true) { say('already_done', s, 'the shirt is already aside'); break; }
-        if (folded.half === false) { say('order', s, 'fold the shirt before moving it aside'); break; }
+        if (aside === true && say('already_done', s, 'the shirt is already aside')) return;
+        if (folded.half === false && say('order', s, 'fold the shirt before moving it aside')) return;
         const b = busy(acting);
-        if (b !== null) { say('arm_busy', s, b); break; }
+        if (b !== null && say('arm_busy', s, b)) return;
         aside = true;
-        break;
+        folded.half = true;
+        return;
       }
       case 'release': {
         const names = acting.length > 0 ? acting : [...arms.keys()];
         const holds = names.filter((n) => arms.get(n) !== null);
-        if (holds.length === 0) { say('not_held', s, `${names.map(armWords).join(' and ')} ${names.length > 1 ? 'hold' : 'holds'} nothing to release`); break; }
+        if (holds.length === 0 && say('not_held', s, `${names.map(armWords).join(' and ')} ${names.length > 1 ? 'hold' : 'holds'} nothing to release`)) return;
         for (const n of names) arms.set(n, null);
-        break;
+        return;
       }
       default:
-        break;
+        return;
     }
+  };
+
+  /**
+   * A step the robot reported not done (a miss) or gave up on (timeout, cancel): what it was to
+   * achieve is known undone after a miss and unknown after a timeout or cancel, and whatever its arms
+   * hold now is unknown (a partial fold ends with the cloth still in the grippers).
+   */
+  const unfinished = (s: StepMeaning, status: 'miss' | 'timeout' | 'cancelled'): void => {
+    const outcome: Tri = status === 'miss' ? false : UNKNOWN;
+    for (const a of s.arms ?? [...arms.keys()]) arms.set(a, UNKNOWN);
+    if (s.verb === 'tidy') collarTidy = outcome;
+    else if (s.verb === 'move') aside = outcome;
+    else if (s.verb === 'fold' && (s.part === 'left_sleeve' || s.part === 'right_sleeve' || s.part === 'bottom' || s.part === 'half')) {
+      folded[s.part] = outcome;
+      // The half fold lies on the bottom fold: without the bottom, no half.
+      if (s.part === 'bottom' && outcome === false) folded.half = false;
+    }
+  };
+
+  const proveOrder = (s: StepMeaning): void => {
     // Nothing known yet becomes known-undone the moment a later step proves the order: unknowns stay unknown.
     if (s.verb === 'fold' && (s.part === 'left_sleeve' || s.part === 'right_sleeve') && folded.bottom === UNKNOWN) folded.bottom = false;
     if (s.verb === 'grasp' && folded.bottom === UNKNOWN) folded.bottom = false;
+  };
+
+  // The run so far: what the robot reported done happened, what it missed did not.
+  for (const p of past) {
+    if (p.meaning.object !== 'shirt') continue;
+    if (p.status === 'done') {
+      apply(p.meaning, trust);
+      proveOrder(p.meaning);
+    } else if (p.status !== 'rejected') unfinished(p.meaning, p.status);
+  }
+  // The observation is newer than any report: a gripper it shows at home holds nothing.
+  for (const a of start?.emptyArms ?? []) if (arms.has(a)) arms.set(a, null);
+
+  for (const s of steps) {
+    if (s.object !== 'shirt') continue;
+    apply(s, refuse);
+    proveOrder(s);
   }
   const still = [...arms].filter(([, h]) => typeof h === 'string');
   if (steps.length > 0 && still.length > 0) {

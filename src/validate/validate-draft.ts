@@ -45,5 +45,6 @@ export async function validateDraft(input: ValidatorInput & { scene?: SceneId })
     ...(scene !== undefined ? { scene } : {}),
     ...(observation !== undefined ? { observation } : {}),
     keyframes,
+    ...(input.history !== undefined ? { history: input.history } : {}),
   });
 }

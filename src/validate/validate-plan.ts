@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatPath } from '../errors/format.js';
 import { meanAbsDiff } from '../image/compare.js';
-import type { PlanDraft } from '../planner/planner.js';
+import type { HistoryEntry, PlanDraft } from '../planner/planner.js';
 import { Action } from '../schema/action.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { SceneId } from '../schema/task.js';
@@ -17,7 +17,7 @@ import {
   textureIssues,
 } from './keyframe-checks.js';
 import type { Picture } from './picture.js';
-import { checkSequence, type StepMeaning } from './sequence.js';
+import { checkSequence, type PastStep, type StepMeaning } from './sequence.js';
 import { overheadMapper } from './view.js';
 
 /** A picture as the async shell decoded it: its encoded size and its pixels at the compare size. */
@@ -32,6 +32,12 @@ export interface ValidationContext {
   observation?: DecodedImage;
   /** Decoded keyframes by step; without them the picture checks are skipped. */
   keyframes?: readonly (DecodedImage | undefined)[];
+  /**
+   * The run so far (a replan's PlanRequest.history): steps the robot reported done, missed or
+   * rejected. Tells the sequence check what the observation cannot show, such as a fold that stopped
+   * short. Entries that do not parse are skipped.
+   */
+  history?: readonly HistoryEntry[];
 }
 
 export interface PlanValidation {
@@ -234,7 +240,15 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
   const obs = context.observation?.ok ? context.observation.picture : undefined;
   const mapper = obs ? overheadMapper(camera, obs) : null;
   const start = obs ? observedStart(obs, sceneId, profile, mapper) : undefined;
-  issues.push(...checkSequence(sceneId, meanings, profile, start));
+  const past: PastStep[] = (context.history ?? []).flatMap((h) => {
+    const parsed = scene.parseInstruction(h.instruction, profile);
+    if (!parsed.ok) return [];
+    const t = parsed.template;
+    const arms = t.arms ?? (armNames.length === 1 ? [armNames[0]!] : undefined);
+    const meaning: StepMeaning = { step: h.stepIndex, verb: t.verb, object: t.object, ...(t.part !== undefined ? { part: t.part } : {}), ...(t.target !== undefined ? { target: t.target } : {}), ...(arms !== undefined ? { arms } : {}) };
+    return [{ meaning, status: h.status }];
+  });
+  issues.push(...checkSequence(sceneId, meanings, profile, start, past));
 
   if (keyframes !== undefined) {
     const aspect = camera.resolution.width / camera.resolution.height;

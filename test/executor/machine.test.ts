@@ -87,6 +87,7 @@ describe('executor machine', () => {
       clock,
       input: { robot: robot({ stepTimeoutMs: 5_000 }) },
       plans: [['pick', 'fold'], ['fold']],
+      validator: () => ({ ok: true, issues: [] }),
       dispatcher: (input, signal) => {
         if (input.stepIndex === 0) return feedback(input, 'done');
         signals.push(signal);
@@ -105,6 +106,9 @@ describe('executor machine', () => {
     expect(signals[0]!.aborted).toBe(true);
     expect(h.cancels).toEqual([{ runId: 'run-1', stepIndex: 1, attempt: 0, stepId: 'run-1/1/0', reason: 'timeout' }]);
     expect(h.plannerCalls[1]!.history.at(-1)).toEqual({ stepIndex: 1, attempt: 0, instruction: 'fold', status: 'timeout', reason: 'timeout' });
+    // The validator checks the replan against the same run so far as the planner saw.
+    expect(h.validatorCalls.map((c) => c.history)).toEqual(h.plannerCalls.map((c) => c.history));
+    expect(h.validatorCalls[1]!.history!.map((e) => e.status)).toEqual(['done', 'timeout']);
     const replan = h.events.find((e) => e.type === 'replan');
     expect(replan?.type === 'replan' && replan.after.status).toBe('timeout');
   });

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryEntry, PlanRequest } from '../../src/planner/planner.js';
+import { Rng } from '../../src/util/rng.js';
+import { textGate } from '../../src/validate/gates.js';
+import { missOfKind, tshirtScene, type TshirtState } from '../../sim/scenes/tshirt/index.js';
+import { profile, world } from './helpers.js';
+
+/**
+ * The validator reads a replan against the run so far. A half fold that stopped at 35-70 % looks
+ * folded to the camera, and the embedded model then plans "move the folded shirt aside", which the
+ * robot refuses (rollout seed 100002). The robot's own report of the miss tells the validator.
+ */
+const ROBOT = 'aloha-agilex';
+const SEED = 100002;
+
+async function afterPartialHalfFold() {
+  const w = world(ROBOT, 'tshirt', SEED);
+  const plan = w.oracle();
+  const half = plan.findIndex((s) => s.instruction.startsWith('fold the shirt in half'));
+  expect(half).toBeGreaterThan(0);
+  const history: HistoryEntry[] = [];
+  for (const [k, s] of plan.slice(0, half).entries()) {
+    w.state = s.next;
+    history.push({ stepIndex: k, attempt: 0, instruction: s.instruction, status: 'done' });
+  }
+  const done = plan[half]!.next;
+  const missed = missOfKind(w.state as TshirtState, plan[half]!.action, 'partial_fold', new Rng(7));
+  expect(missed.kind).toBe('partial_fold');
+  w.state = missed.state;
+  history.push({ stepIndex: half, attempt: 0, instruction: plan[half]!.instruction, status: 'miss', reason: `partial_fold: ${missed.reason}` });
+  const observation = new Uint8Array(await w.observe());
+  const request = (h: readonly HistoryEntry[]): PlanRequest => ({ robot: profile(ROBOT), task: 'fold the t-shirt', scene: 'tshirt', observation, history: h, version: 2 });
+  return { w, plan, half, done, history, request };
+}
+
+/** What the sim itself says about an instruction from a state: can it be done at all? */
+function simAllows(state: TshirtState, instruction: string): boolean {
+  const parsed = tshirtScene.parseInstruction(instruction, profile(ROBOT));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const found = tshirtScene.candidates(state, parsed.template, profile(ROBOT));
+  return found.ok && found.candidates.length > 0;
+}
+
+describe('validator: the run so far', () => {
+  it('refuses moving a shirt aside whose half fold the robot reported missed; the picture alone could not tell', async () => {
+    const { w, history, request } = await afterPartialHalfFold();
+    const aside = 'move the folded shirt aside';
+    expect(simAllows(w.state as TshirtState, aside)).toBe(false);
+    const gate = textGate();
+    const refused = await gate([aside], request(history));
+    expect(refused.map((i) => [i.code, i.step])).toEqual([['order', 0]]);
+    expect(refused[0]!.message).toMatch(/fold the shirt before moving it aside/);
+    // Without the history the same texts pass: the observation shows a shirt that looks folded.
+    expect((await textGate()([aside], request([]))).filter((i) => i.code === 'order')).toEqual([]);
+  });
+
+  it("passes the oracle's own replan from that state, with the history", async () => {
+    const { w, history, request } = await afterPartialHalfFold();
+    const replan = w.oracle().map((s) => s.instruction);
+    expect(replan[0]).toMatch(/^fold the shirt in half/);
+    expect(await textGate()(replan, request(history))).toEqual([]);
+  });
+
+  it('takes steps the robot reported done as done, and rejected steps as changing nothing', async () => {
+    const { w, plan, half, done, history, request } = await afterPartialHalfFold();
+    w.state = done;
+    const fullHistory: HistoryEntry[] = [...history, { stepIndex: half + 1, attempt: 1, instruction: plan[half]!.instruction, status: 'done' }];
+    const again = plan[half]!.instruction;
+    expect(simAllows(done as TshirtState, again)).toBe(false);
+    expect((await textGate()([again, plan[half + 1]!.instruction], request(fullHistory))).map((i) => [i.code, i.step])).toEqual([['already_done', 0]]);
+    // The collar was tidied in step 0 of the run: tidying it again is refused too.
+    const tidy = plan.find((s) => s.instruction.startsWith('tidy the collar'))!.instruction;
+    expect((await textGate()([tidy], request(fullHistory))).map((i) => i.code)).toContain('already_done');
+    // A rejected attempt did nothing: after the miss, the half fold is still known undone.
+    const rejected: HistoryEntry[] = [...history, { stepIndex: half + 1, attempt: 1, instruction: 'move the folded shirt aside', status: 'rejected', reason: 'not folded' }];
+    expect((await textGate()(['move the folded shirt aside'], request(rejected))).map((i) => i.code)).toEqual(['order']);
+  });
+
+  it('skips history entries it cannot read, and a timeout leaves the step unknown rather than undone', async () => {
+    const { history, request } = await afterPartialHalfFold();
+    const odd: HistoryEntry[] = [{ stepIndex: 0, attempt: 0, instruction: 'juggle three oranges', status: 'done' }, ...history.slice(0, -1)];
+    const timedOut: HistoryEntry[] = [...odd, { ...history.at(-1)!, status: 'timeout' }];
+    expect(await textGate()(['move the folded shirt aside'], request(timedOut))).toEqual([]);
+  });
+});
