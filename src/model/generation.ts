@@ -40,6 +40,25 @@ export const forbidAt = (when: (step: number) => boolean, ids: readonly number[]
   for (const id of ids) logits[id] = -Infinity;
 };
 
+/**
+ * Records the log-probability row of every step as the processors before it leave it, so the tokens a
+ * generation chose can be scored afterwards under the model's own (range-restricted) distribution,
+ * whatever later processors forced or forbade.
+ */
+export function logProbTap(): { processor: LogitsProcessor; logProbOf: (tokens: readonly number[]) => number } {
+  const rows: { logits: Float32Array; lse: number }[] = [];
+  return {
+    processor: (logits, ctx) => {
+      let max = -Infinity;
+      for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+      let sum = 0;
+      for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+      rows[ctx.step] = { logits: logits.slice(), lse: max + Math.log(sum) };
+    },
+    logProbOf: (tokens) => tokens.reduce((lp, t, step) => lp + rows[step]!.logits[t]! - rows[step]!.lse, 0),
+  };
+}
+
 export const temperature = (t: number): LogitsProcessor => (logits) => {
   if (t <= 0 || t === 1) return;
   for (let i = 0; i < logits.length; i++) logits[i] = logits[i]! / t;

@@ -42,8 +42,11 @@ export interface OnnxPlannerOptions {
   keyframeTries?: number;
   /**
    * Checks the step texts before any keyframe is drawn (textGate() runs the validator without
-   * pictures). Refused texts are drawn again, sampled at retryTemperature with their own seed, up to
-   * `textTries` draws; the draw with the fewest errors in the steps it wrote is kept.
+   * pictures). Refused texts are drawn again, up to `textTries` draws, and the draw with the fewest
+   * errors in the steps it wrote is kept. A redraw keeps the steps before the first refused one and
+   * puts the model's most likely other text that passes in its place (WorldModel.stepAlternatives),
+   * then writes the rest; when no alternative passes (or the error is about the whole plan), it
+   * samples at retryTemperature with its own seed instead.
    */
   textCheck?: TextCheck;
   /** Draws of the step texts when `textCheck` refuses them; default 3. */
@@ -101,11 +104,11 @@ export class OnnxPlanner implements Planner {
     this.repairs = firstError > 0 ? this.repairs + 1 : 0;
     const from = firstError > 0 ? Math.max(1, firstError - (this.repairs - 1)) : 0;
     const kept = from > 0 ? await this.keptSteps(request.previous!, from) : { steps: [], pictures: [] };
-    const drawTexts = async (draw: number): Promise<string[]> => {
+    const write = async (draw: number, keep: readonly string[], temperature: number): Promise<string[]> => {
       const written = await this.model.stepTexts(robot, request.task, observation, {
         seed: seed + draw * 65_537,
-        keep: kept.steps.map((s) => s.instruction),
-        temperature: temperatureOf(draw) ?? this.options.textTemperature ?? 0,
+        keep,
+        temperature,
         ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
         ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
@@ -113,11 +116,27 @@ export class OnnxPlanner implements Planner {
       return written.slice(0, this.options.maxSteps ?? 24);
     };
     const textCheck = this.options.textCheck;
+    // The latest refused texts and their first refused step; refused step texts per prefix.
+    let refusal: { texts: string[]; step: number } | null = null;
+    const refusedAfter = new Map<string, string[]>();
+    const drawTexts = async (draw: number): Promise<string[]> => {
+      if (draw > 0 && textCheck && refusal !== null) {
+        const better = await this.departFrom(refusal, refusedAfter, request, textCheck, observation);
+        if (better !== null) return write(draw, better, this.options.textTemperature ?? 0);
+      }
+      return write(draw, kept.steps.map((s) => s.instruction), temperatureOf(draw) ?? this.options.textTemperature ?? 0);
+    };
     const { value: texts, redraws: textRedraws } = await leastRefused(
       textCheck ? Math.max(1, this.options.textTries ?? 3) : 1,
       drawTexts,
-      // Only errors in the steps written now count: kept steps passed before, and cannot change here.
-      async (t) => (textCheck ? (await textCheck(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length).length : 0),
+      async (t) => {
+        if (!textCheck) return 0;
+        // Only errors in the steps written now count: kept steps passed before, and cannot change here.
+        const errors = (await textCheck(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length);
+        const steps = errors.map((i) => i.step);
+        refusal = errors.length > 0 && !steps.includes(null) ? { texts: [...t], step: Math.min(...(steps as number[])) } : null;
+        return errors.length;
+      },
     );
     const t1 = performance.now();
     const steps: PlannedStep[] = [...kept.steps];
@@ -170,6 +189,37 @@ export class OnnxPlanner implements Planner {
   }
 
   /**
+   * The steps before `refusal.step` plus the model's most likely other text for that step that the
+   * text check passes (WorldModel.stepAlternatives), or null when none of the best few does. Every
+   * text refused at that step after that prefix, in this planning round, stays refused. The caller
+   * writes the rest of the plan after these steps.
+   */
+  private async departFrom(
+    refusal: { texts: string[]; step: number },
+    refusedAfter: Map<string, string[]>,
+    request: PlanRequest,
+    textCheck: TextCheck,
+    observation: ArrayLike<number>,
+  ): Promise<string[] | null> {
+    const prefix = refusal.texts.slice(0, refusal.step);
+    const key = prefix.join('\n');
+    const refused = refusedAfter.get(key) ?? [];
+    refusedAfter.set(key, refused);
+    refused.push(refusal.texts[refusal.step]!);
+    const alternatives = await this.model.stepAlternatives(request.robot.id, request.task, observation, {
+      keep: prefix,
+      refused,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    for (const { text } of alternatives.slice(0, ALTERNATIVES_CHECKED)) {
+      const errors = (await textCheck([...prefix, text], request)).filter((i) => i.step === refusal.step);
+      if (errors.length === 0) return [...prefix, text];
+      refused.push(text);
+    }
+    return null;
+  }
+
+  /**
    * The first `count` steps of `draft` and the pictures the next keyframe is drawn from. When the
    * draft is this planner's latest one (its keyframe buffers are ours), the pictures are the ones it
    * drew; otherwise (another backend's draft, a resumed run) each keyframe PNG is encoded again.
@@ -186,6 +236,9 @@ export class OnnxPlanner implements Planner {
  * Draws `draw(0)`, then `draw(1)`, ... until a draw has no errors or `tries` draws are made, and keeps
  * the draw with the fewest errors (the earliest on a tie). `redraws` counts the draws after the first.
  */
+/** Alternatives tried per refused step before the planner falls back to sampling. */
+const ALTERNATIVES_CHECKED = 8;
+
 async function leastRefused<T>(tries: number, draw: (k: number) => Promise<T>, errorsOf: (value: T) => Promise<number>): Promise<{ value: T; redraws: number }> {
   let value = await draw(0);
   let fewest = await errorsOf(value);

@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { filledAfter } from '../../src/model/dida.js';
-import { causalMask, forceAt, greedy, multinomial, softmax, topK, topP } from '../../src/model/generation.js';
+import { causalMask, forceAt, greedy, logProbTap, multinomial, softmax, topK, topP } from '../../src/model/generation.js';
 import { Rng } from '../../src/util/rng.js';
 
 const ctx = { generated: [], step: 0 };
 
 describe('generation parts', () => {
+  it('the log-probability tap scores chosen tokens by the logits it saw, not by what later processors forced', () => {
+    const tap = logProbTap();
+    const a = Float32Array.from([0, Math.log(3), -Infinity]);
+    tap.processor(a, { generated: [], step: 0 });
+    forceAt(() => true, 2)(a, ctx);
+    const b = Float32Array.from([Math.log(2), Math.log(2)]);
+    tap.processor(b, { generated: [], step: 1 });
+    expect(tap.logProbOf([1, 0])).toBeCloseTo(Math.log(3 / 4) + Math.log(1 / 2), 6);
+    expect(tap.logProbOf([2])).toBe(-Infinity);
+  });
+
   it('top-k keeps the k best scores', () => {
     const l = Float32Array.from([1, 5, 3, 4, 2]);
     topK(2)(l, ctx);

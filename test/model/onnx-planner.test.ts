@@ -121,11 +121,33 @@ describe('onnx planner on the committed model', () => {
     expect(planner.lastTiming!.redraws[0]).toBe(2);
     expect(Buffer.from(plan.steps[0]!.keyframe).toString('base64')).toBe(kept[1]);
   });
-  it('redraws refused step texts before drawing any keyframe, and stops at the first that passes', async () => {
+  it('replaces a refused step with the most likely other text that passes, keeping the steps before it', async () => {
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 4 }).plan(request(1));
+    const texts = plain.steps.map((s) => s.instruction);
+    expect(texts.length).toBeGreaterThan(2);
+    const checked: string[][] = [];
+    // Refuses the greedy plan's step 1 wherever it comes up again, as the validator would.
+    const refuseStep1 = async (t: readonly string[]) => {
+      checked.push([...t]);
+      return t[1] === texts[1] ? [{ code: 'order', severity: 'error' as const, step: 1, message: 'not yet' }] : [];
+    };
+    const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 4, textCheck: refuseStep1 });
+    const plan = await planner.plan(request(1));
+    const alternatives = await model.stepAlternatives(shirt.profile.id, 'fold the t-shirt', (await model.encodePicture(request(1).observation)).codes, { keep: [texts[0]!], refused: [texts[1]!] });
+    expect(alternatives.length).toBeGreaterThan(0);
+    const got = plan.steps.map((s) => s.instruction);
+    expect(got[0]).toBe(texts[0]);
+    expect(got[1]).toBe(alternatives[0]!.text);
+    expect(planner.lastTiming!.textRedraws).toBe(1);
+    // The alternative was checked on its own after the kept step before the rest was written.
+    expect(checked[1]).toEqual([texts[0], alternatives[0]!.text]);
+  });
+
+  it('samples a redraw when the refusal is about the whole plan, and stops at the first that passes', async () => {
     const seenTexts: string[][] = [];
     const refuseFirst = async (texts: readonly string[]) => {
       seenTexts.push([...texts]);
-      return seenTexts.length === 1 ? [{ code: 'unparseable', severity: 'error' as const, step: 0, message: 'step 0 does not parse' }] : [];
+      return seenTexts.length === 1 ? [{ code: 'step_count', severity: 'error' as const, step: null, message: 'too many steps' }] : [];
     };
     const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: refuseFirst });
     const plan = await planner.plan(request(1));

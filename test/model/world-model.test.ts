@@ -53,6 +53,29 @@ describe('world model on the committed ONNX files', () => {
     expect(outside).toBe(0);
   });
 
+  it('lists the best single departures from a refused step text, most likely first', async () => {
+    const [first, second] = await model.stepTexts(ROBOT, TASK, observation, { seed: 0 });
+    expect(second).toBeDefined();
+    const refused = second!;
+    const alternatives = await model.stepAlternatives(ROBOT, TASK, observation, { keep: [first!], refused: [refused] });
+    expect(alternatives.length).toBeGreaterThan(1);
+    expect(alternatives.map((a) => a.text)).not.toContain(refused);
+    expect(new Set(alternatives.map((a) => a.text)).size).toBe(alternatives.length);
+    const scores = alternatives.map((a) => a.logProb);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    for (const p of scores) expect(p).toBeLessThan(0);
+    // Each keeps the refused text up to some word and departs there (or runs on past its end).
+    const words = refused.split(' ');
+    for (const { text } of alternatives) {
+      const w = text.split(' ');
+      const j = words.findIndex((x, i) => w[i] !== x);
+      expect(j === -1 ? w.length > words.length : w[j] !== words[j]).toBe(true);
+    }
+    // The departure at the first word is there: some alternative starts with another word.
+    expect(alternatives.some((a) => a.text.split(' ')[0] !== words[0])).toBe(true);
+    expect(await model.stepAlternatives(ROBOT, TASK, observation, { keep: [first!], refused: [refused] })).toEqual(alternatives);
+  });
+
   it('writes step texts from the picture, the same for the same seed', async () => {
     const a = await model.stepTexts(ROBOT, TASK, observation, { seed: 5, temperature: 0.8, topK: 20, topP: 0.9, maxTokens: 40 });
     const b = await model.stepTexts(ROBOT, TASK, observation, { seed: 5, temperature: 0.8, topK: 20, topP: 0.9, maxTokens: 40 });
