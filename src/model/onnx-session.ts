@@ -84,8 +84,17 @@ export interface ModelSessions {
 export interface SessionOptions {
   /** The transformer's cache shape (spec.json `transformer`). */
   shape: { layers: number; heads: number; headDim: number };
-  /** Threads per session for CPU execution; default 2 (the machines this ships on have two cores). */
+  /** The transformer's threads for CPU execution; default 2 (the machines this ships on have two cores). */
   threads?: number;
+  /**
+   * The VQ encoder's and decoder's threads; default 1. They run once per picture on a small input, and
+   * each session's thread pool keeps its workers spinning after a run: on two cores, a second tokenizer
+   * thread spun on the core the next transformer pass needed. keystep bench, 7-step T-shirt plan p50:
+   * 429-623 ms in 28 runs against 609-1,012 ms in 14 runs with two tokenizer threads. (DiDA's
+   * occasional slow runs, 34-40 ms a keyframe instead of 20-26, still come in some series of runs and
+   * not in others with the same code; see models/README.md.)
+   */
+  tokenizerThreads?: number;
   imageSize?: number;
   grid?: number;
 }
@@ -117,9 +126,12 @@ export async function openModelSessions(dir: string, device: Device, options: Se
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   };
-  const [encoder, decoder, transformer] = await Promise.all(
-    ['vq_encoder.onnx', 'vq_decoder.onnx', 'transformer.onnx'].map((f) => ort.InferenceSession.create(join(dir, f), base)),
-  );
+  const tokenizer = { ...base, intraOpNumThreads: options.tokenizerThreads ?? 1 };
+  const [encoder, decoder, transformer] = await Promise.all([
+    ort.InferenceSession.create(join(dir, 'vq_encoder.onnx'), tokenizer),
+    ort.InferenceSession.create(join(dir, 'vq_decoder.onnx'), tokenizer),
+    ort.InferenceSession.create(join(dir, 'transformer.onnx'), base),
+  ]);
   const size = options.imageSize ?? 128;
   const grid = options.grid ?? 16;
   const { layers, heads, headDim } = options.shape;

@@ -54,7 +54,7 @@ export interface WorldModelOptions {
   dir?: string;
   /** One session per device; default ['cpu']. */
   devices?: readonly string[];
-  /** CPU threads per session. */
+  /** The transformer's CPU threads (the tokenizer runs on one; see SessionOptions.tokenizerThreads). */
   threads?: number;
 }
 
