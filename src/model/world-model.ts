@@ -1,11 +1,11 @@
 import { Rng } from '../util/rng.js';
 import { didaFill, DEFAULT_DIDA, type DidaOptions } from './dida.js';
 import { DevicePool } from './device-pool.js';
-import { allowRange, forceAt, generate, greedy, logProbTap, maxTokens, samplingParts, stopAt, type LogitsProcessor, type SamplingOptions } from './generation.js';
+import { allowRange, forbidAt, forceAt, generate, greedy, logProbTap, maxTokens, samplingParts, stopAt, type LogitsProcessor, type SamplingOptions } from './generation.js';
 import { MODEL_IMAGE, rgbToPng, toModelRgb } from './image-io.js';
 import { openModelSessions, parseDevice, type ModelSessions } from './onnx-session.js';
 import { keepUnchanged, type Picture } from './picture.js';
-import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout } from './spec.js';
+import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout, type Tokens } from './spec.js';
 
 export type KeyframeSampler = 'dida' | 'ar';
 
@@ -136,10 +136,8 @@ export class WorldModel {
 
   /** The remaining steps, as text, from the picture of the current state. */
   async stepTexts(robot: string, task: string, codes: ArrayLike<number>, options: StepTextOptions): Promise<string[]> {
-    const base = this.layout.planPrompt(robot, task, codes);
     const { roles, visualBase } = this.layout.spec;
-    const kept = (options.keep ?? []).flatMap((step) => [...this.layout.encodeText(step), roles.sep]);
-    const prompt = { ids: [...base.ids, ...kept], imagePos: [...base.imagePos, ...kept.map(() => 0)] };
+    const prompt = this.planPromptAfter(robot, task, codes, options.keep ?? []);
     const parts = samplingParts(options);
     const generated = await this.pool.run((s) =>
       generate(s, prompt, {
@@ -163,10 +161,8 @@ export class WorldModel {
    * samples at temperature 1 say "move the folded shirt aside", which the robot cannot do yet.
    */
   async stepAlternatives(robot: string, task: string, codes: ArrayLike<number>, options: { keep: readonly string[]; refused: readonly string[]; signal?: AbortSignal }): Promise<{ text: string; logProb: number }[]> {
-    const base = this.layout.planPrompt(robot, task, codes);
     const { roles, visualBase, wordBase } = this.layout.spec;
-    const kept = options.keep.flatMap((step) => [...this.layout.encodeText(step), roles.sep]);
-    const prompt = { ids: [...base.ids, ...kept], imagePos: [...base.imagePos, ...kept.map(() => 0)] };
+    const prompt = this.planPromptAfter(robot, task, codes, options.keep);
     const ends = [roles.sep, roles.eos];
     const canonical = (text: string) => this.layout.decodeText(this.layout.encodeText(text));
     const refused = new Set(options.refused.map(canonical));
@@ -175,13 +171,12 @@ export class WorldModel {
       const ids = this.layout.encodeText(text);
       for (let j = 0; j <= ids.length; j++) {
         const tap = logProbTap();
-        const departAt: LogitsProcessor = (logits, ctx) => {
-          if (ctx.step < j) forceAt(() => true, ids[ctx.step]!)(logits, ctx);
-          else if (ctx.step === j) for (const id of j < ids.length ? [ids[j]!] : ends) logits[id] = -Infinity;
-        };
+        // The refused words before j are forced, word j (or, at the end, stopping) is forbidden.
+        const keepPrefix: LogitsProcessor = (logits, ctx) => forceAt((step) => step < j, ids[ctx.step]!)(logits, ctx);
+        const depart = forbidAt((step) => step === j, j < ids.length ? [ids[j]!] : ends);
         const generated = await this.pool.run((s) =>
           generate(s, prompt, {
-            processors: [allowRange(wordBase, visualBase, ends), tap.processor, departAt],
+            processors: [allowRange(wordBase, visualBase, ends), tap.processor, keepPrefix, depart],
             sampler: greedy,
             stopping: [(g) => ends.includes(g[g.length - 1]!), maxTokens(Math.min(j + 24, this.layout.spec.maxLen - prompt.ids.length))],
             rng: new Rng(0),
@@ -195,6 +190,13 @@ export class WorldModel {
       }
     }
     return [...best].map(([text, logProb]) => ({ text, logProb })).sort((a, b) => b.logProb - a.logProb);
+  }
+
+  /** The plan prompt followed by `keep`, steps already written: generation continues after them. */
+  private planPromptAfter(robot: string, task: string, codes: ArrayLike<number>, keep: readonly string[]): Tokens {
+    const base = this.layout.planPrompt(robot, task, codes);
+    const kept = keep.flatMap((step) => [...this.layout.encodeText(step), this.layout.spec.roles.sep]);
+    return { ids: [...base.ids, ...kept], imagePos: [...base.imagePos, ...kept.map(() => 0)] };
   }
 
   /** The keyframe after `step`, drawn from the picture it starts from (observation or previous keyframe). */

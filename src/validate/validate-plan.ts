@@ -218,14 +218,7 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
     }
 
     // What the step means for the sequence check.
-    const verb = template?.verb ?? action?.verb;
-    const object = template?.object ?? action?.object;
-    if (verb !== undefined && object !== undefined && parsed.ok) {
-      const arms = action?.arms ?? template?.arms ?? (armNames.length === 1 ? [armNames[0]!] : undefined);
-      const part = template?.part ?? action?.part;
-      const target = template?.target ?? action?.target;
-      meanings.push({ step: k, verb, object, ...(part !== undefined ? { part } : {}), ...(target !== undefined ? { target } : {}), ...(arms !== undefined ? { arms } : {}) });
-    }
+    if (parsed.ok) meanings.push(meaningOf(k, parsed.template, action, armNames));
   });
 
   // Keyframes: bytes first, then pictures.
@@ -242,11 +235,7 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
   const start = obs ? observedStart(obs, sceneId, profile, mapper) : undefined;
   const past: PastStep[] = (context.history ?? []).flatMap((h) => {
     const parsed = scene.parseInstruction(h.instruction, profile);
-    if (!parsed.ok) return [];
-    const t = parsed.template;
-    const arms = t.arms ?? (armNames.length === 1 ? [armNames[0]!] : undefined);
-    const meaning: StepMeaning = { step: h.stepIndex, verb: t.verb, object: t.object, ...(t.part !== undefined ? { part: t.part } : {}), ...(t.target !== undefined ? { target: t.target } : {}), ...(arms !== undefined ? { arms } : {}) };
-    return [{ meaning, status: h.status }];
+    return parsed.ok ? [{ meaning: meaningOf(h.stepIndex, parsed.template, undefined, armNames), status: h.status }] : [];
   });
   issues.push(...checkSequence(sceneId, meanings, profile, start, past));
 
@@ -302,6 +291,14 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
     });
   }
   return issues.sort((a, b) => (a.step ?? -1) - (b.step ?? -1));
+}
+
+/** What a step means for the sequence check: its words, with the planner's action filling in the arms. */
+function meaningOf(step: number, template: ActionTemplate, action: Action | undefined, armNames: readonly string[]): StepMeaning {
+  const arms = action?.arms ?? template.arms ?? (armNames.length === 1 ? [armNames[0]!] : undefined);
+  const part = template.part ?? action?.part;
+  const target = template.target ?? action?.target;
+  return { step, verb: template.verb, object: template.object, ...(part !== undefined ? { part } : {}), ...(target !== undefined ? { target } : {}), ...(arms !== undefined ? { arms } : {}) };
 }
 
 function sameKeyframe(a: unknown, b: unknown, da: DecodedImage | undefined, db: DecodedImage | undefined): boolean {
