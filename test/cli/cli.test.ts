@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
+import { RunLog } from '../../src/executor/index.js';
 import { RolloutResult } from '../../src/run/rollout.js';
 
 async function cli(...argv: string[]) {
@@ -78,7 +79,7 @@ describe('keystep CLI', () => {
 
   it('rollout --json prints exactly one object with the documented fields', async () => {
     const runs = mkdtempSync(join(tmpdir(), 'keystep-rollout-'));
-    const r = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--task', 'throw away the napkin', '--episodes', '3', '--miss-rate', '0.3', '--seed', '11', '--runs', runs, '--json');
+    const r = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--task', 'throw away the napkin', '--episodes', '3', '--miss-rate', '0.3', '--seed', '11', '--backend', 'oracle', '--runs', runs, '--json');
     expect(r.code).toBe(0);
     const result = RolloutResult.strict().parse(JSON.parse(r.out));
     expect(result.episodes).toBe(3);
@@ -120,6 +121,27 @@ describe('keystep CLI', () => {
     expect(printed.plan.backend).toBe('onnx');
     expect(printed.plan.steps.length).toBeGreaterThan(0);
   });
+
+  it('demo (npm start) and rollout plan with the embedded world model unless told otherwise', async () => {
+    const runs = mkdtempSync(join(tmpdir(), 'keystep-demo-'));
+    const demo = await cli('demo', '--runs', runs, '--miss-rate', '0');
+    // 0 = the fold succeeded, 1 = it did not: both are runs; the model's success rate is measured by
+    // rollouts on held-out seeds, not asserted here.
+    expect([0, 1], demo.err).toContain(demo.code);
+    expect(demo.out).toContain('planner backend: onnx');
+    const [runId] = readdirSync(runs);
+    const { events } = RunLog.open(runs, runId!).readEvents();
+    const started = events.find((e) => e.type === 'run_started');
+    expect(started?.type === 'run_started' && started.backend).toBe('onnx');
+    expect(events.filter((e) => e.type === 'step_dispatched').length).toBeGreaterThan(0);
+    expect((await sharp(join(runs, runId!, 'sheet.png')).metadata()).format).toBe('png');
+
+    const rolled = await cli('rollout', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--episodes', '1', '--seed', '100000', '--runs', runs, '--json');
+    expect(rolled.code, rolled.err).toBe(0);
+    const summaryDir = readdirSync(runs).find((d) => d.startsWith('rollout-'));
+    const summary = JSON.parse(readFileSync(join(runs, summaryDir!, 'summary.json'), 'utf8')) as { options: { backend: string } };
+    expect(summary.options.backend).toBe('onnx');
+  }, 120_000);
 
   it('bench --json prints AR and DiDA figures and their speedup', async () => {
     const r = await cli('bench', '--json', '--transitions', '1', '--plans', '1', '--passes', '2');

@@ -71,7 +71,7 @@ describe('executor faults, end to end over rosbridge', () => {
     robots.push(robot);
     const runsDir = mkdtempSync(join(tmpdir(), 'keystep-kill-'));
     const runId = 'killed-run';
-    const args = ['run', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--scene', 'tshirt', '--rosbridge', robot.url, '--run-id', runId, '--runs', runsDir];
+    const args = ['run', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--scene', 'tshirt', '--backend', 'oracle', '--rosbridge', robot.url, '--run-id', runId, '--runs', runsDir];
     const child = spawn(process.execPath, [cli, ...args], { stdio: 'ignore' });
     const eventsFile = join(runsDir, runId, 'events.jsonl');
     const feedbackCount = () => (existsSync(eventsFile) ? readFileSync(eventsFile, 'utf8').split('\n').filter((l) => l.includes('"step_feedback"')).length : 0);

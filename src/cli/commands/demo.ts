@@ -3,19 +3,22 @@ import { writeFileSync } from 'node:fs';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
-import { runTask } from '../../run/session.js';
 import { SimRobot } from '../../../sim/robot-node.js';
-import { intFlag, numberFlag, parseFlags } from '../args.js';
+import { BACKENDS, DEFAULT_BACKEND, runTask } from '../../run/session.js';
+import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressLine } from '../progress.js';
 
-const help = `keystep demo [--robot aloha-agilex] [--seed 0] [--miss-rate 0.15] [--runs runs]
+const help = `keystep demo [--robot aloha-agilex] [--seed 0] [--miss-rate 0.15] [--backend onnx|oracle] [--sampler dida|ar] [--runs runs]
 
 The main job, end to end on one machine: starts the simulated robot behind a rosbridge server on
 loopback, then plans and executes one T-shirt fold against it over roslib, replanning on misses, with
 live progress. Writes the run log and a contact sheet (runs/<run-id>/sheet.png).
-This is what npm start runs.`;
+This is what npm start runs.
+
+The planner is the embedded world model (models/*.onnx on the CPU) unless --backend oracle asks for
+the simulator's oracle, which plans from the sim's state and keyframes from its renderer.`;
 
 export const demoCommand: Command = {
   summary: 'one T-shirt fold against the simulator, end to end (npm start)',
@@ -26,6 +29,8 @@ export const demoCommand: Command = {
       seed: { type: 'string' },
       'miss-rate': { type: 'string' },
       runs: { type: 'string' },
+      backend: { type: 'string' },
+      sampler: { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -35,9 +40,11 @@ export const demoCommand: Command = {
     const seed = intFlag('demo', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
     const missRate = numberFlag('demo', 'miss-rate', values['miss-rate'], 0.15, { min: 0, max: 1 });
     const runsDir = values.runs ?? 'runs';
+    const backend = choiceFlag('demo', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
+    const sampler = choiceFlag('demo', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
     const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate, port: 0, stepMs: 150 });
     io.out(`sim robot ${profile.id} (scene tshirt, seed ${seed}, miss rate ${missRate}) on ${robot.url}`);
-    io.out('planner backend: oracle (the embedded ONNX world model becomes the default when it lands)');
+    io.out(backend === 'onnx' ? `planner backend: onnx (the embedded world model, ${sampler} keyframes, CPU)` : 'planner backend: oracle (plans from the simulator state)');
     try {
       const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-s${seed}`;
       const result = await runTask({
@@ -45,8 +52,9 @@ export const demoCommand: Command = {
         profile,
         task: 'fold the t-shirt',
         scene: 'tshirt',
-        backend: 'oracle',
+        backend,
         runId,
+        modelOptions: { sampler },
         runsDir,
         seed,
         onRecord: (r) => {

@@ -7,7 +7,7 @@ import { WorldModel } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
-import { BACKENDS } from '../../run/session.js';
+import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
 import { oraclePlan } from '../../validate/oracle-plan.js';
 import { writePlanDir } from '../../validate/plan-dir.js';
 import { validateDraft } from '../../validate/validate-draft.js';
@@ -30,7 +30,7 @@ Options:
   --image <file>      the observation: any image file (the keyframe camera's view)
   --scene <name>      render the observation from the simulator instead: tshirt | table
   --seed <n>          simulator layout seed for --scene (default 0)
-  --backend <name>    ${BACKENDS.join(' | ')} (default onnx). The oracle needs --scene: it plans from the sim's state
+  --backend <name>    ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}). The oracle needs --scene: it plans from the sim's state
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
   --out <dir>         where to write (default plans/<robot>-<scene or image>-<backend>)
   --json              print one JSON object: { dir, plan, validation, timing }
@@ -59,7 +59,7 @@ export const planCommand: Command = {
     }
     const profile = loadProfile(requiredFlag('plan', 'robot', values.robot, 'aloha-agilex'));
     const task = requiredFlag('plan', 'task', values.task, '"fold the t-shirt"');
-    const backend = choiceFlag('plan', 'backend', values.backend, BACKENDS, 'onnx');
+    const backend = choiceFlag('plan', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
     const sampler = choiceFlag('plan', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
     const scene = values.scene === undefined ? undefined : choiceFlag('plan', 'scene', values.scene, SceneId.options);
     const seed = intFlag('plan', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });

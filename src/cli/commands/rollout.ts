@@ -1,7 +1,7 @@
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { rollout } from '../../run/rollout.js';
-import { BACKENDS } from '../../run/session.js';
+import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -22,7 +22,7 @@ Options:
   --episodes <n>      number of episodes (default 10)
   --miss-rate <p>     probability that a step misses, 0..1 (default 0.15)
   --seed <s>          first episode's seed; episode i uses s + i (default 0)
-  --backend <name>    planner: ${BACKENDS.join(' | ')} (default oracle)
+  --backend <name>    planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model)
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
   --no-replan         fail an episode at its first miss instead of replanning
   --runs <dir>        where run logs go (default runs)
@@ -70,7 +70,7 @@ export const rolloutCommand: Command = {
         episodes,
         missRate: numberFlag('rollout', 'miss-rate', values['miss-rate'], 0.15, { min: 0, max: 1 }),
         seed: intFlag('rollout', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 - episodes }),
-        backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, 'oracle'),
+        backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND),
         replan: values['no-replan'] !== true,
         sampler: choiceFlag('rollout', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida'),
         runsDir: values.runs ?? 'runs',

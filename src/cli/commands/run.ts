@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
-import { BACKENDS, runTask } from '../../run/session.js';
+import { BACKENDS, DEFAULT_BACKEND, runTask } from '../../run/session.js';
 import { choiceFlag, intFlag, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -22,7 +22,8 @@ Options:
   --task <text>         what to do, e.g. "fold the t-shirt"
   --scene <name>        tshirt | table (a hint for planners; optional)
   --rosbridge <url>     rosbridge server (default ws://127.0.0.1:9090)
-  --backend <name>      planner: ${BACKENDS.join(' | ')} (default oracle; the oracle needs keystep sim)
+  --backend <name>      planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model;
+                        the oracle needs keystep sim)
   --sampler <name>      keyframe decoding of the onnx backend: dida | ar (default dida)
   --run-id <id>         name of the run directory (default: generated)
   --runs <dir>          parent directory of run logs (default runs)
@@ -62,7 +63,7 @@ export const runCommand: Command = {
     let robotId: string;
     let task: string;
     let scene: SceneId | undefined;
-    let backend = choiceFlag('run', 'backend', values.backend, BACKENDS, 'oracle');
+    let backend = choiceFlag('run', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
     let seed = intFlag('run', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
     let runId: string;
     if (values.resume !== undefined) {
