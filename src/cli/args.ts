@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors/usage-error.js';
+import { parseDevice, type Device } from '../model/onnx-session.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -45,4 +46,38 @@ export function choiceFlag<T extends string>(command: string, name: string, raw:
     throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got "${raw}"`, command);
   }
   return raw as T;
+}
+
+/** Where the embedded model comes from: `--model <dir>` and `--devices cpu,cuda:0,...`. */
+export interface ModelFlags {
+  dir?: string;
+  devices?: Device[];
+}
+
+/** The help lines of --model and --devices, with the descriptions from `column` like the command's others. */
+export function modelFlagsHelp(column = 22): string {
+  const line = (flag: string, text: string) => `  ${flag}`.padEnd(column) + text;
+  return [
+    line('--model <dir>', "the embedded model's directory (default: the shipped models/)"),
+    line('--devices <list>', 'one model session per device, requests spread over them, comma-separated:'),
+    line('', 'cpu, cuda:0, cuda:1 ... (default cpu; CUDA: npm ci --onnxruntime-node-install=cuda12)'),
+  ].join('\n');
+}
+
+export function modelFlags(command: string, values: { model?: string | undefined; devices?: string | undefined }): ModelFlags {
+  const flags: ModelFlags = {};
+  if (values.model !== undefined) {
+    if (values.model.trim() === '') throw new UsageError('--model needs a directory, e.g. --model models', command);
+    flags.dir = values.model;
+  }
+  if (values.devices !== undefined) {
+    flags.devices = values.devices.split(',').map((d) => {
+      try {
+        return parseDevice(d.trim());
+      } catch {
+        throw new UsageError(`--devices: "${d}" is not cpu or cuda:<n> (e.g. --devices cpu or --devices cuda:0,cuda:1)`, command);
+      }
+    });
+  }
+  return flags;
 }

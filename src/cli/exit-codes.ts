@@ -5,7 +5,7 @@ export const EXIT = {
   failed: 1,
   /** Bad command line: unknown flag, missing value, value out of range. */
   usage: 2,
-  /** Bad input file or configuration: robot profile, plan file, unknown task for the scene. */
+  /** Bad input file or configuration: robot profile, plan file, run log, model directory, unknown task for the scene. */
   config: 3,
   /** The environment got in the way: port in use, connection refused, I/O error. */
   runtime: 4,

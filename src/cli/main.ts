@@ -74,6 +74,7 @@ function report(error: unknown, command: string, io: CliIo): ExitCode {
     case 'UnsupportedTaskError':
     case 'RunLogError':
     case 'PlanDirError':
+    case 'ModelError':
       io.err(`keystep ${command}: ${e.message}`);
       return EXIT.config;
     case 'ConnectTimeoutError':

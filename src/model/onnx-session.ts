@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { ModelError, missingFileHint } from './model-error.js';
 
 /**
  * The one module that touches onnxruntime-node. It opens the three graphs of a model directory on one
@@ -119,6 +121,22 @@ function feeds(input: ForwardInput): Record<string, ort.Tensor> {
   };
 }
 
+/** One ONNX file as a session, with an error that names the file, the device and what to do. */
+async function openSession(dir: string, name: string, device: Device, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const file = join(dir, name);
+  if (!existsSync(file)) throw new ModelError(`${file} not found: ${missingFileHint(dir)}`, file);
+  try {
+    return await ort.InferenceSession.create(file, options);
+  } catch (cause) {
+    const message = (cause as Error).message;
+    const hint =
+      device === 'cpu'
+        ? 'is it a complete export of models/train.py? (a Git LFS pointer or a cut-off copy is not)'
+        : 'GPU devices need the CUDA build of onnxruntime-node: npm ci --onnxruntime-node-install=cuda12 on a host with CUDA 12';
+    throw new ModelError(`could not load ${file} on ${device}: ${message}; ${hint}`, file, { cause });
+  }
+}
+
 export async function openModelSessions(dir: string, device: Device, options: SessionOptions): Promise<ModelSessions> {
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: providers(device),
@@ -128,9 +146,9 @@ export async function openModelSessions(dir: string, device: Device, options: Se
   };
   const tokenizer = { ...base, intraOpNumThreads: options.tokenizerThreads ?? 1 };
   const [encoder, decoder, transformer] = await Promise.all([
-    ort.InferenceSession.create(join(dir, 'vq_encoder.onnx'), tokenizer),
-    ort.InferenceSession.create(join(dir, 'vq_decoder.onnx'), tokenizer),
-    ort.InferenceSession.create(join(dir, 'transformer.onnx'), base),
+    openSession(dir, 'vq_encoder.onnx', device, tokenizer),
+    openSession(dir, 'vq_decoder.onnx', device, tokenizer),
+    openSession(dir, 'transformer.onnx', device, base),
   ]);
   const size = options.imageSize ?? 128;
   const grid = options.grid ?? 16;

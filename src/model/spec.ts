@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MODELS_DIR } from '../paths.js';
+import { ModelError, missingFileHint } from './model-error.js';
 import { joinWords, words } from './text.js';
 
 /**
@@ -45,10 +46,17 @@ export const DEFAULT_MODEL_DIR = MODELS_DIR;
 
 export function loadModelSpec(dir = DEFAULT_MODEL_DIR): ModelSpec {
   const file = join(dir, 'spec.json');
-  const parsed = ModelSpec.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!existsSync(file)) throw new ModelError(`${file} not found: ${missingFileHint(dir)}`, file);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new ModelError(`${file} is not readable JSON (${(cause as Error).message}). Re-export the model with models/train.py.`, file, { cause });
+  }
+  const parsed = ModelSpec.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`${file}: ${issue.path.join('.')}: ${issue.message}. Re-export the model with models/train.py.`);
+    throw new ModelError(`${file}: ${issue.path.join('.')}: ${issue.message}. Re-export the model with models/train.py.`, file);
   }
   return parsed.data;
 }

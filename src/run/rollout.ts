@@ -5,7 +5,7 @@ import type { RunReport } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { WorldModel, type KeyframeSampler } from '../model/world-model.js';
+import { WorldModel, type KeyframeSampler, type WorldModelOptions } from '../model/world-model.js';
 import { runTask, type BackendName } from './session.js';
 import { percentile, round } from './stats.js';
 import { rolloutSummaryPng } from './summary.js';
@@ -22,6 +22,8 @@ export interface RolloutOptions {
   runsDir: string;
   /** Keyframe sampler of the onnx backend (default dida). */
   sampler?: KeyframeSampler;
+  /** The onnx backend's model directory and devices (default: the shipped models/ on the CPU). */
+  model?: WorldModelOptions;
   /** Called after every episode, for a progress bar. */
   onEpisode?: (done: number, episode: EpisodeSummary) => void;
   signal?: AbortSignal;
@@ -92,7 +94,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
   });
   const episodes: EpisodeSummary[] = [];
   // Opened once: loading ONNX sessions per episode would dominate the wall time.
-  const model = options.backend === 'onnx' ? await WorldModel.open() : undefined;
+  const model = options.backend === 'onnx' ? await WorldModel.open(options.model ?? {}) : undefined;
   try {
     for (let i = 0; i < options.episodes; i++) {
       if (options.signal?.aborted) break;

@@ -20,6 +20,8 @@ export interface ModelBackendOptions {
   sampler?: KeyframeSampler;
   /** DiDA refinement passes. */
   passes?: number;
+  /** Directory of a model the run opens itself (default: the shipped models/). */
+  dir?: string;
   /** Devices for a model the run opens itself: cpu, cuda:0, cuda:1... */
   devices?: readonly string[];
 }
@@ -154,7 +156,7 @@ async function createPlanner(
     case 'oracle':
       return { planner: new OraclePlanner(connection), close: async () => undefined };
     case 'onnx': {
-      const opened = model.model ?? (await WorldModel.open(model.devices ? { devices: model.devices } : {}));
+      const opened = model.model ?? (await WorldModel.open({ ...(model.dir !== undefined ? { dir: model.dir } : {}), ...(model.devices ? { devices: model.devices } : {}) }));
       const planner = new OnnxPlanner(opened, {
         seed,
         check: keyframeGate(),

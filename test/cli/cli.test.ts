@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -142,6 +142,35 @@ describe('keystep CLI', () => {
     const summary = JSON.parse(readFileSync(join(runs, summaryDir!, 'summary.json'), 'utf8')) as { options: { backend: string } };
     expect(summary.options.backend).toBe('onnx');
   }, 120_000);
+
+  it('--model and --devices choose the embedded model; a bad model directory names the file and exits 3', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'keystep-model-'));
+    const ask = (...extra: string[]) => cli('plan', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--scene', 'tshirt', '--out', join(tmp, 'out'), ...extra);
+    const missing = await ask('--model', join(tmp, 'nowhere'));
+    expect(missing.code).toBe(3);
+    expect(missing.err).toContain(`${join(tmp, 'nowhere', 'spec.json')} not found`);
+    expect(missing.err).toContain('--model');
+
+    // A directory whose spec is fine but whose transformer is cut off (as a failed copy leaves it).
+    const cut = join(tmp, 'cut');
+    mkdirSync(cut);
+    for (const f of ['spec.json', 'vq_encoder.onnx', 'vq_decoder.onnx']) copyFileSync(join('models', f), join(cut, f));
+    writeFileSync(join(cut, 'transformer.onnx'), readFileSync(join('models', 'transformer.onnx')).subarray(0, 4096));
+    const broken = await ask('--model', cut);
+    expect(broken.code).toBe(3);
+    expect(broken.err).toContain(`could not load ${join(cut, 'transformer.onnx')} on cpu`);
+
+    const badDevice = await ask('--devices', 'cpu,gpu0');
+    expect(badDevice.code).toBe(2);
+    expect(badDevice.err).toContain('--devices: "gpu0"');
+
+    // Two CPU sessions from an explicit directory plan as one does.
+    const pooled = await ask('--model', 'models', '--devices', 'cpu,cpu', '--json');
+    expect(pooled.code, pooled.err).toBe(0);
+    const one = await ask('--json');
+    const steps = (r: { out: string }) => (JSON.parse(r.out) as { plan: { steps: { instruction: string }[] } }).plan.steps.map((x) => x.instruction);
+    expect(steps(pooled)).toEqual(steps(one));
+  }, 60_000);
 
   it('bench --json prints AR and DiDA figures and their speedup', async () => {
     const r = await cli('bench', '--json', '--transitions', '1', '--plans', '1', '--passes', '2');

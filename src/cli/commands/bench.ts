@@ -1,13 +1,11 @@
 import { benchWorldModel } from '../../model/bench.js';
 import { DEFAULT_DIDA } from '../../model/dida.js';
-import { parseDevice } from '../../model/onnx-session.js';
 import { DEFAULT_KEEP_BIAS, WorldModel } from '../../model/world-model.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { intFlag, numberFlag, parseFlags } from '../args.js';
+import { intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-const help = `keystep bench [--json] [--passes 2] [--transitions 12] [--plans 3] [--devices cpu] [--dir models] [--keep-bias 0] [--draw-all]
+const help = `keystep bench [--json] [--passes 2] [--transitions 12] [--plans 3] [--devices cpu] [--model models] [--keep-bias 0] [--draw-all]
 
 AR and DiDA keyframe decoding of the embedded world model, on the same model and the same held-out
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
@@ -20,8 +18,7 @@ draws every input once untimed, then once timed, AR first, with nothing else run
   --passes <n>        DiDA refinement passes (default 2)
   --transitions <n>   held-out one-step transitions per scene (default 12)
   --plans <n>         7-step T-shirt plans timed per sampler (default 3)
-  --devices <list>    comma-separated: cpu, cuda:0, cuda:1 ... (default cpu)
-  --dir <dir>         model directory (default: the shipped models/)
+${modelFlagsHelp(22)}
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, 0 = off (default 0)
   --draw-all          draw every keyframe cell with the VQ decoder, instead of keeping the starting
                       picture's pixels where the model kept its code (what the planner does)`;
@@ -36,7 +33,7 @@ export const benchCommand: Command = {
       transitions: { type: 'string' },
       plans: { type: 'string' },
       devices: { type: 'string' },
-      dir: { type: 'string' },
+      model: { type: 'string' },
       'draw-all': { type: 'boolean' },
       'keep-bias': { type: 'string' },
     });
@@ -44,14 +41,7 @@ export const benchCommand: Command = {
       io.out(help);
       return EXIT.ok;
     }
-    const devices = (values.devices ?? 'cpu').split(',').map((d) => {
-      try {
-        return parseDevice(d.trim());
-      } catch {
-        throw new UsageError(`--devices: "${d}" is not cpu or cuda:<n>`, 'bench');
-      }
-    });
-    const model = await WorldModel.open({ devices, ...(values.dir ? { dir: values.dir } : {}) });
+    const model = await WorldModel.open(modelFlags('bench', values));
     try {
       const result = await benchWorldModel(model, {
         passes: intFlag('bench', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 64 }),

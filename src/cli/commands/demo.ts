@@ -5,12 +5,13 @@ import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SimRobot } from '../../../sim/robot-node.js';
 import { BACKENDS, DEFAULT_BACKEND, runTask } from '../../run/session.js';
-import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args.js';
+import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressLine } from '../progress.js';
 
-const help = `keystep demo [--robot aloha-agilex] [--seed 0] [--miss-rate 0.15] [--backend onnx|oracle] [--sampler dida|ar] [--runs runs]
+const help = `keystep demo [--robot aloha-agilex] [--seed 0] [--miss-rate 0.15] [--backend onnx|oracle] [--sampler dida|ar]
+             [--model models] [--devices cpu] [--runs runs]
 
 The main job, end to end on one machine: starts the simulated robot behind a rosbridge server on
 loopback, then plans and executes one T-shirt fold against it over roslib, replanning on misses, with
@@ -18,7 +19,9 @@ live progress. Writes the run log and a contact sheet (runs/<run-id>/sheet.png).
 This is what npm start runs.
 
 The planner is the embedded world model (models/*.onnx on the CPU) unless --backend oracle asks for
-the simulator's oracle, which plans from the sim's state and keyframes from its renderer.`;
+the simulator's oracle, which plans from the sim's state and keyframes from its renderer.
+
+${modelFlagsHelp(22)}`;
 
 export const demoCommand: Command = {
   summary: 'one T-shirt fold against the simulator, end to end (npm start)',
@@ -31,6 +34,8 @@ export const demoCommand: Command = {
       runs: { type: 'string' },
       backend: { type: 'string' },
       sampler: { type: 'string' },
+      model: { type: 'string' },
+      devices: { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -54,7 +59,7 @@ export const demoCommand: Command = {
         scene: 'tshirt',
         backend,
         runId,
-        modelOptions: { sampler },
+        modelOptions: { sampler, ...modelFlags('demo', values) },
         runsDir,
         seed,
         onRecord: (r) => {

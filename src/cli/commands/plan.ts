@@ -13,7 +13,7 @@ import { writePlanDir } from '../../validate/plan-dir.js';
 import { validateDraft } from '../../validate/validate-draft.js';
 import { keyframeGate, textGate } from '../../validate/gates.js';
 import { SimWorld } from '../../../sim/world.js';
-import { choiceFlag, intFlag, parseFlags, requiredFlag } from '../args.js';
+import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -32,11 +32,12 @@ Options:
   --seed <n>          simulator layout seed for --scene (default 0)
   --backend <name>    ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}). The oracle needs --scene: it plans from the sim's state
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
+${modelFlagsHelp(22)}
   --out <dir>         where to write (default plans/<robot>-<scene or image>-<backend>)
   --json              print one JSON object: { dir, plan, validation, timing }
   -h, --help          this text
 
-Exit codes: 0 plan written (valid or not: see the validation), 2 bad flags, 3 bad profile or task.`;
+Exit codes: 0 plan written (valid or not: see the validation), 2 bad flags, 3 bad profile, task or model directory.`;
 
 export const planCommand: Command = {
   summary: 'make a plan (step texts + keyframes) from one picture and write it with a contact sheet',
@@ -50,6 +51,8 @@ export const planCommand: Command = {
       seed: { type: 'string' },
       backend: { type: 'string' },
       sampler: { type: 'string' },
+      model: { type: 'string' },
+      devices: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
     });
@@ -63,6 +66,7 @@ export const planCommand: Command = {
     const sampler = choiceFlag('plan', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
     const scene = values.scene === undefined ? undefined : choiceFlag('plan', 'scene', values.scene, SceneId.options);
     const seed = intFlag('plan', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
+    const source = modelFlags('plan', values);
     if ((values.image === undefined) === (scene === undefined)) {
       throw new UsageError('give the observation either as --image <file> or as --scene <tshirt|table> [--seed N], not both', 'plan');
     }
@@ -88,7 +92,7 @@ export const planCommand: Command = {
         draft = (await oraclePlan(world!)).draft;
         break;
       case 'onnx': {
-        const model = await WorldModel.open();
+        const model = await WorldModel.open(source);
         try {
           const planner = new OnnxPlanner(model, { sampler, seed, check: keyframeGate(), textCheck: textGate() });
           draft = await planner.plan({ robot: profile, task, observation, history: [], version: 1, ...(scene ? { scene } : {}) });

@@ -2,7 +2,7 @@ import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { rollout } from '../../run/rollout.js';
 import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
-import { choiceFlag, intFlag, numberFlag, parseFlags, requiredFlag } from '../args.js';
+import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressBar } from '../progress.js';
@@ -24,13 +24,14 @@ Options:
   --seed <s>          first episode's seed; episode i uses s + i (default 0)
   --backend <name>    planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model)
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
+${modelFlagsHelp(22)}
   --no-replan         fail an episode at its first miss instead of replanning
   --runs <dir>        where run logs go (default runs)
   --json              print exactly one JSON object: episodes, successes, successRate, steps, misses,
                       replans, planLatencyMs {p50, p95}, wallS
   -h, --help          this text
 
-Exit codes: 0 ran (whatever the success rate), 2 bad flags, 3 bad profile or task.`;
+Exit codes: 0 ran (whatever the success rate), 2 bad flags, 3 bad profile, task or model directory.`;
 
 export const rolloutCommand: Command = {
   summary: 'measure success rates over simulated episodes, end to end over rosbridge',
@@ -46,6 +47,8 @@ export const rolloutCommand: Command = {
       backend: { type: 'string' },
       'no-replan': { type: 'boolean' },
       sampler: { type: 'string' },
+      model: { type: 'string' },
+      devices: { type: 'string' },
       runs: { type: 'string' },
       json: { type: 'boolean' },
     });
@@ -73,6 +76,7 @@ export const rolloutCommand: Command = {
         backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND),
         replan: values['no-replan'] !== true,
         sampler: choiceFlag('rollout', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida'),
+        model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
         onEpisode: (done, episode) => {

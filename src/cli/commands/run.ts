@@ -3,7 +3,7 @@ import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { BACKENDS, DEFAULT_BACKEND, runTask } from '../../run/session.js';
-import { choiceFlag, intFlag, parseFlags, requiredFlag } from '../args.js';
+import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressLine } from '../progress.js';
@@ -25,6 +25,7 @@ Options:
   --backend <name>      planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model;
                         the oracle needs keystep sim)
   --sampler <name>      keyframe decoding of the onnx backend: dida | ar (default dida)
+${modelFlagsHelp(24)}
   --run-id <id>         name of the run directory (default: generated)
   --runs <dir>          parent directory of run logs (default runs)
   --seed <n>            recorded with the run for reproducibility (default 0)
@@ -34,7 +35,7 @@ Options:
   -h, --help            this text
 
 Ctrl-C aborts: the step in flight is cancelled on the robot, and the run ends as aborted.
-Exit codes: 0 succeeded, 1 failed or aborted, 2 bad flags, 3 bad profile or run log, 4 no connection.`;
+Exit codes: 0 succeeded, 1 failed or aborted, 2 bad flags, 3 bad profile, run log or model directory, 4 no connection.`;
 
 export const runCommand: Command = {
   summary: 'plan a task and execute it on a robot over rosbridge, replanning on misses',
@@ -52,6 +53,8 @@ export const runCommand: Command = {
       resume: { type: 'string' },
       'connect-timeout': { type: 'string' },
       sampler: { type: 'string' },
+      model: { type: 'string' },
+      devices: { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -101,7 +104,7 @@ export const runCommand: Command = {
         runsDir,
         seed,
         resume: values.resume !== undefined,
-        modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida') },
+        modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida'), ...modelFlags('run', values) },
         connectTimeoutMs: intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 }),
         signal: controller.signal,
         onRecord: (r) => {
