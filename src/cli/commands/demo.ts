@@ -47,9 +47,15 @@ export const demoCommand: Command = {
     const runsDir = values.runs ?? 'runs';
     const backend = choiceFlag('demo', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
     const sampler = choiceFlag('demo', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
+    // Read before the sim robot starts, so a bad flag costs nothing to clean up.
+    const source = modelFlags('demo', values);
     const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate, port: 0, stepMs: 150 });
     io.out(`sim robot ${profile.id} (scene tshirt, seed ${seed}, miss rate ${missRate}) on ${robot.url}`);
-    io.out(backend === 'onnx' ? `planner backend: onnx (the embedded world model, ${sampler} keyframes, CPU)` : 'planner backend: oracle (plans from the simulator state)');
+    io.out(
+      backend === 'onnx'
+        ? `planner backend: onnx (the embedded world model in ${source.dir ?? 'models/'}, ${sampler} keyframes, on ${(source.devices ?? ['cpu']).join(', ')})`
+        : 'planner backend: oracle (plans from the simulator state)',
+    );
     try {
       const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-s${seed}`;
       const result = await runTask({
@@ -59,7 +65,7 @@ export const demoCommand: Command = {
         scene: 'tshirt',
         backend,
         runId,
-        modelOptions: { sampler, ...modelFlags('demo', values) },
+        modelOptions: { sampler, ...source },
         runsDir,
         seed,
         onRecord: (r) => {
