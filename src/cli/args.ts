@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors/usage-error.js';
-import { parseDevice, type Device } from '../model/onnx-session.js';
+import { parseDevice } from '../model/onnx-session.js';
+import type { ModelSource } from '../model/world-model.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -48,12 +49,6 @@ export function choiceFlag<T extends string>(command: string, name: string, raw:
   return raw as T;
 }
 
-/** Where the embedded model comes from: `--model <dir>` and `--devices cpu,cuda:0,...`. */
-export interface ModelFlags {
-  dir?: string;
-  devices?: Device[];
-}
-
 /** The help lines of --model and --devices, with the descriptions from `column` like the command's others. */
 export function modelFlagsHelp(column = 22): string {
   const line = (flag: string, text: string) => `  ${flag}`.padEnd(column) + text;
@@ -64,8 +59,9 @@ export function modelFlagsHelp(column = 22): string {
   ].join('\n');
 }
 
-export function modelFlags(command: string, values: { model?: string | undefined; devices?: string | undefined }): ModelFlags {
-  const flags: ModelFlags = {};
+/** Where the embedded model comes from: `--model <dir>` and `--devices cpu,cuda:0,...`. */
+export function modelFlags(command: string, values: { model?: string | undefined; devices?: string | undefined }): ModelSource {
+  const flags: { dir?: string; devices?: string[] } = {};
   if (values.model !== undefined) {
     if (values.model.trim() === '') throw new UsageError('--model needs a directory, e.g. --model models', command);
     flags.dir = values.model;

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * A model directory that cannot be used: a missing or unreadable file, a spec that does not parse, a
  * device the installed onnxruntime cannot run. Names the file and says what to do.
@@ -13,12 +16,18 @@ export class ModelError extends Error {
   }
 }
 
-export function isModelError(e: unknown): e is ModelError {
-  return e instanceof ModelError;
-}
-
 /** The files a model directory must hold; models/train.py writes all of them. */
 export const MODEL_FILES = ['spec.json', 'vq_encoder.onnx', 'vq_decoder.onnx', 'transformer.onnx'] as const;
+export type ModelFileName = (typeof MODEL_FILES)[number];
 
-export const missingFileHint = (dir: string) =>
-  `a model directory holds ${MODEL_FILES.join(', ')} (models/train.py writes them); the shipped one is models/, so check --model ${dir}`;
+/** The path of one of a model directory's files; a ModelError saying what a model directory holds if it is missing. */
+export function modelFile(dir: string, name: ModelFileName): string {
+  const file = join(dir, name);
+  if (!existsSync(file)) {
+    throw new ModelError(
+      `${file} not found: a model directory holds ${MODEL_FILES.join(', ')} (models/train.py writes them); the shipped one is models/, so check --model ${dir}`,
+      file,
+    );
+  }
+  return file;
+}

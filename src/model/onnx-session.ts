@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelError, missingFileHint } from './model-error.js';
+import { ModelError, modelFile, type ModelFileName } from './model-error.js';
 
 /**
  * The one module that touches onnxruntime-node. It opens the three graphs of a model directory on one
@@ -92,9 +90,7 @@ export interface SessionOptions {
    * The VQ encoder's and decoder's threads; default 1. They run once per picture on a small input, and
    * each session's thread pool keeps its workers spinning after a run: on two cores, a second tokenizer
    * thread spun on the core the next transformer pass needed. keystep bench, 7-step T-shirt plan p50:
-   * 429-623 ms in 28 runs against 609-1,012 ms in 14 runs with two tokenizer threads. (DiDA's
-   * occasional slow runs, 34-40 ms a keyframe instead of 20-26, still come in some series of runs and
-   * not in others with the same code; see models/README.md.)
+   * 429-623 ms in 28 runs against 609-1,012 ms in 14 runs with two tokenizer threads.
    */
   tokenizerThreads?: number;
   imageSize?: number;
@@ -122,9 +118,8 @@ function feeds(input: ForwardInput): Record<string, ort.Tensor> {
 }
 
 /** One ONNX file as a session, with an error that names the file, the device and what to do. */
-async function openSession(dir: string, name: string, device: Device, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  const file = join(dir, name);
-  if (!existsSync(file)) throw new ModelError(`${file} not found: ${missingFileHint(dir)}`, file);
+async function openSession(dir: string, name: ModelFileName, device: Device, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const file = modelFile(dir, name);
   try {
     return await ort.InferenceSession.create(file, options);
   } catch (cause) {

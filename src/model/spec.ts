@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MODELS_DIR } from '../paths.js';
-import { ModelError, missingFileHint } from './model-error.js';
+import { ModelError, modelFile } from './model-error.js';
 import { joinWords, words } from './text.js';
 
 /**
@@ -45,8 +44,7 @@ export type ModelSpec = z.infer<typeof ModelSpec>;
 export const DEFAULT_MODEL_DIR = MODELS_DIR;
 
 export function loadModelSpec(dir = DEFAULT_MODEL_DIR): ModelSpec {
-  const file = join(dir, 'spec.json');
-  if (!existsSync(file)) throw new ModelError(`${file} not found: ${missingFileHint(dir)}`, file);
+  const file = modelFile(dir, 'spec.json');
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));

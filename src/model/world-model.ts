@@ -7,7 +7,8 @@ import { openModelSessions, parseDevice, type ModelSessions } from './onnx-sessi
 import { keepUnchanged, type Picture } from './picture.js';
 import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout, type Tokens } from './spec.js';
 
-export type KeyframeSampler = 'dida' | 'ar';
+export const KEYFRAME_SAMPLERS = ['dida', 'ar'] as const;
+export type KeyframeSampler = (typeof KEYFRAME_SAMPLERS)[number];
 
 export interface KeyframeOptions extends SamplingOptions {
   sampler: KeyframeSampler;
@@ -50,10 +51,14 @@ export interface StepTextOptions extends SamplingOptions {
   signal?: AbortSignal;
 }
 
-export interface WorldModelOptions {
+/** Where a model comes from: its directory and the devices that run it. */
+export interface ModelSource {
   dir?: string;
   /** One session per device; default ['cpu']. */
   devices?: readonly string[];
+}
+
+export interface WorldModelOptions extends ModelSource {
   /** The transformer's CPU threads (the tokenizer runs on one; see SessionOptions.tokenizerThreads). */
   threads?: number;
 }

@@ -5,7 +5,7 @@ import type { RunReport } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { WorldModel, type KeyframeSampler, type WorldModelOptions } from '../model/world-model.js';
+import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
 import { runTask, type BackendName } from './session.js';
 import { percentile, round } from './stats.js';
 import { rolloutSummaryPng } from './summary.js';
@@ -23,7 +23,7 @@ export interface RolloutOptions {
   /** Keyframe sampler of the onnx backend (default dida). */
   sampler?: KeyframeSampler;
   /** The onnx backend's model directory and devices (default: the shipped models/ on the CPU). */
-  model?: WorldModelOptions;
+  model?: ModelSource;
   /** Called after every episode, for a progress bar. */
   onEpisode?: (done: number, episode: EpisodeSummary) => void;
   signal?: AbortSignal;

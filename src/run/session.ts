@@ -7,7 +7,7 @@ import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { keyframeGate, textGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
-import { WorldModel, type KeyframeSampler } from '../model/world-model.js';
+import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
 
 export type BackendName = 'onnx' | 'oracle';
 /** The embedded world model is the default; the oracle is the simulator's privileged baseline. */
@@ -17,13 +17,11 @@ export const DEFAULT_BACKEND: BackendName = 'onnx';
 export interface ModelBackendOptions {
   /** An opened model to share (rollouts open it once); otherwise the run opens and closes its own. */
   model?: WorldModel;
+  /** Where the model the run opens itself comes from (default: the shipped models/ on the CPU). */
+  source?: ModelSource;
   sampler?: KeyframeSampler;
   /** DiDA refinement passes. */
   passes?: number;
-  /** Directory of a model the run opens itself (default: the shipped models/). */
-  dir?: string;
-  /** Devices for a model the run opens itself: cpu, cuda:0, cuda:1... */
-  devices?: readonly string[];
 }
 
 export interface RunOptions {
@@ -156,7 +154,7 @@ async function createPlanner(
     case 'oracle':
       return { planner: new OraclePlanner(connection), close: async () => undefined };
     case 'onnx': {
-      const opened = model.model ?? (await WorldModel.open({ ...(model.dir !== undefined ? { dir: model.dir } : {}), ...(model.devices ? { devices: model.devices } : {}) }));
+      const opened = model.model ?? (await WorldModel.open(model.source ?? {}));
       const planner = new OnnxPlanner(opened, {
         seed,
         check: keyframeGate(),

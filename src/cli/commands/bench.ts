@@ -11,7 +11,8 @@ AR and DiDA keyframe decoding of the embedded world model, on the same model and
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
 tokens of the simulator's true next state). Also prints what copying the input would score, and how
 often the sim controller acts on the keyframes as the oracle meant. Latencies are warm: each sampler
-draws every input once untimed, then once timed, AR first, with nothing else running in between.
+draws every input once untimed; then the samplers take turns input by input (AR timed, DiDA untimed
+on another input to absorb the switch, DiDA timed), so both are timed under the same conditions.
 
   --json              print one object: { ar: { keyframeP50Ms, planP50Ms, tokenAccuracy },
                       dida: { ... }, speedup, ... } (speedup = AR keyframe p50 / DiDA keyframe p50)

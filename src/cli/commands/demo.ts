@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
+import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SimRobot } from '../../../sim/robot-node.js';
@@ -46,7 +47,7 @@ export const demoCommand: Command = {
     const missRate = numberFlag('demo', 'miss-rate', values['miss-rate'], 0.15, { min: 0, max: 1 });
     const runsDir = values.runs ?? 'runs';
     const backend = choiceFlag('demo', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
-    const sampler = choiceFlag('demo', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
+    const sampler = choiceFlag('demo', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida');
     // Read before the sim robot starts, so a bad flag costs nothing to clean up.
     const source = modelFlags('demo', values);
     const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate, port: 0, stepMs: 150 });
@@ -65,7 +66,7 @@ export const demoCommand: Command = {
         scene: 'tshirt',
         backend,
         runId,
-        modelOptions: { sampler, ...source },
+        modelOptions: { sampler, source },
         runsDir,
         seed,
         onRecord: (r) => {

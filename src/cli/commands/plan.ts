@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../errors/usage-error.js';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
 import { OnnxPlanner } from '../../model/onnx-planner.js';
-import { WorldModel } from '../../model/world-model.js';
+import { KEYFRAME_SAMPLERS, WorldModel } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
@@ -63,7 +63,7 @@ export const planCommand: Command = {
     const profile = loadProfile(requiredFlag('plan', 'robot', values.robot, 'aloha-agilex'));
     const task = requiredFlag('plan', 'task', values.task, '"fold the t-shirt"');
     const backend = choiceFlag('plan', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
-    const sampler = choiceFlag('plan', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida');
+    const sampler = choiceFlag('plan', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida');
     const scene = values.scene === undefined ? undefined : choiceFlag('plan', 'scene', values.scene, SceneId.options);
     const seed = intFlag('plan', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
     const source = modelFlags('plan', values);

@@ -1,3 +1,4 @@
+import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { rollout } from '../../run/rollout.js';
@@ -75,7 +76,7 @@ export const rolloutCommand: Command = {
         seed: intFlag('rollout', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 - episodes }),
         backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND),
         replan: values['no-replan'] !== true,
-        sampler: choiceFlag('rollout', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida'),
+        sampler: choiceFlag('rollout', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,

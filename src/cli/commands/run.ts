@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
@@ -104,7 +105,7 @@ export const runCommand: Command = {
         runsDir,
         seed,
         resume: values.resume !== undefined,
-        modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, ['dida', 'ar'] as const, 'dida'), ...modelFlags('run', values) },
+        modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) },
         connectTimeoutMs: intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 }),
         signal: controller.signal,
         onRecord: (r) => {
