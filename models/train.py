@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from worldmodel import (BOS, CODES, EOL, EOS, GRID, IMAGE_SIZE, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
+from worldmodel import (cond_ids_for, BOS, CODES, EOL, EOS, GRID, IMAGE_SIZE, IMG_END, IMG_START, MASK, NEXT, SEP, STEPS, UNK, VISUAL_BASE,
                         WORD_BASE, GPT, VQ, VQDecoder, VQEncoder, spec_json, words)
 
 torch.set_num_threads(2)
@@ -269,28 +269,30 @@ def corrupt_codes(grid, codes, rng, max_cells):
 
 
 def collate(items):
-    """items: (ids, ipos, targets, bidir_span or None) -> batch tensors."""
+    """items: (ids, ipos, targets, bidir_span or None, cond_ids) -> batch tensors."""
     T = max(len(i[0]) for i in items)
     B = len(items)
     ids = torch.zeros(B, T, dtype=torch.long)
     ipos = torch.zeros(B, T, dtype=torch.long)
+    cond = torch.zeros(B, T, dtype=torch.long)
     tgt = torch.full((B, T), -100, dtype=torch.long)
     mask = torch.tril(torch.ones(T, T)).repeat(B, 1, 1)
-    for b, (i, p, t, span) in enumerate(items):
+    for b, (i, p, t, span, c) in enumerate(items):
         ids[b, :len(i)] = torch.tensor(i)
         ipos[b, :len(p)] = torch.tensor(p)
         tgt[b, :len(t)] = torch.tensor(t)
+        cond[b, :len(c)] = torch.tensor(c)
         if span is not None:
             mask[b, span[0]:span[1], span[0]:span[1]] = 1.0
     pos = torch.arange(T).repeat(B, 1)
-    return ids, pos, ipos, mask, tgt
+    return ids, pos, ipos, mask, tgt, cond
 
 
 def ar_item(ids, ipos, loss_from):
     t = [-100] * len(ids)
     for k in range(max(loss_from, 1), len(ids)):
         t[k - 1] = ids[k]
-    return ids, ipos, t, None
+    return ids, ipos, t, None, cond_ids_for(ids, ipos, 1)
 
 
 def dida_item(ids, ipos, span, rng, ratio=None):
@@ -306,7 +308,7 @@ def dida_item(ids, ipos, span, rng, ratio=None):
     for k in masked:
         t[k] = ids[k]
         inp[k] = MASK
-    return inp, ipos, t, span
+    return inp, ipos, t, span, cond_ids_for(ids, ipos, 0)
 
 
 # ---------------------------------------------------------------- GPT
@@ -328,12 +330,13 @@ def change_weights(row, codes, span, length, changed_weight, shift=0):
     return w
 
 
-def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=()):
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=(), cond=False):
     """noise: (share of keyframe items whose starting picture is corrupted, most cells corrupted).
     changed_weight: loss weight of keyframe tokens that differ from the starting picture.
     focus: (step text prefix, factor) pairs: keyframe items whose step starts with the prefix are drawn
     `factor` times as often. A run sees fewer items than there are distinct transitions, so the mix
-    decides where the little compute goes."""
+    decides where the little compute goes.
+    cond: give the transformer the conditioning-cell input (worldmodel.GPT, cond_ids_for)."""
     seed_all(seed)
     rng = random.Random(seed)
     plans = [p for p in index['plans'] if p['split'] == 'train']
@@ -351,7 +354,7 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             cum.append(total)
         log(f'gpt focus {focus}: ' + ', '.join(f'{p!r} {sum(t["step"].startswith(p) for t in trans) / len(trans):.1%} of transitions' for p, _ in focus))
     pick = (lambda: rng.choices(trans, cum_weights=cum)[0]) if focus else (lambda: rng.choice(trans))
-    model = GPT()
+    model = GPT(cond=cond)
     if init:
         # Warm start from an earlier run: every weight whose shape matches, and the text/special rows
         # of the token embedding (visual rows belong to the old codebook and stay random).
@@ -362,6 +365,10 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
                 own[k] = v
             elif k == 'tok.weight':
                 own[k][:VISUAL_BASE] = v[:VISUAL_BASE]
+        if model.cond is not None and 'cond.weight' not in old:
+            # A model trained without the conditioning input: it starts at zero, so the warm start
+            # computes what the checkpoint did and learns to use the input from there.
+            own['cond.weight'].zero_()
         model.load_state_dict(own)
         log(f'gpt warm start from {init}')
     log(f'gpt params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M')
@@ -390,7 +397,7 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             items.append(dida_item(ids, ip, span, rng))
             kinds.append('dida')
             weights.append(change_weights(row, codes, span, len(ids), changed_weight))
-        ids, pos, ipos, mask, tgt = collate(items)
+        ids, pos, ipos, mask, tgt, cids = collate(items)
         w = torch.ones(tgt.shape)
         for b, row_w in enumerate(weights):
             if row_w is not None:
@@ -399,7 +406,7 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
         for g in opt.param_groups:
             g['lr'] = lr
         model.train()
-        logits, _ = model(ids, pos, ipos, mask, model.empty_past(len(items)))
+        logits, _ = model(ids, pos, ipos, mask, model.empty_past(len(items)), cids)
         losses = {}
         for kind in ('text', 'ar', 'dida'):
             rows = [b for b, k in enumerate(kinds) if k == kind]
@@ -444,12 +451,13 @@ def dida_decode(model, ids, ip, span, passes):
     T = len(ids)
     mask = torch.tril(torch.ones(T, T))
     mask[span[0]:span[1], span[0]:span[1]] = 1
+    cond = torch.tensor([cond_ids_for(ids, ip, 0)])
     for p in range(passes):
         still = [k for k in vis if ids[k] == MASK]
         if not still:
             break
         x = torch.tensor([ids])
-        logits, _ = model(x, torch.arange(T)[None], torch.tensor([ip]), mask[None], model.empty_past(1))
+        logits, _ = model(x, torch.arange(T)[None], torch.tensor([ip]), mask[None], model.empty_past(1), cond)
         probs = logits[0, still][:, VISUAL_BASE:].softmax(-1)
         conf, tok = probs.max(-1)
         target_filled = len(vis) if p == passes - 1 else int(round(len(vis) * (1 - math.cos(math.pi / 2 * (p + 1) / passes))))
@@ -465,7 +473,9 @@ def ar_decode(model, ids, ip, span):
     """Greedy AR with a KV cache; end-of-row tokens are forced where the layout puts them."""
     prefix = ids[:span[0]]
     T = len(prefix)
-    logits, past = model(torch.tensor([prefix]), torch.arange(T)[None], torch.tensor([ip[:T]]), torch.tril(torch.ones(T, T))[None], model.empty_past(1))
+    cond = cond_ids_for(ids, ip, 1)  # from the whole sequence: its keyframe cells say which cell comes next
+    logits, past = model(torch.tensor([prefix]), torch.arange(T)[None], torch.tensor([ip[:T]]), torch.tril(torch.ones(T, T))[None], model.empty_past(1),
+                         torch.tensor([cond[:T]]))
     out = []
     pos = T
     last = logits[0, -1]
@@ -473,7 +483,7 @@ def ar_decode(model, ids, ip, span):
         tok = EOL if ids[k] == EOL else VISUAL_BASE + int(last[VISUAL_BASE:].argmax())
         if tok != EOL:
             out.append(tok - VISUAL_BASE)
-        logits, past = model(torch.tensor([[tok]]), torch.tensor([[pos]]), torch.tensor([[ip[k]]]), torch.ones(1, 1, pos + 1), past)
+        logits, past = model(torch.tensor([[tok]]), torch.tensor([[pos]]), torch.tensor([[ip[k]]]), torch.ones(1, 1, pos + 1), past, torch.tensor([[cond[k]]]))
         last = logits[0, -1]
         pos += 1
     return out
@@ -556,23 +566,31 @@ class ExportedGPT(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past):
-        logits, present = self.model(input_ids, position_ids, image_pos_ids, attention_mask, past)
+    def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past, cond_ids=None):
+        logits, present = self.model(input_ids, position_ids, image_pos_ids, attention_mask, past, cond_ids)
         confidence, best = logits[..., VISUAL_BASE:].softmax(-1).max(-1)
         return logits, present, best, confidence
 
 
 def export_onnx(vq, model, out):
     export_vq(vq, out)
+    export_transformer(model, out)
+
+
+def export_transformer(model, out):
     model.eval()
     B, T, P = 1, 3, 2
     args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
             torch.ones(B, T, P + T), torch.zeros(model.layers, 2, B, model.heads, P, model.d // model.heads))
+    names = ['input_ids', 'position_ids', 'image_pos_ids', 'attention_mask', 'past']
+    if model.cond is not None:
+        args += (torch.zeros(B, T, dtype=torch.long),)
+        names.append('cond_ids')
     torch.onnx.export(ExportedGPT(model), args, os.path.join(out, 'transformer.onnx'),
-                      input_names=['input_ids', 'position_ids', 'image_pos_ids', 'attention_mask', 'past'],
+                      input_names=names,
                       output_names=['logits', 'present', 'visual_best', 'visual_confidence'], opset_version=14,
                       dynamic_axes={'input_ids': {0: 'batch', 1: 'seq'}, 'position_ids': {0: 'batch', 1: 'seq'},
-                                    'image_pos_ids': {0: 'batch', 1: 'seq'},
+                                    'image_pos_ids': {0: 'batch', 1: 'seq'}, 'cond_ids': {0: 'batch', 1: 'seq'},
                                     'attention_mask': {0: 'batch', 1: 'seq', 2: 'total'},
                                     'past': {2: 'batch', 4: 'past_seq'},
                                     'logits': {0: 'batch', 1: 'seq'}, 'present': {2: 'batch', 4: 'total'},
@@ -606,6 +624,8 @@ def main():
     ap.add_argument('--gpt-noise', default='0,0', help='share of keyframe items with a corrupted starting picture, most cells corrupted (e.g. 0.5,24)')
     ap.add_argument('--gpt-changed-weight', type=float, default=1.0, help='loss weight of keyframe tokens that change (e.g. 3)')
     ap.add_argument('--gpt-focus', default='', help='draw keyframe items whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..." (e.g. "pick up=2")')
+    ap.add_argument('--gpt-cond', action=argparse.BooleanOptionalAction, default=False,
+                    help='give the transformer the conditioning-cell input (cond_ids): the starting picture\'s token at the cell each position predicts')
     ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
@@ -618,6 +638,7 @@ def main():
         ap.error(f'--preset {preset} is a whole recipe: it runs --stage all')
     cache = args.cache or os.path.join(args.out, '.cache')
     os.makedirs(cache, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
     index, frames = load(args.data)
     train_ids, heldout_ids = frame_split(index, len(frames))
     metrics_path = os.path.join(args.out, 'metrics.json')
@@ -659,13 +680,14 @@ def main():
         model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init,
                                 batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr,
                                 noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight,
-                                focus=parse_focus(args.gpt_focus))
+                                focus=parse_focus(args.gpt_focus), cond=args.gpt_cond)
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
-        metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'focus': args.gpt_focus, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
+        metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'focus': args.gpt_focus, 'cond': model.cond is not None, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}
     else:
-        model = GPT()
-        model.load_state_dict(torch.load(os.path.join(cache, 'gpt.pt')))
+        state = torch.load(os.path.join(cache, 'gpt.pt'))
+        model = GPT(cond='cond.weight' in state)
+        model.load_state_dict(state)
         model.eval()
     t0 = time.time()
     if args.stage != 'onnx':
@@ -673,7 +695,8 @@ def main():
         log('eval', metrics['eval'], f'{time.time() - t0:.0f}s')
     export_onnx(vq, model, args.out)
     spec = spec_json(index['words'])
-    spec['transformer'] = {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d}
+    spec['transformer'] = {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
+                           'condInput': model.cond is not None}
     json.dump(spec, open(os.path.join(args.out, 'spec.json'), 'w'), indent=1)
     if args.stage == 'all':
         # Wall clock of this whole run, data loading to export (the dataset export is not included).

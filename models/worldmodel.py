@@ -216,7 +216,7 @@ class GPT(nn.Module):
     """Decoder-only transformer. The attention mask is an input, so one graph serves causal AR (with a
     KV cache) and DiDA (a bidirectional keyframe span over a causal prefix)."""
 
-    def __init__(self, d=128, layers=4, heads=4, ff=512):
+    def __init__(self, d=128, layers=4, heads=4, ff=512, cond=False):
         super().__init__()
         self.d, self.layers, self.heads = d, layers, heads
         self.tok = nn.Embedding(VOCAB, d)
@@ -225,6 +225,18 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList([Block(d, heads, ff) for _ in range(layers)])
         self.ln = nn.LayerNorm(d)
         self.apply(self._init)
+        # Conditioning-cell input (`cond_ids`, see cond_ids_for): the token of the starting picture at
+        # the cell a position predicts, added to that position's input like GameNGen and DIAMOND
+        # concatenate the context frame to the frame they denoise. It starts as a copy of the token
+        # embedding, so with tied output weights the copy is the favoured guess from the first step and
+        # the layers spend their capacity on what the step changes. Optional: exports without it
+        # (phase 5) keep the five-input graph.
+        self.cond = None
+        if cond:
+            self.cond = nn.Embedding(VOCAB, d, padding_idx=PAD)
+            with torch.no_grad():
+                self.cond.weight.copy_(self.tok.weight)
+                self.cond.weight[PAD].zero_()
 
     @staticmethod
     def _init(m):
@@ -236,10 +248,13 @@ class GPT(nn.Module):
     def empty_past(self, batch):
         return torch.zeros(self.layers, 2, batch, self.heads, 0, self.d // self.heads)
 
-    def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past):
-        """attention_mask: float B,T,P+T, 1 = may attend. past: L,2,B,H,P,Dh. Returns logits B,T,V and
-        present L,2,B,H,P+T,Dh."""
+    def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past, cond_ids=None):
+        """attention_mask: float B,T,P+T, 1 = may attend. past: L,2,B,H,P,Dh. cond_ids: B,T (PAD where
+        none; needed when the model has the conditioning input). Returns logits B,T,V and present
+        L,2,B,H,P+T,Dh."""
         x = self.tok(input_ids) + self.pos(position_ids) + self.ipos(image_pos_ids)
+        if self.cond is not None:
+            x = x + self.cond(cond_ids if cond_ids is not None else torch.zeros_like(input_ids))
         bias = ((1.0 - attention_mask) * -1e4).unsqueeze(1)
         presents = []
         for i, blk in enumerate(self.blocks):
@@ -247,3 +262,23 @@ class GPT(nn.Module):
             presents.append(torch.stack([k, v]))
         logits = self.ln(x) @ self.tok.weight.t()
         return logits, torch.stack(presents)
+
+
+def cond_ids_for(ids, ipos, shift):
+    """The `cond_ids` input of a sequence: at each position, the token of the sequence's first picture
+    (the starting picture) at the cell whose token that position's logits predict, PAD elsewhere.
+    DiDA positions predict their own token (shift 0); AR positions predict the next one (shift 1), so
+    an AR keyframe's <|image start|> carries the starting picture's first cell. Only cells of a later
+    picture (the keyframe) get one; plan sequences have a single picture and get none."""
+    out = [PAD] * len(ids)
+    first, k = {}, 0
+    while k < len(ids) and ids[k] != IMG_START:
+        k += 1
+    k += 1
+    while k < len(ids) and ids[k] != IMG_END:
+        first[ipos[k]] = ids[k]
+        k += 1
+    for j in range(k + 1, len(ids)):
+        if ipos[j] > 0 and j - shift >= 0:
+            out[j - shift] = first.get(ipos[j], PAD)
+    return out

@@ -23,6 +23,11 @@ export interface DidaOptions {
    * `reference[cell]` (0 = off). See KeyframeOptions.keepBias.
    */
   keep?: { reference: ArrayLike<number>; bias: number };
+  /**
+   * The starting picture's span tokens (TokenLayout.imageTokens), fed as `cond_ids` of the span: a
+   * DiDA position predicts its own cell. Models without the conditioning input ignore it.
+   */
+  condition?: readonly number[];
   rng: Rng;
   signal?: AbortSignal;
 }
@@ -45,12 +50,12 @@ export function filledAfter(p: number, passes: number, n: number, schedule: Dida
  * both ways. Positions and the all-ones mask depend only on the prompt's length, so they are built
  * once per fill, not once per pass.
  */
-function spanFeeder(cache: KvCache, imagePos: readonly number[]): (span: readonly number[]) => ForwardInput {
+function spanFeeder(cache: KvCache, imagePos: readonly number[], cond: readonly number[] | undefined): (span: readonly number[]) => ForwardInput {
   const P = cache.dims[4]!;
   const S = imagePos.length;
   const positions = Array.from({ length: S }, (_, i) => P + i);
   const mask = new Float32Array(S * (P + S)).fill(1);
-  return (span) => ({ ids: span, positions, imagePos, mask, past: cache });
+  return (span) => ({ ids: span, positions, imagePos, mask, past: cache, ...(cond ? { cond } : {}) });
 }
 
 /**
@@ -95,8 +100,8 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
   }
   const total = open.length;
   const guided = unconditional !== undefined && options.guidance !== 1;
-  const cond = spanFeeder((await prefill(model, prompt)).cache, imagePos);
-  const uncond = guided ? spanFeeder((await prefill(model, unconditional)).cache, imagePos) : null;
+  const cond = spanFeeder((await prefill(model, prompt)).cache, imagePos, options.condition);
+  const uncond = guided ? spanFeeder((await prefill(model, unconditional)).cache, imagePos, options.condition) : null;
 
   // Greedy without guidance or keep prior needs only each position's best code and its probability,
   // which exports since phase 4 compute in the graph (onnx-session.ts `picks`).

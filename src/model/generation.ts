@@ -145,6 +145,8 @@ export function samplingParts(o: SamplingOptions): { processors: LogitsProcessor
 export interface Prompt {
   ids: readonly number[];
   imagePos: readonly number[];
+  /** The transformer's `cond_ids` for the prompt (ForwardInput.cond); absent = none. */
+  cond?: readonly number[];
 }
 
 export interface GenerateOptions {
@@ -154,6 +156,8 @@ export interface GenerateOptions {
   rng: Rng;
   /** Image position of the generated token at `step` (0 for text). */
   imagePosOf?: (step: number) => number;
+  /** `cond_ids` of the generated token at `step` (ForwardInput.cond; 0 = none, the default). */
+  condOf?: (step: number) => number;
   signal?: AbortSignal;
 }
 
@@ -177,6 +181,7 @@ export async function prefill(model: ModelSessions, prompt: Prompt, past: KvCach
     imagePos: prompt.imagePos,
     mask: causalMask(T, P),
     past,
+    ...(prompt.cond ? { cond: prompt.cond } : {}),
   });
   return { last: out.logits.slice((T - 1) * out.vocab, T * out.vocab), cache: out.present, out };
 }
@@ -202,6 +207,7 @@ export async function generate(model: ModelSessions, prompt: Prompt, options: Ge
       imagePos: [options.imagePosOf?.(step) ?? 0],
       mask: new Float32Array(P + 1).fill(1),
       past: cache,
+      cond: [options.condOf?.(step) ?? 0],
     });
     last = out.logits.slice(0, out.vocab);
     cache = out.present;

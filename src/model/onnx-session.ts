@@ -11,7 +11,9 @@ import { ModelError, modelFile, type ModelFileName } from './model-error.js';
  *   vq_decoder.onnx   codes int64 [N,16,16]               -> pixels uint8 [N,S,S,3]
  *   transformer.onnx  input_ids, position_ids, image_pos_ids int64 [B,T],
  *                     attention_mask float32 [B,T,P+T] (1 = may attend),
- *                     past float32 [L,2,B,H,P,Dh]          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh],
+ *                     past float32 [L,2,B,H,P,Dh],
+ *                     and (exports with spec transformer.condInput) cond_ids int64 [B,T]
+ *                                                          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh],
  *                                                             and (exports since phase 4) visual_best int64 [B,T],
  *                                                             visual_confidence float32 [B,T]: the most likely
  *                                                             visual code and its softmax probability among codes
@@ -40,6 +42,12 @@ export interface ForwardInput {
   /** Row-major [T, P+T], 1 where query t may attend key s. */
   mask: Float32Array;
   past: KvCache;
+  /**
+   * Per position, the starting picture's token at the cell that position's logits predict, 0 (PAD)
+   * where none (models/worldmodel.py cond_ids_for); absent = all 0. Only exports with the
+   * conditioning input read it (`ModelSessions.condInput`); others ignore it.
+   */
+  cond?: readonly number[];
 }
 
 export interface ForwardOutput {
@@ -74,6 +82,8 @@ export interface ModelSessions {
   encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
   /** Codes (N x 16 x 16) -> model-size RGB. */
   decode(codes: ArrayLike<number>, count?: number): Promise<Uint8Array>;
+  /** Whether the transformer takes `cond_ids` (ForwardInput.cond). */
+  readonly condInput: boolean;
   /** Cache shape, for empty caches. */
   readonly layers: number;
   readonly heads: number;
@@ -82,8 +92,8 @@ export interface ModelSessions {
 }
 
 export interface SessionOptions {
-  /** The transformer's cache shape (spec.json `transformer`). */
-  shape: { layers: number; heads: number; headDim: number };
+  /** The transformer's cache shape and whether it takes `cond_ids` (spec.json `transformer`). */
+  shape: { layers: number; heads: number; headDim: number; condInput?: boolean };
   /** The transformer's threads for CPU execution; default 2 (the machines this ships on have two cores). */
   threads?: number;
   /**
@@ -105,7 +115,7 @@ function providers(device: Device): ort.InferenceSession.SessionOptions['executi
 const int64 = (values: ArrayLike<number>, dims: number[]): ort.Tensor =>
   new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
 
-function feeds(input: ForwardInput): Record<string, ort.Tensor> {
+function feeds(input: ForwardInput, condInput: boolean): Record<string, ort.Tensor> {
   const T = input.ids.length;
   const P = input.past.dims[4]!;
   return {
@@ -114,6 +124,7 @@ function feeds(input: ForwardInput): Record<string, ort.Tensor> {
     image_pos_ids: int64(input.imagePos, [1, T]),
     attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
     past: new ort.Tensor('float32', input.past.data, [...input.past.dims]),
+    ...(condInput ? { cond_ids: int64(input.cond ?? new Array<number>(T).fill(0), [1, T]) } : {}),
   };
 }
 
@@ -148,14 +159,27 @@ export async function openModelSessions(dir: string, device: Device, options: Se
   const size = options.imageSize ?? 128;
   const grid = options.grid ?? 16;
   const { layers, heads, headDim } = options.shape;
+  // spec.json and the graph must agree: a model fed without its conditioning input draws nonsense
+  // quietly, and feeding an input the graph lacks fails on every call.
+  const condInput = transformer!.inputNames.includes('cond_ids');
+  if (condInput !== (options.shape.condInput ?? false)) {
+    const file = modelFile(dir, 'transformer.onnx');
+    await Promise.all([encoder!.release(), decoder!.release(), transformer!.release()]);
+    throw new ModelError(
+      `${file} ${condInput ? 'takes' : 'does not take'} cond_ids but spec.json transformer.condInput is ${options.shape.condInput ?? false}: ` +
+        'the files come from different exports; copy spec.json and the ONNX files of one models/train.py run together',
+      file,
+    );
+  }
 
   return {
     device,
     layers,
     heads,
     headDim,
+    condInput,
     async forward(input) {
-      const out = await transformer!.run(feeds(input));
+      const out = await transformer!.run(feeds(input, condInput));
       const logits = out.logits!;
       const present = out.present!;
       return {
@@ -166,7 +190,7 @@ export async function openModelSessions(dir: string, device: Device, options: Se
     },
     picks: transformer!.outputNames.includes('visual_best') && transformer!.outputNames.includes('visual_confidence')
       ? async (input) => {
-          const out = await transformer!.run(feeds(input), ['visual_best', 'visual_confidence']);
+          const out = await transformer!.run(feeds(input, condInput), ['visual_best', 'visual_confidence']);
           return {
             best: Int32Array.from(out.visual_best!.data as BigInt64Array, (v) => Number(v)),
             confidence: out.visual_confidence!.data as Float32Array,
@@ -174,7 +198,7 @@ export async function openModelSessions(dir: string, device: Device, options: Se
         }
       : null,
     async scores(input) {
-      const logits = (await transformer!.run(feeds(input), ['logits'])).logits!;
+      const logits = (await transformer!.run(feeds(input, condInput), ['logits'])).logits!;
       return { logits: logits.data as Float32Array, vocab: logits.dims[2]! };
     },
     async encode(rgb, count = rgb.length / (size * size * 3)) {

@@ -37,7 +37,14 @@ export const ModelSpec = z.object({
   imagePositions: z.number().int().positive(),
   /** The colours the VQ decoder draws with (sim/palette.ts and their shadowed shades), when it draws with a palette. */
   palette: z.array(z.string().regex(/^#[0-9a-f]{6}$/)).optional(),
-  transformer: z.object({ layers: z.number().int().positive(), heads: z.number().int().positive(), headDim: z.number().int().positive(), d: z.number().int().positive() }),
+  transformer: z.object({
+    layers: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    headDim: z.number().int().positive(),
+    d: z.number().int().positive(),
+    /** The graph takes `cond_ids` (models/worldmodel.py GPT `cond`); absent in exports before it. */
+    condInput: z.boolean().default(false),
+  }),
 });
 export type ModelSpec = z.infer<typeof ModelSpec>;
 

@@ -209,6 +209,9 @@ export class WorldModel {
     const prompt = this.layout.keyframePrompt(robot, task, codes, step);
     const rng = new Rng(options.seed).fork('keyframe');
     const keepBias = options.keepBias ?? DEFAULT_KEEP_BIAS;
+    // The conditioning input (exports with spec transformer.condInput): each keyframe position also
+    // gets the starting picture's token at the cell it predicts. Models without it ignore it.
+    const condition = this.layout.imageTokens(codes).ids;
     const span = await this.pool.run(async (s) => {
       if (options.sampler === 'dida') {
         const guidance = options.guidance ?? DEFAULT_DIDA.guidance;
@@ -222,6 +225,7 @@ export class WorldModel {
             temperature: options.temperature ?? DEFAULT_DIDA.temperature,
             guidance,
             ...(keepBias !== 0 ? { keep: { reference: codes, bias: keepBias } } : {}),
+            condition,
             rng,
             ...(options.signal ? { signal: options.signal } : {}),
           },
@@ -231,7 +235,10 @@ export class WorldModel {
       const { visualBase, codes: n, roles } = this.layout.spec;
       const parts = samplingParts(options);
       const isRowEnd = (k: number) => this.layout.isEndOfRowAt(k);
-      return generate(s, prompt, {
+      // AR: a position predicts the next token, so <|image start|> carries the first cell and the
+      // token at span index k the cell k + 1.
+      const arPrompt = { ...prompt, cond: [...prompt.ids.slice(1).map(() => 0), condition[0]!] };
+      return generate(s, arPrompt, {
         processors: [
           (logits, ctx) => {
             if (!isRowEnd(ctx.step)) allowRange(visualBase, visualBase + n)(logits, ctx);
@@ -244,6 +251,7 @@ export class WorldModel {
         stopping: [maxTokens(this.layout.imageSpanLength)],
         rng,
         imagePosOf: (k) => this.layout.imagePosAt(k),
+        condOf: (k) => condition[k + 1] ?? 0,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     });
