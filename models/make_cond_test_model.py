@@ -9,14 +9,16 @@ up, so the tied output layer's argmax over the visual tokens is the conditioning
 given, and a keyframe drawn from a picture comes out as that picture's codes exactly.
 """
 import json
+import os
 import sys
 
 import torch
 
-from train import export_transformer
+from train import export_transformer, transformer_spec
 from worldmodel import CODES, PAD, VISUAL_BASE, GPT
 
 out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 model = GPT(d=64, layers=1, heads=2, ff=128, cond=True)
 with torch.no_grad():
@@ -34,6 +36,5 @@ with torch.no_grad():
     wrong = int((logits[0, :, VISUAL_BASE:].argmax(-1) != torch.arange(CODES)).sum())
 assert wrong == 0, f'{wrong} codes are not their own argmax'
 export_transformer(model, out)
-json.dump({'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d, 'condInput': True},
-          open(f'{out}/transformer.json', 'w'), indent=1)
+json.dump(transformer_spec(model), open(f'{out}/transformer.json', 'w'), indent=1)
 print('wrote', out)

@@ -583,18 +583,23 @@ def export_transformer(model, out):
     args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
             torch.ones(B, T, P + T), torch.zeros(model.layers, 2, B, model.heads, P, model.d // model.heads))
     names = ['input_ids', 'position_ids', 'image_pos_ids', 'attention_mask', 'past']
+    axes = {'input_ids': {0: 'batch', 1: 'seq'}, 'position_ids': {0: 'batch', 1: 'seq'}, 'image_pos_ids': {0: 'batch', 1: 'seq'},
+            'attention_mask': {0: 'batch', 1: 'seq', 2: 'total'}, 'past': {2: 'batch', 4: 'past_seq'},
+            'logits': {0: 'batch', 1: 'seq'}, 'present': {2: 'batch', 4: 'total'},
+            'visual_best': {0: 'batch', 1: 'seq'}, 'visual_confidence': {0: 'batch', 1: 'seq'}}
     if model.cond is not None:
         args += (torch.zeros(B, T, dtype=torch.long),)
         names.append('cond_ids')
+        axes['cond_ids'] = {0: 'batch', 1: 'seq'}
     torch.onnx.export(ExportedGPT(model), args, os.path.join(out, 'transformer.onnx'),
-                      input_names=names,
-                      output_names=['logits', 'present', 'visual_best', 'visual_confidence'], opset_version=14,
-                      dynamic_axes={'input_ids': {0: 'batch', 1: 'seq'}, 'position_ids': {0: 'batch', 1: 'seq'},
-                                    'image_pos_ids': {0: 'batch', 1: 'seq'}, 'cond_ids': {0: 'batch', 1: 'seq'},
-                                    'attention_mask': {0: 'batch', 1: 'seq', 2: 'total'},
-                                    'past': {2: 'batch', 4: 'past_seq'},
-                                    'logits': {0: 'batch', 1: 'seq'}, 'present': {2: 'batch', 4: 'total'},
-                                    'visual_best': {0: 'batch', 1: 'seq'}, 'visual_confidence': {0: 'batch', 1: 'seq'}})
+                      input_names=names, output_names=['logits', 'present', 'visual_best', 'visual_confidence'],
+                      opset_version=14, dynamic_axes=axes)
+
+
+def transformer_spec(model):
+    """spec.json `transformer`: the cache shape and whether the graph takes cond_ids (src/model/spec.ts)."""
+    return {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
+            'condInput': model.cond is not None}
 
 
 # Step counts that fit the whole recipe, data export included, in 60 minutes on 2 CPU cores
@@ -698,8 +703,7 @@ def main():
         log('eval', metrics['eval'], f'{time.time() - t0:.0f}s')
     export_onnx(vq, model, args.out)
     spec = spec_json(index['words'])
-    spec['transformer'] = {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
-                           'condInput': model.cond is not None}
+    spec['transformer'] = transformer_spec(model)
     json.dump(spec, open(os.path.join(args.out, 'spec.json'), 'w'), indent=1)
     if args.stage == 'all':
         # Wall clock of this whole run, data loading to export (the dataset export is not included).

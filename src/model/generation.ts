@@ -207,7 +207,7 @@ export async function generate(model: ModelSessions, prompt: Prompt, options: Ge
       imagePos: [options.imagePosOf?.(step) ?? 0],
       mask: new Float32Array(P + 1).fill(1),
       past: cache,
-      cond: [options.condOf?.(step) ?? 0],
+      ...(options.condOf ? { cond: [options.condOf(step)] } : {}),
     });
     last = out.logits.slice(0, out.vocab);
     cache = out.present;

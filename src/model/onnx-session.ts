@@ -45,7 +45,7 @@ export interface ForwardInput {
   /**
    * Per position, the starting picture's token at the cell that position's logits predict, 0 (PAD)
    * where none (models/worldmodel.py cond_ids_for); absent = all 0. Only exports with the
-   * conditioning input read it (`ModelSessions.condInput`); others ignore it.
+   * conditioning input (spec.json transformer.condInput) read it; others ignore it.
    */
   cond?: readonly number[];
 }
@@ -82,8 +82,6 @@ export interface ModelSessions {
   encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
   /** Codes (N x 16 x 16) -> model-size RGB. */
   decode(codes: ArrayLike<number>, count?: number): Promise<Uint8Array>;
-  /** Whether the transformer takes `cond_ids` (ForwardInput.cond). */
-  readonly condInput: boolean;
   /** Cache shape, for empty caches. */
   readonly layers: number;
   readonly heads: number;
@@ -177,7 +175,6 @@ export async function openModelSessions(dir: string, device: Device, options: Se
     layers,
     heads,
     headDim,
-    condInput,
     async forward(input) {
       const out = await transformer!.run(feeds(input, condInput));
       const logits = out.logits!;
