@@ -135,7 +135,8 @@ export class SimWorld {
     const base = { runId: command.runId, stepIndex: command.stepIndex, attempt: command.attempt };
     const record = (f: StepFeedback, miss?: MissKind): StepFeedback => {
       this.history.push({ stepId: id, instruction: command.instruction, status: f.status, ...(miss ? { miss } : {}), ...(f.reason ? { reason: f.reason } : {}) });
-      return f;
+      // The gripper state after the step, as a robot reads it from its grippers (state updated above).
+      return { ...f, holding: Object.fromEntries(this.state.arms.map((a) => [a.name, a.holding])) };
     };
     if (this.cancelled.has(id)) {
       return record({ ...base, status: 'cancelled', reason: 'cancelled before it started', stamp: Date.now() });

@@ -3,7 +3,7 @@ import type { HistoryEntry, PlanDraft, PlanIssue, PlanRequest } from '../planner
 import type { Plan, PlannedStep } from '../schema/plan.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { stepId } from '../schema/step-command.js';
-import type { StepFeedback } from '../schema/step-feedback.js';
+import type { Holding, StepFeedback } from '../schema/step-feedback.js';
 import type { SceneId } from '../schema/task.js';
 import { ExecutorError, messageOf } from './errors.js';
 import {
@@ -202,12 +202,13 @@ export function planDocument(draft: PlanDraft, robot: RobotProfile, task: string
 }
 
 function history(steps: readonly StepRecord[]): HistoryEntry[] {
-  return steps.map(({ stepIndex, attempt, instruction, status, reason }) => ({
+  return steps.map(({ stepIndex, attempt, instruction, status, reason, holding }) => ({
     stepIndex,
     attempt,
     instruction,
     status,
     ...(reason !== undefined ? { reason } : {}),
+    ...(holding !== undefined ? { holding } : {}),
   }));
 }
 
@@ -256,7 +257,7 @@ function current(ctx: ExecutorContext): { step: PlannedStep; stepIndex: number; 
   return { step, stepIndex, id: stepId(ctx.runId, stepIndex, ctx.attempt) };
 }
 
-function record(ctx: ExecutorContext, status: StepOutcome, reason: string | undefined): StepRecord {
+function record(ctx: ExecutorContext, status: StepOutcome, reason: string | undefined, holding?: Holding): StepRecord {
   const { step, stepIndex } = current(ctx);
   return {
     stepIndex,
@@ -264,6 +265,7 @@ function record(ctx: ExecutorContext, status: StepOutcome, reason: string | unde
     instruction: step.instruction,
     status,
     ...(reason !== undefined ? { reason } : {}),
+    ...(holding !== undefined ? { holding } : {}),
     planVersion: ctx.plan!.version,
   };
 }
@@ -709,10 +711,10 @@ export const executorMachine = setup({
                   {
                     type: 'log',
                     params: ({ context, event }) =>
-                      feedbackRecord(context, record(context, 'done', event.output.reason), event.output),
+                      feedbackRecord(context, record(context, 'done', event.output.reason, event.output.holding), event.output),
                   },
                   assign({
-                    steps: ({ context, event }) => [...context.steps, record(context, 'done', event.output.reason)],
+                    steps: ({ context, event }) => [...context.steps, record(context, 'done', event.output.reason, event.output.holding)],
                     cursor: ({ context }) => context.cursor + 1,
                     attempt: 0,
                     redispatch: false,
@@ -724,7 +726,7 @@ export const executorMachine = setup({
                 actions: [
                   assign({
                     failure: ({ context, event }) =>
-                      record(context, feedbackOutcome(event.output), event.output.reason ?? event.output.status),
+                      record(context, feedbackOutcome(event.output), event.output.reason ?? event.output.status, event.output.holding),
                   }),
                   {
                     type: 'log',

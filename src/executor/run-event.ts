@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { HistoryEntry, PlanIssue as PlanIssueShape } from '../planner/planner.js';
 import { Plan } from '../schema/plan.js';
 import { SceneId } from '../schema/task.js';
-import { StepFeedback } from '../schema/step-feedback.js';
+import { Holding, StepFeedback } from '../schema/step-feedback.js';
 
 /**
  * Everything a run does, as data. The executor machine emits these; the run log appends them to
@@ -40,6 +40,8 @@ export const StepRecord = z.object({
   instruction: z.string(),
   status: StepOutcome,
   reason: z.string().optional(),
+  /** What the robot said its grippers hold after the step (StepFeedback.holding). */
+  holding: Holding.optional(),
   planVersion: z.number().int().min(1),
 });
 export type StepRecord = z.infer<typeof StepRecord>;

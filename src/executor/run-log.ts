@@ -306,6 +306,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
           instruction: e.instruction,
           status: e.status,
           ...(e.reason !== undefined ? { reason: e.reason } : {}),
+          ...(e.feedback?.holding !== undefined ? { holding: e.feedback.holding } : {}),
           planVersion: e.planVersion,
         };
         history.push(rec);

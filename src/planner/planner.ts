@@ -7,6 +7,8 @@ export interface HistoryEntry {
   instruction: string;
   status: 'done' | 'miss' | 'rejected' | 'timeout' | 'cancelled';
   reason?: string;
+  /** What the robot said each gripper holds after this step (StepFeedback.holding), when it said. */
+  holding?: Readonly<Record<string, string | null>>;
 }
 
 /** A plan in memory: keyframes are PNG bytes. `version` goes up with every replan of a run. */

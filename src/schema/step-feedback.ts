@@ -15,6 +15,15 @@ export const FeedbackStatus = z.enum([
 ]);
 export type FeedbackStatus = z.infer<typeof FeedbackStatus>;
 
+/**
+ * What each gripper holds after the step, by arm name: the scene vocabulary's id ("cup",
+ * "shirt.bottom_left"), or null for an empty gripper. A robot knows this from its gripper state and
+ * the grasp it made; after a miss it is the only way a planner learns that one of two corners slipped
+ * while the other is still held, which the camera picture does not show.
+ */
+export const Holding = z.record(z.string().min(1), z.string().min(1).nullable());
+export type Holding = z.infer<typeof Holding>;
+
 /** What the robot publishes on the feedback topic, as JSON inside std_msgs/String. */
 export const StepFeedback = z.strictObject({
   runId: z.string().min(1),
@@ -27,6 +36,8 @@ export const StepFeedback = z.strictObject({
   action: Action.optional(),
   /** Image distance between the chosen outcome and the keyframe, 0 = identical. */
   keyframeDistance: z.number().min(0).optional(),
+  /** What each gripper holds now (see Holding); optional, the validator trusts it when given. */
+  holding: Holding.optional(),
   /** True when this repeats the result of a step id already executed (a duplicate command). */
   duplicate: z.boolean().optional(),
   /** Robot clock, ms since epoch. */

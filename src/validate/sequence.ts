@@ -28,6 +28,8 @@ export interface ObservedStart {
 export interface PastStep {
   meaning: StepMeaning;
   status: 'done' | 'miss' | 'rejected' | 'timeout' | 'cancelled';
+  /** What the robot said each gripper holds after the step (StepFeedback.holding), when it said. */
+  holding?: Readonly<Record<string, string | null>>;
 }
 
 /**
@@ -271,6 +273,8 @@ function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, st
           if (l !== undefined) arms.set(l, CORNER.bottom_left);
           if (r !== undefined) arms.set(r, CORNER.bottom_right);
         } else {
+          const holder = [...arms].find(([, h]) => h === CORNER[part])?.[0];
+          if (holder !== undefined && say('already_done', s, `the ${part.replace('_', '-')} corner is already held by ${armWords(holder)}`)) return;
           const b = busy(acting, [CORNER[part]]);
           if (b !== null && say('arm_busy', s, b)) return;
           if (acting.length === 1) arms.set(acting[0]!, CORNER[part]);
@@ -324,11 +328,15 @@ function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, st
 
   // The run so far: what the robot reported done happened, what it missed did not.
   for (const p of past) {
-    if (p.meaning.object !== 'shirt') continue;
-    if (p.status === 'done') {
-      apply(p.meaning, trust);
-      proveOrder(p.meaning);
-    } else if (p.status !== 'rejected') unfinished(p.meaning, p.status);
+    if (p.meaning.object === 'shirt') {
+      if (p.status === 'done') {
+        apply(p.meaning, trust);
+        proveOrder(p.meaning);
+      } else if (p.status !== 'rejected') unfinished(p.meaning, p.status);
+    }
+    // What the robot says its grippers hold replaces this model's guess: after "grasp the bottom
+    // corners" slipped on one corner, it tells which one is still held, which no picture shows.
+    for (const [a, h] of Object.entries(p.holding ?? {})) if (arms.has(a)) arms.set(a, h);
   }
   // The observation is newer than any report: a gripper it shows at home holds nothing.
   for (const a of start?.emptyArms ?? []) if (arms.has(a)) arms.set(a, null);

@@ -235,7 +235,7 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
   const start = obs ? observedStart(obs, sceneId, profile, mapper) : undefined;
   const past: PastStep[] = (context.history ?? []).flatMap((h) => {
     const parsed = scene.parseInstruction(h.instruction, profile);
-    return parsed.ok ? [{ meaning: meaningOf(h.stepIndex, parsed.template, undefined, armNames), status: h.status }] : [];
+    return parsed.ok ? [{ meaning: meaningOf(h.stepIndex, parsed.template, undefined, armNames), status: h.status, ...(h.holding !== undefined ? { holding: h.holding } : {}) }] : [];
   });
   issues.push(...checkSequence(sceneId, meanings, profile, start, past));
 

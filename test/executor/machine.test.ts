@@ -54,7 +54,9 @@ describe('executor machine', () => {
     const h = harness({
       plans: [['pick', 'fold left', 'fold right'], ['regrasp', 'fold right']],
       dispatcher: (input) =>
-        input.step.instruction === 'fold left' ? feedback(input, 'miss', { reason: 'slip' }) : feedback(input, 'done'),
+        input.step.instruction === 'fold left'
+          ? feedback(input, 'miss', { reason: 'slip', holding: { left: null, right: 'shirt.bottom_right' } })
+          : feedback(input, 'done'),
     });
     h.actor.start();
     const snap = await h.done();
@@ -64,7 +66,8 @@ describe('executor machine', () => {
     expect(h.plannerCalls[1]!.version).toBe(2);
     expect(h.plannerCalls[1]!.history).toEqual([
       { stepIndex: 0, attempt: 0, instruction: 'pick', status: 'done' },
-      { stepIndex: 1, attempt: 0, instruction: 'fold left', status: 'miss', reason: 'slip' },
+      // What the robot said its grippers hold goes to the planner (and its validator) with the miss.
+      { stepIndex: 1, attempt: 0, instruction: 'fold left', status: 'miss', reason: 'slip', holding: { left: null, right: 'shirt.bottom_right' } },
     ]);
     // The new plan's steps get fresh global indexes; the first try after the miss is attempt 1.
     expect(h.dispatches.map((d) => d.stepId)).toEqual(['run-1/0/0', 'run-1/1/0', 'run-1/2/1', 'run-1/3/0']);

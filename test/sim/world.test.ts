@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
+import { StepFeedback } from '../../src/schema/step-feedback.js';
 import { renderCamera } from '../../sim/render.js';
 import { SimWorld } from '../../sim/world.js';
 
@@ -10,7 +11,12 @@ describe('sim world', () => {
     const [first] = world.oracle();
     const keyframe = await renderCamera(world.scene, first!.next, profile.cameras[0]!);
     const command = { kind: 'execute' as const, runId: 'old-run', stepIndex: 0, attempt: 0, instruction: first!.instruction };
-    expect((await world.execute(command, keyframe)).status).toBe('done');
+    const result = await world.execute(command, keyframe);
+    expect(result.status).toBe('done');
+    // The feedback says what each gripper holds now: the picked object in the acting arm's.
+    const picker = first!.action.arms[0]!;
+    expect(result.holding).toEqual(Object.fromEntries(profile.arms.map((a) => [a.name, a.name === picker ? first!.action.object : null])));
+    expect(StepFeedback.parse(result)).toEqual(result);
     expect(await world.execute(command, keyframe)).toMatchObject({ status: 'done', duplicate: true });
     expect(world.history).toHaveLength(1);
 

@@ -83,3 +83,54 @@ describe('validator: the run so far', () => {
     expect(await textGate()(['move the folded shirt aside'], request(timedOut))).toEqual([]);
   });
 });
+
+/**
+ * Rollout seed 100008 (session 8): "grasp the bottom corners with both arms" slipped on the left
+ * corner while the right arm kept the right one. The model then asked three times for the bottom
+ * fold and once for the right corner, which the robot refused both ways. The picture shows grippers
+ * near both corners; only the robot's report of what its grippers hold (StepFeedback.holding) tells.
+ */
+async function afterCornerSlip() {
+  const w = world(ROBOT, 'tshirt', SEED);
+  const plan = w.oracle();
+  const grasp = plan.findIndex((s) => s.instruction.startsWith('grasp the bottom corners'));
+  expect(grasp).toBeGreaterThan(0);
+  const history: HistoryEntry[] = [];
+  for (const [k, s] of plan.slice(0, grasp).entries()) {
+    w.state = s.next;
+    history.push({ stepIndex: k, attempt: 0, instruction: s.instruction, status: 'done' });
+  }
+  const missed = missOfKind(w.state as TshirtState, plan[grasp]!.action, 'slip', new Rng(3));
+  w.state = missed.state;
+  const holding = Object.fromEntries(w.state.arms.map((a) => [a.name, a.holding]));
+  const miss: HistoryEntry = { stepIndex: grasp, attempt: 0, instruction: plan[grasp]!.instruction, status: 'miss', reason: `slip: ${missed.reason}` };
+  const observation = new Uint8Array(await w.observe());
+  const request = (h: readonly HistoryEntry[]): PlanRequest => ({ robot: profile(ROBOT), task: 'fold the t-shirt', scene: 'tshirt', observation, history: h, version: 2 });
+  return { w, history, miss, holding, request };
+}
+
+describe('validator: what the robot says its grippers hold', () => {
+  it('refuses the bottom fold and grasping the corner still held after one corner slipped; without the report it could not tell', async () => {
+    const { w, history, miss, holding, request } = await afterCornerSlip();
+    const held = Object.entries(holding).filter(([, h]) => h !== null);
+    expect(held).toHaveLength(1);
+    const [arm, corner] = held[0]! as [string, string];
+    const heldWords = corner.replace('shirt.', '').replace('_', '-');
+    const fold = 'fold the bottom up to the collar with both arms';
+    const again = `grasp the ${heldWords} corner with the ${arm} arm`;
+    for (const text of [fold, again]) expect(simAllows(w.state as TshirtState, text)).toBe(false);
+
+    const reported = [...history, { ...miss, holding }];
+    expect((await textGate()([fold], request(reported))).map((i) => i.code)).toContain('corners_not_held');
+    const refused = await textGate()([again, fold], request(reported));
+    expect(refused.map((i) => [i.code, i.step])).toContainEqual(['already_done', 0]);
+    expect(refused.find((i) => i.code === 'already_done')!.message).toContain(`already held by the ${arm} arm`);
+    // Without the report the same texts pass: a missed grasp leaves both arms unknown.
+    expect(await textGate()([fold], request([...history, miss]))).toEqual([]);
+
+    // The sim's own recovery passes: grasp the corner that slipped, then go on.
+    const replan = w.oracle().map((s) => s.instruction);
+    expect(replan[0]).toMatch(/^grasp the bottom-(left|right) corner/);
+    expect(await textGate()(replan, request(reported))).toEqual([]);
+  });
+});
