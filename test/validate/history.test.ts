@@ -13,16 +13,22 @@ import { profile, world } from './helpers.js';
 const ROBOT = 'aloha-agilex';
 const SEED = 100002;
 
-async function afterPartialHalfFold() {
+/** The oracle's plan run up to (not including) its first step starting with `prefix`, every step done. */
+function doneUpTo(prefix: string) {
   const w = world(ROBOT, 'tshirt', SEED);
   const plan = w.oracle();
-  const half = plan.findIndex((s) => s.instruction.startsWith('fold the shirt in half'));
-  expect(half).toBeGreaterThan(0);
+  const at = plan.findIndex((s) => s.instruction.startsWith(prefix));
+  expect(at).toBeGreaterThan(0);
   const history: HistoryEntry[] = [];
-  for (const [k, s] of plan.slice(0, half).entries()) {
+  for (const [k, s] of plan.slice(0, at).entries()) {
     w.state = s.next;
     history.push({ stepIndex: k, attempt: 0, instruction: s.instruction, status: 'done' });
   }
+  return { w, plan, at, history };
+}
+
+async function afterPartialHalfFold() {
+  const { w, plan, at: half, history } = doneUpTo('fold the shirt in half');
   const done = plan[half]!.next;
   const missed = missOfKind(w.state as TshirtState, plan[half]!.action, 'partial_fold', new Rng(7));
   expect(missed.kind).toBe('partial_fold');
@@ -91,15 +97,7 @@ describe('validator: the run so far', () => {
  * near both corners; only the robot's report of what its grippers hold (StepFeedback.holding) tells.
  */
 async function afterCornerSlip() {
-  const w = world(ROBOT, 'tshirt', SEED);
-  const plan = w.oracle();
-  const grasp = plan.findIndex((s) => s.instruction.startsWith('grasp the bottom corners'));
-  expect(grasp).toBeGreaterThan(0);
-  const history: HistoryEntry[] = [];
-  for (const [k, s] of plan.slice(0, grasp).entries()) {
-    w.state = s.next;
-    history.push({ stepIndex: k, attempt: 0, instruction: s.instruction, status: 'done' });
-  }
+  const { w, plan, at: grasp, history } = doneUpTo('grasp the bottom corners');
   const missed = missOfKind(w.state as TshirtState, plan[grasp]!.action, 'slip', new Rng(3));
   w.state = missed.state;
   const holding = Object.fromEntries(w.state.arms.map((a) => [a.name, a.holding]));
