@@ -237,7 +237,7 @@ export class WorldModel {
       const isRowEnd = (k: number) => this.layout.isEndOfRowAt(k);
       // AR: a position predicts the next token, so <|image start|> carries the first cell and the
       // token at span index k the cell k + 1.
-      const arPrompt = { ...prompt, cond: [...prompt.ids.slice(1).map(() => 0), condition[0]!] };
+      const arPrompt = { ...prompt, cond: [...new Array<number>(prompt.ids.length - 1).fill(0), condition[0]!] };
       return generate(s, arPrompt, {
         processors: [
           (logits, ctx) => {

@@ -1,4 +1,4 @@
-import type { PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
+import type { Holding, PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
 
 /** What happened to one attempt at one step, as the planner sees it when it replans. */
 export interface HistoryEntry {
@@ -8,7 +8,7 @@ export interface HistoryEntry {
   status: 'done' | 'miss' | 'rejected' | 'timeout' | 'cancelled';
   reason?: string;
   /** What the robot said each gripper holds after this step (StepFeedback.holding), when it said. */
-  holding?: Readonly<Record<string, string | null>>;
+  holding?: Holding;
 }
 
 /** A plan in memory: keyframes are PNG bytes. `version` goes up with every replan of a run. */

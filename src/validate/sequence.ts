@@ -1,5 +1,7 @@
 import type { Point2 } from '../schema/action.js';
 import type { RobotProfile, Verb } from '../schema/robot-profile.js';
+// Named apart from this file's own Holding (an arm's state in the abstract model, unknown included).
+import type { Holding as ReportedHolding } from '../schema/step-feedback.js';
 import type { SceneId } from '../schema/task.js';
 import { HOME_OF, OBJECT_IDS, RECEPTACLES, type ObjectId } from '../../sim/scenes/table/model.js';
 import { issue, type ValidationIssue } from './issue-codes.js';
@@ -29,7 +31,7 @@ export interface PastStep {
   meaning: StepMeaning;
   status: 'done' | 'miss' | 'rejected' | 'timeout' | 'cancelled';
   /** What the robot said each gripper holds after the step (StepFeedback.holding), when it said. */
-  holding?: Readonly<Record<string, string | null>>;
+  holding?: ReportedHolding;
 }
 
 /**
