@@ -13,6 +13,9 @@ export function progressLine(record: RunRecord): string | undefined {
     case 'plan_created':
       return `plan v${e.version}: ${e.plan.steps.length} steps${e.retry > 0 ? ` (retry ${e.retry} after validation)` : ''}`;
     case 'plan_validated':
+      if (e.ok && e.prefix !== undefined) {
+        return `plan v${e.version}: running its first ${e.prefix} step${e.prefix === 1 ? '' : 's'} (validated on their own), then planning again`;
+      }
       return e.ok
         ? e.issues.length > 0
           ? `plan v${e.version} valid with ${e.issues.length} warning(s): ${e.issues.map((i) => i.message).join('; ')}`
@@ -26,6 +29,8 @@ export function progressLine(record: RunRecord): string | undefined {
     }
     case 'replan':
       return `replanning (${e.replans}/${e.limit}) after step ${e.after.stepIndex} ${e.after.status}`;
+    case 'plan_continued':
+      return `partial plan done after step ${e.afterStep}: planning again (${e.continuations}/${e.limit})`;
     case 'paused':
       return 'paused';
     case 'resumed':
@@ -36,7 +41,12 @@ export function progressLine(record: RunRecord): string | undefined {
       return 'connection restored';
     case 'finished': {
       const r = e.report;
-      return `${r.outcome.toUpperCase()}${r.reason ? `: ${r.reason}` : ''} (${r.steps.length} step attempts, ${r.replans} replans, ${r.planVersions} plan versions)`;
+      const continued = r.continuations ? `, ${r.continuations} partial plans continued` : '';
+      return `${r.outcome.toUpperCase()}${r.reason ? `: ${r.reason}` : ''} (${r.steps.length} step attempts, ${r.replans} replans${continued}, ${r.planVersions} plan versions)`;
+    }
+    default: {
+      const never: never = e;
+      return never;
     }
   }
 }

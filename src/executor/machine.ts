@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { HistoryEntry, PlanDraft, PlanIssue, PlanRequest } from '../planner/planner.js';
+import { repairFrom, type HistoryEntry, type PlanDraft, type PlanIssue, type PlanRequest } from '../planner/planner.js';
 import type { Plan, PlannedStep } from '../schema/plan.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { stepId } from '../schema/step-command.js';
@@ -87,10 +87,13 @@ export interface CancelStepParams {
 export interface ExecutorResume {
   start: ResumeStart;
   history: StepRecord[];
-  plan: { draft: PlanDraft; base: number; cursor: number } | null;
+  /** `partial`: the plan is the validated prefix of a refused draft (see ExecutorInput.partialPlans). */
+  plan: { draft: PlanDraft; base: number; cursor: number; partial?: boolean } | null;
   nextStepIndex: number;
   attempt: number;
   replans: number;
+  /** Planning rounds started because a partial plan was done (absent in logs from before them: 0). */
+  continuations?: number;
   /** Last plan version handed out; the next draft gets planVersion + 1. */
   planVersion: number;
   /** Planning rounds so far (observations taken). */
@@ -107,6 +110,16 @@ export interface ExecutorInput {
   task: string;
   scene?: SceneId;
   maxValidationRetries?: number;
+  /**
+   * When the last draft of a round is refused for a step after the first, run the steps before it and
+   * plan again from a new observation once they are done (default true). Those steps are validated
+   * again on their own before anything moves, so nothing unvalidated is ever sent: this is receding-
+   * horizon execution. A world model draws each keyframe from the one before it, so its errors pile up
+   * along the chain; the far steps will be drawn again from a real picture anyway. false fails the run
+   * instead, as a whole-plan planner would. A run plans again this way at most limits.maxReplans times
+   * (a budget of its own: these rounds follow steps that were done, not misses).
+   */
+  partialPlans?: boolean;
   /** Recorded in run_started so the run can be re-created; the machine does not use them. */
   backend?: string;
   seed?: number;
@@ -126,6 +139,7 @@ export interface ExecutorContext {
   task: string;
   scene?: SceneId;
   maxValidationRetries: number;
+  partialPlans: boolean;
   backend?: string;
   seed?: number;
   resume: ExecutorResume | null;
@@ -137,8 +151,19 @@ export interface ExecutorContext {
   draft: PlanDraft | null;
   validationRetries: number;
   rejected: PlanIssue[];
+  /**
+   * The refused draft of this round with the longest run of steps before its first error, and that
+   * length: what runs if no draft passes (partialPlans).
+   */
+  fallback: { draft: PlanDraft; steps: number } | null;
+  /** The draft being validated is such a prefix: if it is refused too, the run fails. */
+  trimming: boolean;
   /** The accepted plan being executed, its global step base, and the plan step to run next. */
   plan: PlanDraft | null;
+  /** The accepted plan is a prefix: when it is done, plan again instead of finishing. */
+  partial: boolean;
+  /** Planning rounds started because a partial plan was done. */
+  continuations: number;
   planBase: number;
   cursor: number;
   nextStepIndex: number;
@@ -232,6 +257,20 @@ function replanLimitReason(f: StepRecord, limit: number): string {
   return `step ${f.stepIndex} ${describeFailure(f.status)}${why}, ${times} failed attempt${times === 1 ? '' : 's'} since the last done step; replan limit ${limit} reached`;
 }
 
+/**
+ * The round's fallback after `draft` was refused with `issues`: the draft with the most steps before
+ * its first error (repairFrom: 0 when an error is about the whole plan), the earliest on a tie.
+ */
+function fallbackAfter(ctx: ExecutorContext, draft: PlanDraft, issues: readonly PlanIssue[]): ExecutorContext['fallback'] {
+  const steps = repairFrom(issues, draft.steps.length);
+  return steps > (ctx.fallback?.steps ?? 0) ? { draft, steps } : ctx.fallback;
+}
+
+/** The steps of `fallback` before its first error, as a draft of its own (same version and files). */
+function prefixDraft(fallback: NonNullable<ExecutorContext['fallback']>): PlanDraft {
+  return { ...fallback.draft, steps: fallback.draft.steps.slice(0, fallback.steps) };
+}
+
 function issueList(issues: readonly PlanIssue[]): string {
   return issues.map((i) => `${i.step === null ? '' : `step ${i.step}: `}${i.message}`).join('; ');
 }
@@ -243,6 +282,7 @@ export function buildReport(ctx: ExecutorContext): RunReport {
     ...(ctx.reason !== null ? { reason: ctx.reason } : {}),
     steps: ctx.steps,
     replans: ctx.replans,
+    continuations: ctx.continuations,
     planVersions: ctx.planVersion,
     issues: ctx.issues,
   };
@@ -321,6 +361,7 @@ function initialContext(input: ExecutorInput): ExecutorContext {
     task: input.task,
     ...(input.scene !== undefined ? { scene: input.scene } : {}),
     maxValidationRetries: input.maxValidationRetries ?? DEFAULT_MAX_VALIDATION_RETRIES,
+    partialPlans: input.partialPlans ?? true,
     ...(input.backend !== undefined ? { backend: input.backend } : {}),
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
     resume: r ?? null,
@@ -331,7 +372,11 @@ function initialContext(input: ExecutorInput): ExecutorContext {
     draft: null,
     validationRetries: 0,
     rejected: [],
+    fallback: null,
+    trimming: false,
     plan: r?.plan?.draft ?? null,
+    partial: r?.plan?.partial ?? false,
+    continuations: r?.continuations ?? 0,
     planBase: r?.plan?.base ?? 0,
     cursor: r?.plan?.cursor ?? 0,
     nextStepIndex: r?.nextStepIndex ?? 0,
@@ -382,7 +427,9 @@ export const executorMachine = setup({
     disconnected: ({ context }) => !context.connected,
     held: ({ context }) => context.paused || !context.connected,
     planExhausted: ({ context }) => context.plan !== null && context.cursor >= context.plan.steps.length,
+    partialPlanDone: ({ context }) => context.partial && context.plan !== null && context.cursor >= context.plan.steps.length,
     overReplanLimit: ({ context }) => context.replans >= context.robot.limits.maxReplans,
+    overContinuationLimit: ({ context }) => context.continuations >= context.robot.limits.maxReplans,
   },
 }).createMachine({
   id: 'executor',
@@ -425,6 +472,7 @@ export const executorMachine = setup({
                 nextStepIndex: r.nextStepIndex,
                 attempt: r.attempt,
                 replans: r.replans,
+                continuations: r.continuations ?? 0,
                 planVersion: r.planVersion,
               },
             };
@@ -439,6 +487,7 @@ export const executorMachine = setup({
               ...(context.backend !== undefined ? { backend: context.backend } : {}),
               ...(context.seed !== undefined ? { seed: context.seed } : {}),
               maxValidationRetries: context.maxValidationRetries,
+              partialPlans: context.partialPlans,
               limits: { stepTimeoutMs: context.robot.limits.stepTimeoutMs, maxReplans: context.robot.limits.maxReplans },
             },
           };
@@ -455,7 +504,7 @@ export const executorMachine = setup({
       initial: 'observing',
       states: {
         observing: {
-          entry: assign({ rounds: ({ context }) => context.rounds + 1, validationRetries: 0, rejected: [] }),
+          entry: assign({ rounds: ({ context }) => context.rounds + 1, validationRetries: 0, rejected: [], fallback: null, trimming: false }),
           invoke: {
             src: 'observe',
             input: ({ context }): ObserveInput => ({ runId: context.runId, round: context.rounds }),
@@ -561,10 +610,11 @@ export const executorMachine = setup({
                 plan: ({ context }) => context.draft,
                 planBase: ({ context }) => context.nextStepIndex,
                 cursor: 0,
+                partial: ({ context }) => context.trimming,
                 redispatch: false,
                 issues: ({ context, event }) => [
                   ...context.issues,
-                  ...event.output.issues.map((i) => ({ ...i, version: context.planVersion })),
+                  ...event.output.issues.map((i) => ({ ...i, version: context.draft!.version })),
                 ],
               }),
               {
@@ -572,21 +622,24 @@ export const executorMachine = setup({
                 params: ({ context, event }): RunRecord => ({
                   event: {
                     type: 'plan_validated',
-                    version: context.planVersion,
+                    // A prefix keeps the version (and keyframe files) of the draft it was cut from.
+                    version: context.draft!.version,
                     ok: true,
                     issues: event.output.issues,
                     stepBase: context.planBase,
+                    ...(context.trimming ? { prefix: context.draft!.steps.length } : {}),
                   },
                 }),
               },
             ],
           },
           {
-            guard: ({ context }) => context.validationRetries < context.maxValidationRetries,
+            guard: ({ context }) => !context.trimming && context.validationRetries < context.maxValidationRetries,
             target: 'planning.drafting',
             actions: [
               assign({
                 validationRetries: ({ context }) => context.validationRetries + 1,
+                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues.filter((i) => i.severity === 'error')),
                 rejected: ({ event }) => event.output.issues.filter((i) => i.severity === 'error'),
                 issues: ({ context, event }) => [
                   ...context.issues,
@@ -596,9 +649,33 @@ export const executorMachine = setup({
               {
                 type: 'log',
                 params: ({ context, event }): RunRecord => ({
-                  event: { type: 'plan_validated', version: context.planVersion, ok: false, issues: event.output.issues },
+                  event: { type: 'plan_validated', version: context.draft!.version, ok: false, issues: event.output.issues },
                 }),
               },
+            ],
+          },
+          {
+            // No draft passed, but one has steps before its first error: validate those alone and run
+            // them (receding horizon; see ExecutorInput.partialPlans).
+            guard: ({ context, event }) =>
+              context.partialPlans && !context.trimming && fallbackAfter(context, context.draft!, event.output.issues.filter((i) => i.severity === 'error')) !== null,
+            target: 'validating',
+            reenter: true,
+            actions: [
+              assign({
+                issues: ({ context, event }) => [
+                  ...context.issues,
+                  ...event.output.issues.map((i) => ({ ...i, version: context.planVersion })),
+                ],
+                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues.filter((i) => i.severity === 'error')),
+              }),
+              {
+                type: 'log',
+                params: ({ context, event }): RunRecord => ({
+                  event: { type: 'plan_validated', version: context.draft!.version, ok: false, issues: event.output.issues },
+                }),
+              },
+              assign({ draft: ({ context }) => prefixDraft(context.fallback!), trimming: true }),
             ],
           },
           {
@@ -607,18 +684,23 @@ export const executorMachine = setup({
               assign({
                 issues: ({ context, event }) => [
                   ...context.issues,
-                  ...event.output.issues.map((i) => ({ ...i, version: context.planVersion })),
+                  ...event.output.issues.map((i) => ({ ...i, version: context.draft!.version })),
                 ],
                 reason: ({ context, event }) => {
                   const errors = event.output.issues.filter((i) => i.severity === 'error');
                   const drafts = context.validationRetries + 1;
-                  return `no valid plan after ${drafts} draft${drafts === 1 ? '' : 's'}: ${errors.length > 0 ? issueList(errors) : 'the validator said no'}`;
+                  const why = errors.length > 0 ? issueList(errors) : 'the validator said no';
+                  if (context.trimming) {
+                    const n = context.draft!.steps.length;
+                    return `no valid plan after ${drafts} draft${drafts === 1 ? '' : 's'}, and the first ${n} step${n === 1 ? '' : 's'} of plan v${context.draft!.version} alone were refused too: ${why}`;
+                  }
+                  return `no valid plan after ${drafts} draft${drafts === 1 ? '' : 's'}: ${why}`;
                 },
               }),
               {
                 type: 'log',
                 params: ({ context, event }): RunRecord => ({
-                  event: { type: 'plan_validated', version: context.planVersion, ok: false, issues: event.output.issues },
+                  event: { type: 'plan_validated', version: context.draft!.version, ok: false, issues: event.output.issues },
                 }),
               },
             ],
@@ -636,6 +718,7 @@ export const executorMachine = setup({
       states: {
         next: {
           always: [
+            { guard: 'partialPlanDone', target: '#executor.continuing' },
             { guard: 'planExhausted', target: '#executor.succeeded' },
             { guard: 'held', target: 'held' },
             { target: 'dispatching' },
@@ -825,6 +908,32 @@ export const executorMachine = setup({
                   },
                 };
               },
+            },
+          ],
+        },
+      ],
+    },
+
+    // A partial plan is done: look again and plan the rest (receding horizon).
+    continuing: {
+      always: [
+        {
+          guard: 'overContinuationLimit',
+          target: 'failed',
+          actions: assign({
+            reason: ({ context }) =>
+              `planned again after ${context.continuations} partial plans and the last one is done too; limit ${context.robot.limits.maxReplans} (limits.maxReplans) reached`,
+          }),
+        },
+        {
+          target: 'planning',
+          actions: [
+            assign({ continuations: ({ context }) => context.continuations + 1, plan: null, partial: false }),
+            {
+              type: 'log',
+              params: ({ context }): RunRecord => ({
+                event: { type: 'plan_continued', continuations: context.continuations, limit: context.robot.limits.maxReplans, afterStep: context.nextStepIndex - 1 },
+              }),
             },
           ],
         },

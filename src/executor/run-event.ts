@@ -58,6 +58,8 @@ export const RunReport = z.object({
   /** Every attempt, oldest first, including those from before a `--resume`. */
   steps: z.array(StepRecord),
   replans: Index,
+  /** Rounds planned because a partial plan was done (ExecutorInput.partialPlans); absent in old logs. */
+  continuations: Index.optional(),
   /** Plan drafts the planner produced, rejected ones included. */
   planVersions: Index,
   issues: z.array(ReportIssue),
@@ -83,6 +85,8 @@ export const RunEvent = z.discriminatedUnion('type', [
     backend: z.string().optional(),
     seed: z.number().int().optional(),
     maxValidationRetries: Index,
+    /** ExecutorInput.partialPlans; absent in logs from before it (they ran whole plans only). */
+    partialPlans: z.boolean().optional(),
     limits: z.object({ stepTimeoutMs: z.number(), maxReplans: Index }),
   }),
   event('run_resumed', {
@@ -90,6 +94,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     nextStepIndex: Index,
     attempt: Index,
     replans: Index,
+    continuations: Index.optional(),
     planVersion: Index,
   }),
   /** A keyframe-camera frame the next plan is drawn from. */
@@ -101,12 +106,17 @@ export const RunEvent = z.discriminatedUnion('type', [
     /** Validation retries before this draft in the same planning round. */
     retry: Index,
   }),
-  /** `stepBase` is present when the plan was accepted: plan step k runs as global step stepBase + k. */
+  /**
+   * `stepBase` is present when the plan was accepted: plan step k runs as global step stepBase + k.
+   * `prefix` is present when only the plan's first `prefix` steps were accepted (validated on their
+   * own after every draft of the round was refused); the run plans again when they are done.
+   */
   event('plan_validated', {
     version: z.number().int().min(1),
     ok: z.boolean(),
     issues: z.array(PlanIssue),
     stepBase: Index.optional(),
+    prefix: z.number().int().min(1).optional(),
   }),
   event('step_dispatched', {
     stepIndex: Index,
@@ -135,6 +145,14 @@ export const RunEvent = z.discriminatedUnion('type', [
     replans: Index,
     limit: Index,
     after: z.object({ stepIndex: Index, attempt: Index, status: StepOutcome, reason: z.string().optional() }),
+  }),
+  /** A partial plan is done: a new planning round starts (not a replan: no step failed). */
+  event('plan_continued', {
+    /** Continuations so far, this one included. */
+    continuations: z.number().int().min(1),
+    limit: Index,
+    /** The global index of the partial plan's last step. */
+    afterStep: Index,
   }),
   event('paused', {}),
   event('resumed', {}),

@@ -255,7 +255,9 @@ export interface ResumeState {
  *  - a step dispatched with no feedback logged is re-sent with the same id (the robot dedupes);
  *  - a failure with no `replan` after it is replanned (and counted against the limit) on resume;
  *  - after a `replan`, or a rejected draft, the resumed run starts a new planning round from a fresh
- *    observation (validation retries of the interrupted round are not carried over).
+ *    observation (validation retries of the interrupted round are not carried over);
+ *  - a plan accepted as a prefix (`plan_validated.prefix`) resumes as that prefix, and the run plans
+ *    again when its steps are done.
  */
 export function resumeState(events: readonly RunEvent[], readFile: (name: string) => Uint8Array): ResumeState {
   let started: RunEventOf<'run_started'> | null = null;
@@ -266,9 +268,10 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
   let planVersion = 0;
   let rounds = 0;
   let replans = 0;
+  let continuations = 0;
   let nextStepIndex = 0;
   let attempt = 0;
-  let current: { version: number; base: number; cursor: number } | null = null;
+  let current: { version: number; base: number; cursor: number; prefix?: number } | null = null;
   let start: ResumeStart = 'plan';
   let failure: StepRecord | null = null;
   let inFlight: { stepIndex: number; attempt: number } | null = null;
@@ -288,7 +291,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
       case 'plan_validated':
         issues.push(...e.issues.map((i) => ({ ...i, version: e.version })));
         if (e.ok && e.stepBase !== undefined) {
-          current = { version: e.version, base: e.stepBase, cursor: 0 };
+          current = { version: e.version, base: e.stepBase, cursor: 0, ...(e.prefix !== undefined ? { prefix: e.prefix } : {}) };
           start = 'dispatch';
           failure = null;
         } else if (!e.ok) {
@@ -326,6 +329,11 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
         replans = e.replans;
         start = 'plan';
         break;
+      case 'plan_continued':
+        continuations = e.continuations;
+        current = null;
+        start = 'plan';
+        break;
       case 'finished':
         finished = e.report;
         break;
@@ -347,7 +355,11 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
   if (start === 'dispatch' && current !== null) {
     const doc = plans.get(current.version);
     if (doc === undefined) throw new RunLogError(`plan v${current.version} was accepted but never logged`, runFiles.events);
-    plan = { draft: draftFromPlan(doc, readFile), base: current.base, cursor: current.cursor };
+    const draft = draftFromPlan(doc, readFile);
+    plan =
+      current.prefix === undefined
+        ? { draft, base: current.base, cursor: current.cursor }
+        : { draft: { ...draft, steps: draft.steps.slice(0, current.prefix) }, base: current.base, cursor: current.cursor, partial: true };
   }
   const redispatch = plan !== null && inFlight !== null && inFlight.stepIndex === plan.base + plan.cursor && inFlight.attempt === attempt;
   return {
@@ -361,6 +373,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
       nextStepIndex,
       attempt,
       replans,
+      continuations,
       planVersion,
       rounds,
       issues,

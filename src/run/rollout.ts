@@ -19,6 +19,8 @@ export interface RolloutOptions {
   seed: number;
   backend: BackendName;
   replan: boolean;
+  /** Run a refused plan's validated first steps and plan again after them (default true). */
+  partialPlans?: boolean;
   runsDir: string;
   /** Keyframe sampler of the onnx backend (default dida). */
   sampler?: KeyframeSampler;
@@ -40,6 +42,8 @@ export interface EpisodeSummary {
   doneSteps: number;
   misses: number;
   replans: number;
+  /** Planning rounds after a partial plan was done (see ExecutorInput.partialPlans). */
+  continuations: number;
   planLatencyMs: number[];
 }
 
@@ -111,6 +115,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         runsDir: dir,
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
+        ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
         ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}) } } : {}),
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -126,6 +131,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         doneSteps: report.steps.filter((s) => s.status === 'done').length,
         misses,
         replans: report.replans,
+        continuations: report.continuations ?? 0,
         planLatencyMs: latencies,
       };
       episodes.push(summary);
@@ -147,7 +153,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     planLatencyMs: { p50: round(percentile(latencies, 50), 2), p95: round(percentile(latencies, 95), 2) },
     wallS: round((performance.now() - start) / 1000, 2),
   };
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan }, result, episodes }, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan, partialPlans: options.partialPlans ?? true }, result, episodes }, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.png'), await rolloutSummaryPng(options, result, episodes));
   return { result, episodes, dir };
 }

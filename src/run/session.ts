@@ -38,6 +38,8 @@ export interface RunOptions {
   resume?: boolean;
   /** Replan limit override (0 = fail at the first miss); defaults to the profile's. */
   maxReplans?: number;
+  /** Run the validated steps of a refused plan and plan again after them (default true); see ExecutorInput. */
+  partialPlans?: boolean;
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
   onRecord?: (record: RunRecord) => void;
@@ -114,6 +116,7 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     backend: options.backend,
     ...(options.scene ? { scene: options.scene } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
     ...(resumed ? { resume: resumed.resume } : {}),
   };
   const actor = createActor(machine, { input });

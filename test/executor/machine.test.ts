@@ -168,6 +168,104 @@ describe('executor machine', () => {
     expect(snap.output!.issues).toHaveLength(3);
   });
 
+  describe('partial plans (receding horizon)', () => {
+    // Refuses every step from `from` on: drafts longer than that fail there, prefixes pass.
+    const refuseFrom = (from: number) => (input: { plan: { steps: readonly unknown[] } }) =>
+      input.plan.steps.length > from ? { ok: false, issues: [issue(`step ${from} keyframe moves the bowl`, 'error', from)] } : { ok: true, issues: [] };
+
+    it('runs the longest refused draft\'s steps before its first error, validated alone, then plans again', async () => {
+      const h = harness({
+        plans: [['pick cup', 'put cup', 'pick bowl'], ['pick cup', 'put bowl'], ['wrong'], ['pick bowl', 'put bowl']],
+        // Round 1: drafts fail at steps 2, 1 and 0, then the first draft's two steps pass alone. Round 2 passes.
+        validator: (input, n) =>
+          n === 0 ? refuseFrom(2)(input) : n === 1 ? refuseFrom(1)(input) : n === 2 ? refuseFrom(0)(input) : { ok: true, issues: [] },
+      });
+      h.actor.start();
+      const snap = await h.done();
+      expect(snap.value).toBe('succeeded');
+      // What was validated: three drafts, the prefix of v1 (the longest run before an error), then v4.
+      expect(h.validatorCalls.map((c) => [c.plan.version, c.plan.steps.map((s) => s.instruction)])).toEqual([
+        [1, ['pick cup', 'put cup', 'pick bowl']],
+        [2, ['pick cup', 'put bowl']],
+        [3, ['wrong']],
+        [1, ['pick cup', 'put cup']],
+        [4, ['pick bowl', 'put bowl']],
+      ]);
+      expect(h.dispatches.map((d) => [d.stepId, d.step.instruction])).toEqual([
+        ['run-1/0/0', 'pick cup'], ['run-1/1/0', 'put cup'], ['run-1/2/0', 'pick bowl'], ['run-1/3/0', 'put bowl'],
+      ]);
+      // The next round sees a new observation and the done steps, with no refusal carried over.
+      expect(h.events.filter((e) => e.type === 'observed')).toHaveLength(2);
+      expect(h.plannerCalls[3]!.history.map((e) => [e.instruction, e.status])).toEqual([['pick cup', 'done'], ['put cup', 'done']]);
+      expect(h.plannerCalls[3]!.rejected).toBeUndefined();
+      const validated = h.events.filter((e) => e.type === 'plan_validated');
+      expect(validated.map((e) => e.type === 'plan_validated' && [e.version, e.ok, e.stepBase, e.prefix])).toEqual([
+        [1, false, undefined, undefined], [2, false, undefined, undefined], [3, false, undefined, undefined], [1, true, 0, 2], [4, true, 2, undefined],
+      ]);
+      const continued = h.events.find((e) => e.type === 'plan_continued');
+      expect(continued).toMatchObject({ continuations: 1, limit: 6, afterStep: 1 });
+      // Keyframes are dispatched under the files the prefix's draft logged them as.
+      expect(h.events.filter((e) => e.type === 'step_dispatched').map((e) => e.type === 'step_dispatched' && e.keyframe).slice(0, 2)).toEqual([
+        'plan-v1-step-00.png', 'plan-v1-step-01.png',
+      ]);
+      expect(snap.output!.continuations).toBe(1);
+      expect(snap.output!.replans).toBe(0);
+    });
+
+    it('never sends a step of a prefix the validator refuses on its own', async () => {
+      const h = harness({
+        plans: [['pick cup', 'put cup', 'pick bowl']],
+        validator: (input) => ({ ok: false, issues: [issue(input.plan.steps.length > 2 ? 'bowl moved' : 'too short', 'error', input.plan.steps.length > 2 ? 2 : null)] }),
+      });
+      h.actor.start();
+      const snap = await h.done();
+      expect(snap.value).toBe('failed');
+      expect(h.dispatches).toHaveLength(0);
+      expect(h.validatorCalls.map((c) => c.plan.steps.length)).toEqual([3, 3, 3, 2]);
+      expect(snap.output!.reason).toBe('no valid plan after 3 drafts, and the first 2 steps of plan v1 alone were refused too: too short');
+    });
+
+    it('does not cut a plan refused as a whole or at its first step, nor with partialPlans off', async () => {
+      for (const [validator, input] of [
+        [() => ({ ok: false, issues: [issue('plan too long', 'error', null), issue('bowl moved', 'error', 2)] }), {}],
+        [refuseFrom(0), {}],
+        [refuseFrom(2), { partialPlans: false }],
+      ] as const) {
+        const h = harness({ plans: [['pick cup', 'put cup', 'pick bowl']], validator, input });
+        h.actor.start();
+        const snap = await h.done();
+        expect(snap.value).toBe('failed');
+        expect(h.dispatches).toHaveLength(0);
+        expect(h.validatorCalls).toHaveLength(3);
+        expect(snap.output!.reason).toMatch(/^no valid plan after 3 drafts: /);
+      }
+    });
+
+    it('fails once partial plans were continued limits.maxReplans times', async () => {
+      const h = harness({ input: { robot: robot({ maxReplans: 2 }) }, plans: [['step', 'too far']], validator: refuseFrom(1) });
+      h.actor.start();
+      const snap = await h.done();
+      expect(snap.value).toBe('failed');
+      expect(h.dispatches.map((d) => d.step.instruction)).toEqual(['step', 'step', 'step']);
+      expect(snap.output!.continuations).toBe(2);
+      expect(snap.output!.reason).toBe('planned again after 2 partial plans and the last one is done too; limit 2 (limits.maxReplans) reached');
+    });
+
+    it('a miss inside a partial plan replans as usual', async () => {
+      const h = harness({
+        plans: [['pick cup', 'put cup', 'far'], ['pick cup', 'put cup', 'far'], ['pick cup', 'put cup', 'far'], ['put cup']],
+        validator: refuseFrom(2),
+        dispatcher: (input) => feedback(input, input.step.instruction === 'put cup' && input.attempt === 0 ? 'miss' : 'done'),
+      });
+      h.actor.start();
+      const snap = await h.done();
+      expect(snap.value).toBe('succeeded');
+      expect(h.dispatches.map((d) => d.stepId)).toEqual(['run-1/0/0', 'run-1/1/0', 'run-1/2/1']);
+      expect(snap.output!.replans).toBe(1);
+      expect(snap.output!.continuations).toBe(0);
+    });
+  });
+
   it('the shipped validator rejects a keyframe that is not a PNG', async () => {
     const h = harness({
       input: { maxValidationRetries: 0 },

@@ -6,7 +6,8 @@ import { RunLogError } from '../../src/executor/errors.js';
 import { RunLog, parseEvents } from '../../src/executor/run-log.js';
 import type { RunEvent } from '../../src/executor/run-event.js';
 import { Plan } from '../../src/schema/plan.js';
-import { aborted, draft, feedback, harness, robot, seeded, World, type Harness } from './fakes.js';
+import type { ValidatorInput } from '../../src/executor/machine.js';
+import { aborted, draft, feedback, harness, issue, robot, seeded, World, type Harness } from './fakes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'keystep-runs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -84,11 +85,16 @@ describe('run log', () => {
     expect(RunLog.open(root, 'invalid').readEvents().events).toEqual([]);
   });
 
-  it('resumes from a cut at any event: the run finishes, no done step is sent again, nothing runs twice', async () => {
+  // With `partial`, the validator refuses every step after the second, so the run goes as 2-step
+  // prefixes and continuations: a resume that forgot a plan was partial would end the run early.
+  it.each([false, true])('resumes from a cut at any event: the run finishes, no done step is sent again, nothing runs twice (partial plans: %s)', async (partial) => {
+    const validator = partial
+      ? (req: ValidatorInput) => (req.plan.steps.length > 2 ? { ok: false, issues: [issue('too far ahead', 'error', 2)] } : { ok: true, issues: [] })
+      : undefined;
     const tasks = ['grasp the collar', 'fold the left sleeve', 'fold the right sleeve', 'fold in half', 'place on the rack'];
     let cuts = 0;
     for (let cut = 1; ; cut++) {
-      const runId = `cut-${cut}`;
+      const runId = `cut-${partial ? 'p' : 'w'}-${cut}`;
       const random = seeded(cut);
       const world = new World(tasks, 0.3, () => random());
       const log = RunLog.create(root, runId);
@@ -100,6 +106,7 @@ describe('run log', () => {
       const first: Harness = harness({
         input,
         planner: (req) => (dead ? new Promise(() => {}) : draft(req.version, world.remaining())),
+        ...(validator ? { validator } : {}),
         dispatcher: (req, signal) => {
           if (dead) {
             // The command left before the crash half of the time: the robot acts, the answer is lost.
@@ -136,6 +143,7 @@ describe('run log', () => {
       const second = harness({
         input: { ...input, robot: robot({ maxReplans: 50 }), resume: state.resume },
         planner: (req) => draft(req.version, world.remaining()),
+        ...(validator ? { validator } : {}),
         dispatcher: (req) => world.robot.execute(req),
         onRecord: (r) => reopened.record(r),
       });
@@ -154,6 +162,7 @@ describe('run log', () => {
       expect(all.torn, ctx).toBe(false);
       expect(all.events.filter((e) => e.type === 'run_resumed'), ctx).toHaveLength(1);
       expect(RunLog.open(root, runId).resumeState().finished?.outcome, ctx).toBe('succeeded');
+      if (partial) expect(all.events.some((e) => e.type === 'plan_continued'), ctx).toBe(true);
     }
     expect(cuts).toBeGreaterThan(15);
   });

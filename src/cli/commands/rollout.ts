@@ -27,6 +27,8 @@ Options:
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
 ${modelFlagsHelp(22)}
   --no-replan         fail an episode at its first miss instead of replanning
+  --whole-plans       fail an episode when no draft of a plan passes validation, instead of running
+                      the validated steps before the first refused one and planning again after them
   --runs <dir>        where run logs go (default runs)
   --json              print exactly one JSON object: episodes, successes, successRate, steps, misses,
                       replans, planLatencyMs {p50, p95}, wallS
@@ -47,6 +49,7 @@ export const rolloutCommand: Command = {
       seed: { type: 'string' },
       backend: { type: 'string' },
       'no-replan': { type: 'boolean' },
+      'whole-plans': { type: 'boolean' },
       sampler: { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
@@ -76,6 +79,7 @@ export const rolloutCommand: Command = {
         seed: intFlag('rollout', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 - episodes }),
         backend: choiceFlag('rollout', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND),
         replan: values['no-replan'] !== true,
+        partialPlans: values['whole-plans'] !== true,
         sampler: choiceFlag('rollout', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',

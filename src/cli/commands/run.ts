@@ -32,6 +32,8 @@ ${modelFlagsHelp(24)}
   --seed <n>            recorded with the run for reproducibility (default 0)
   --connect-timeout <ms> give up connecting after this long (default 10000); after the first
                         connection, drops are retried with backoff for as long as the run lasts
+  --whole-plans         fail when no draft of a plan passes validation, instead of running the
+                        validated steps before the first refused one and planning again after them
   --resume <run-id>     continue a killed run from its log, without redoing finished steps
   -h, --help            this text
 
@@ -52,6 +54,7 @@ export const runCommand: Command = {
       runs: { type: 'string' },
       seed: { type: 'string' },
       resume: { type: 'string' },
+      'whole-plans': { type: 'boolean' },
       'connect-timeout': { type: 'string' },
       sampler: { type: 'string' },
       model: { type: 'string' },
@@ -69,6 +72,7 @@ export const runCommand: Command = {
     let scene: SceneId | undefined;
     let backend = choiceFlag('run', 'backend', values.backend, BACKENDS, DEFAULT_BACKEND);
     let seed = intFlag('run', 'seed', values.seed, 0, { min: 0, max: 2 ** 31 - 1 });
+    let partialPlans = values['whole-plans'] !== true;
     let runId: string;
     if (values.resume !== undefined) {
       runId = values.resume;
@@ -79,6 +83,7 @@ export const runCommand: Command = {
       scene = started.scene;
       if (started.backend !== undefined) backend = choiceFlag('run', 'backend', started.backend, BACKENDS);
       seed = started.seed ?? seed;
+      partialPlans = started.partialPlans ?? true;
     } else {
       robotId = requiredFlag('run', 'robot', values.robot, 'aloha-agilex');
       task = requiredFlag('run', 'task', values.task, '"fold the t-shirt"');
@@ -104,6 +109,7 @@ export const runCommand: Command = {
         runId,
         runsDir,
         seed,
+        partialPlans,
         resume: values.resume !== undefined,
         modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) },
         connectTimeoutMs: intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 }),
