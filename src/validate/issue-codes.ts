@@ -35,13 +35,19 @@ export const ISSUE_SEVERITY = {
   not_held: 'error',
   /** Picking or grasping with an arm that already holds something. */
   arm_busy: 'error',
-  /** A step before the step it needs: bottom fold before the sleeves, half before bottom, aside before folded. */
+  /**
+   * A step before the step it needs: bottom fold before the sleeves, half before bottom, aside before
+   * folded, picking up a cup, bowl or bottle the observation shows tipped over before standing it up.
+   */
   order: 'error',
   /** An object put in a receptacle it does not belong in (the cup in the bin). */
   wrong_target: 'error',
   /** The bottom fold without both bottom corners held. */
   corners_not_held: 'error',
-  /** Doing what is already done: a fold made twice, an object stowed twice, the collar tidied twice. */
+  /**
+   * Doing what is already done: a fold made twice, an object stowed twice, the collar tidied twice, an
+   * object stood up that the observation shows standing.
+   */
   already_done: 'error',
   /** Acting on an object the observation does not show, or that is already away in a receptacle. */
   object_unavailable: 'error',

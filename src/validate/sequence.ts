@@ -3,7 +3,7 @@ import type { RobotProfile, Verb } from '../schema/robot-profile.js';
 // Named apart from this file's own Holding (an arm's state in the abstract model, unknown included).
 import type { Holding as ReportedHolding } from '../schema/step-feedback.js';
 import type { SceneId } from '../schema/task.js';
-import { HOME_OF, OBJECT_IDS, RECEPTACLES, type ObjectId } from '../../sim/scenes/table/model.js';
+import { HOME_OF, OBJECT_IDS, RECEPTACLES, TIPPABLE, type ObjectId } from '../../sim/scenes/table/model.js';
 import { issue, type ValidationIssue } from './issue-codes.js';
 
 /** What one step means, read from its instruction (and its action where the planner gave one). */
@@ -22,6 +22,8 @@ export interface ObservedStart {
   objects: Partial<Record<string, 'table' | 'stowed' | 'near_gripper' | 'absent'>>;
   /** Table frame position (metres) of objects seen on the table, from their blob in the observation. */
   positions?: Partial<Record<string, Point2>>;
+  /** Whether a cup, bowl or bottle seen on the table stands or lies tipped over, where its footprint says. */
+  poses?: Partial<Record<string, 'upright' | 'tipped'>>;
   /** Arms whose gripper is at its home position: they hold nothing. */
   emptyArms: string[];
 }
@@ -92,6 +94,8 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
     where.set(id, seen === 'table' ? { kind: 'table' } : seen === 'stowed' ? { kind: 'stowed' } : seen === 'absent' ? { kind: 'absent' } : { kind: 'unknown' });
   }
   const holderOf = (obj: string): string | null => [...arms].find(([, h]) => h === obj)?.[0] ?? null;
+  // Upright or tipped where the observation's footprint says (ObservedStart.poses), else unknown.
+  const pose = new Map<string, 'upright' | 'tipped'>(Object.entries(start?.poses ?? {}).filter((e): e is [string, 'upright' | 'tipped'] => e[1] !== undefined));
   for (const s of steps) {
     const obj = s.object;
     if (!(OBJECT_IDS as readonly string[]).includes(obj)) continue;
@@ -110,6 +114,15 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
         }
         if (at.kind === 'held') {
           issues.push(issue('already_done', s.step, `step ${s.step}: the ${obj} is already held${at.arm ? ` by ${armWords(at.arm)}` : ''}`));
+          break;
+        }
+        if (s.verb === 'upright' && (!TIPPABLE.has(obj as ObjectId) || pose.get(obj) === 'upright')) {
+          const why = TIPPABLE.has(obj as ObjectId) ? 'already stands upright in the observation' : 'lies flat as it should; only the cup, the bowl and the bottle stand up';
+          issues.push(issue('already_done', s.step, `step ${s.step}: the ${obj} ${why}`));
+          break;
+        }
+        if (s.verb === 'pick' && pose.get(obj) === 'tipped') {
+          issues.push(issue('order', s.step, `step ${s.step}: the ${obj} lies tipped over in the observation; stand it upright before picking it up`));
           break;
         }
         const seenAt = at.kind === 'table' ? start?.positions?.[obj] : undefined;
@@ -139,8 +152,9 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
           const arm = named ?? null;
           where.set(obj, { kind: 'held', arm });
           if (arm !== null && arms.has(arm)) arms.set(arm, obj);
-        } else if (named !== undefined && arms.has(named)) {
-          arms.set(named, null);
+        } else {
+          pose.set(obj, 'upright');
+          if (named !== undefined && arms.has(named)) arms.set(named, null);
         }
         break;
       }
