@@ -80,6 +80,42 @@ function greedyPick(logits: Float32Array, base: number, n: number): { token: num
 }
 
 /**
+ * The greedy pick of one position with a keep prior, from the graph's unbiased pick (`best`, its
+ * probability `confidence`) and two or three logits, instead of a softmax over every code: the prior
+ * moves only the reference code's logit, so the biased normaliser is Z' = Z + e^l_ref (e^bias - 1),
+ * with Z = e^l_best / confidence. Only where the reference code was the best and the prior pushes it
+ * down does the runner-up need a scan (no exp). Same pick and probability as softmax + greedy over the
+ * biased row (a test compares both).
+ */
+export function keptPick(logits: Float32Array, base: number, n: number, best: number, confidence: number, reference: number, bias: number): { token: number; confidence: number } {
+  const lb = logits[base + best]!;
+  // float32, as the biased row of the softmax path holds it.
+  const lr = Math.fround(logits[base + reference]! + bias);
+  const logZ = lb - Math.log(confidence);
+  const logZb = logZ + Math.log1p(Math.exp(logits[base + reference]! - logZ) * Math.expm1(bias));
+  let token = best;
+  let top = lb;
+  if (best === reference) {
+    top = lr;
+    if (bias < 0) {
+      // The first maximum over the other codes, then the reference if it still wins (ties: lowest index).
+      for (let i = 0; i < n; i++) {
+        if (i === reference) continue;
+        const v = logits[base + i]!;
+        if (v > top || (v === top && i < token)) {
+          top = v;
+          token = i;
+        }
+      }
+    }
+  } else if (lr > lb || (lr === lb && reference < best)) {
+    token = reference;
+    top = lr;
+  }
+  return { token, confidence: Math.fround(Math.exp(top - logZb)) };
+}
+
+/**
  * Fills a keyframe span after `prompt` (which ends with <|image start|>). `unconditional` is the same
  * prompt without the step text, for guidance. Returns the span's ids (visual and end-of-row tokens).
  */
@@ -106,12 +142,23 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
   // Greedy without guidance or keep prior needs only each position's best code and its probability,
   // which exports since phase 4 compute in the graph (onnx-session.ts `picks`).
   const plain = !uncond && !options.keep && options.temperature <= 0;
+  // Greedy with a keep prior: the graph's picks plus a few logits per position (keptPick).
+  const kept = !uncond && options.keep !== undefined && options.temperature <= 0 ? options.keep : null;
   for (let p = 0; p < options.passes && open.length > 0; p++) {
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('generation aborted');
     const picks: { k: number; token: number; confidence: number }[] = [];
     if (plain && model.picks) {
       const g = await model.picks(cond(span));
       for (const k of open) picks.push({ k, token: g.best[k]!, confidence: g.confidence[k]! });
+      commit(p, picks);
+      continue;
+    }
+    if (kept && model.picks) {
+      const g = await model.picks(cond(span), true);
+      for (const k of open) {
+        const reference = kept.reference[layout.codeIndexAt(k)]!;
+        picks.push({ k, ...keptPick(g.logits!, k * g.vocab! + visualBase, codes, g.best[k]!, g.confidence[k]!, reference, kept.bias) });
+      }
       commit(p, picks);
       continue;
     }

@@ -61,6 +61,9 @@ export interface ForwardOutput {
 export interface VisualPicks {
   best: Int32Array;
   confidence: Float32Array;
+  /** The pass's [T, V] logits, when asked for (`withLogits`): fetched by the same run. */
+  logits?: Float32Array;
+  vocab?: number;
 }
 
 export interface ModelSessions {
@@ -77,7 +80,7 @@ export interface ModelSessions {
    * a softmax over every code of every position has to go through JavaScript. null for exports
    * without the `visual_best` / `visual_confidence` outputs; callers then pick from `scores`.
    */
-  readonly picks: ((input: ForwardInput) => Promise<VisualPicks>) | null;
+  readonly picks: ((input: ForwardInput, withLogits?: boolean) => Promise<VisualPicks>) | null;
   /** Model-size RGB pictures (N x S x S x 3, S = spec imageSize) -> codes (N x 16 x 16). */
   encode(rgb: Uint8Array, count?: number): Promise<Int32Array>;
   /** Codes (N x 16 x 16) -> model-size RGB. */
@@ -186,11 +189,12 @@ export async function openModelSessions(dir: string, device: Device, options: Se
       };
     },
     picks: transformer!.outputNames.includes('visual_best') && transformer!.outputNames.includes('visual_confidence')
-      ? async (input) => {
-          const out = await transformer!.run(feeds(input, condInput), ['visual_best', 'visual_confidence']);
+      ? async (input, withLogits = false) => {
+          const out = await transformer!.run(feeds(input, condInput), ['visual_best', 'visual_confidence', ...(withLogits ? ['logits'] : [])]);
           return {
             best: Int32Array.from(out.visual_best!.data as BigInt64Array, (v) => Number(v)),
             confidence: out.visual_confidence!.data as Float32Array,
+            ...(withLogits ? { logits: out.logits!.data as Float32Array, vocab: out.logits!.dims[2]! } : {}),
           };
         }
       : null,

@@ -24,6 +24,8 @@ export interface RolloutOptions {
   runsDir: string;
   /** Keyframe sampler of the onnx backend (default dida). */
   sampler?: KeyframeSampler;
+  /** Keep prior of the onnx backend's keyframes (KeyframeOptions.keepBias). */
+  keepBias?: number;
   /** The onnx backend's model directory and devices (default: the shipped models/ on the CPU). */
   model?: ModelSource;
   /** Called after every episode, for a progress bar. */
@@ -116,7 +118,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
         ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
-        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}) } } : {}),
+        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}), ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}) } } : {}),
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
       });

@@ -22,6 +22,8 @@ export interface ModelBackendOptions {
   sampler?: KeyframeSampler;
   /** DiDA refinement passes. */
   passes?: number;
+  /** Prior (logits) that a keyframe cell keeps its starting code; negative = towards a change. */
+  keepBias?: number;
 }
 
 export interface RunOptions {
@@ -164,6 +166,7 @@ async function createPlanner(
         textCheck: textGate(),
         ...(model.sampler ? { sampler: model.sampler } : {}),
         ...(model.passes !== undefined ? { passes: model.passes } : {}),
+        ...(model.keepBias !== undefined ? { keepBias: model.keepBias } : {}),
       });
       return { planner, close: model.model ? async () => undefined : () => opened.close() };
     }

@@ -106,6 +106,15 @@ describe('world model on the committed ONNX files', () => {
       const options = () => ({ passes: 2, schedule: 'cosine' as const, temperature: 0, guidance: 1, rng: new Rng(1) });
       const viaPicks = await didaFill(s, model.layout, prompt, options());
       expect(await didaFill({ ...s, picks: null }, model.layout, prompt, options())).toEqual(viaPicks);
+      // With a keep prior either way (keptPick against softmax + greedy over the biased logits).
+      for (const bias of [-2, 2]) {
+        const keep = { reference: observation, bias };
+        const fast = await didaFill(s, model.layout, prompt, { ...options(), keep });
+        expect(await didaFill({ ...s, picks: null }, model.layout, prompt, { ...options(), keep })).toEqual(fast);
+        // The prior does something: it moves some cells towards (bias > 0) or away from the start.
+        const kept = (span: number[]) => model.layout.spanToCodes(span).filter((c, i) => c === observation[i]).length;
+        expect(bias < 0 ? kept(fast) < kept(viaPicks) : kept(fast) > kept(viaPicks)).toBe(true);
+      }
     });
   });
 

@@ -20,7 +20,8 @@ on another input to absorb the switch, DiDA timed), so both are timed under the 
   --transitions <n>   held-out one-step transitions per scene (default 12)
   --plans <n>         7-step T-shirt plans timed per sampler (default 3)
 ${modelFlagsHelp(22)}
-  --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, 0 = off (default 0)
+  --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, 0 = off, negative =
+                      towards a change (default 0; write negative values as --keep-bias=-2)
   --draw-all          draw every keyframe cell with the VQ decoder, instead of keeping the starting
                       picture's pixels where the model kept its code (what the planner does)`;
 
@@ -49,7 +50,7 @@ export const benchCommand: Command = {
         transitionsPerScene: intFlag('bench', 'transitions', values.transitions, 12, { min: 1, max: 1000 }),
         plans: intFlag('bench', 'plans', values.plans, 3, { min: 1, max: 100 }),
         keepUnchanged: !values['draw-all'],
-        keepBias: numberFlag('bench', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: 0, max: 20 }),
+        keepBias: numberFlag('bench', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         ...(values.json ? {} : { onProgress: (line: string) => io.tty && process.stderr.write(`\r${line}   `) }),
       });
       if (values.json) {

@@ -1,4 +1,4 @@
-import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
+import { DEFAULT_KEEP_BIAS, KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { rollout } from '../../run/rollout.js';
@@ -25,6 +25,8 @@ Options:
   --seed <s>          first episode's seed; episode i uses s + i (default 0)
   --backend <name>    planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model)
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
+  --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
+                      a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
 ${modelFlagsHelp(22)}
   --no-replan         fail an episode at its first miss instead of replanning
   --whole-plans       fail an episode when no draft of a plan passes validation, instead of running
@@ -51,6 +53,7 @@ export const rolloutCommand: Command = {
       'no-replan': { type: 'boolean' },
       'whole-plans': { type: 'boolean' },
       sampler: { type: 'string' },
+      'keep-bias': { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
       runs: { type: 'string' },
@@ -81,6 +84,7 @@ export const rolloutCommand: Command = {
         replan: values['no-replan'] !== true,
         partialPlans: values['whole-plans'] !== true,
         sampler: choiceFlag('rollout', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'),
+        keepBias: numberFlag('rollout', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
