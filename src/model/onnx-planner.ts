@@ -1,4 +1,4 @@
-import { repairFrom, type Planner, type PlanDraft, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
+import { repairFrom, type HistoryEntry, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
 import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
@@ -51,6 +51,31 @@ export interface OnnxPlannerOptions {
   textCheck?: TextCheck;
   /** Draws of the step texts when `textCheck` refuses them; default 3. */
   textTries?: number;
+  /**
+   * When the robot failed the same step this many times in a row (since its last done step), the next
+   * plan starts with another step if the model has one that `textCheck` passes: a grasp that keeps
+   * failing from one picture is put off, and the step is tried again after the scene has changed (table
+   * clearing does not care about the order of objects). Needs `textCheck`; when no other first step
+   * passes, the plan starts with the failing one again. 0 = never. Default 2.
+   */
+  putOffAfter?: number;
+}
+
+/**
+ * The step the robot failed `times` times or more in a row at the end of `history` (misses, refusals,
+ * timeouts since the last done step, all of the same text), or null.
+ */
+export function stuckStep(history: readonly HistoryEntry[], times: number): string | null {
+  if (times <= 0) return null;
+  let count = 0;
+  let text: string | null = null;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i]!;
+    if (h.status === 'done' || h.status === 'cancelled' || (text !== null && h.instruction !== text)) break;
+    text = h.instruction;
+    count++;
+  }
+  return count >= times ? text : null;
 }
 
 /** What the planner measured while planning, for benches and logs. */
@@ -115,7 +140,19 @@ export class OnnxPlanner implements Planner {
       });
       return written.slice(0, this.options.maxSteps ?? 24);
     };
-    const textCheck = this.options.textCheck;
+    const gate = this.options.textCheck;
+    const stuck = gate ? stuckStep(request.history, this.options.putOffAfter ?? 2) : null;
+    // A stuck step as the first step written counts as refused (see putOffAfter), so the redraws ask
+    // the model for its best other first step that passes the gate.
+    const textCheck: TextCheck | undefined =
+      gate && stuck !== null
+        ? async (texts, req) => {
+            const errors = await gate(texts, req);
+            const first = kept.steps.length;
+            const putOff: PlanIssue = { code: 'put_off', severity: 'error', step: first, message: `"${stuck}" failed ${this.options.putOffAfter ?? 2} or more times in a row; another step first` };
+            return texts[first] === stuck ? [...errors, putOff] : errors;
+          }
+        : gate;
     // The latest refused texts and their first refused step; refused step texts per prefix.
     let refusal: { texts: string[]; step: number } | null = null;
     const refusedAfter = new Map<string, string[]>();

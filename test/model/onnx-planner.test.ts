@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxPlanner } from '../../src/model/onnx-planner.js';
+import { OnnxPlanner, stuckStep } from '../../src/model/onnx-planner.js';
 import { WorldModel } from '../../src/model/world-model.js';
-import { repairFrom, type PlanRequest } from '../../src/planner/planner.js';
+import { repairFrom, type HistoryEntry, type PlanRequest } from '../../src/planner/planner.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
 
 describe('onnx planner on the committed model', () => {
@@ -143,6 +143,25 @@ describe('onnx planner on the committed model', () => {
     expect(checked[1]).toEqual([texts[0], alternatives[0]!.text]);
   });
 
+  it('puts off a step the robot failed twice in a row: the plan starts with the best other first step that passes', async () => {
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
+    const first = plain.steps[0]!.instruction;
+    const miss = (stepIndex: number, attempt: number): HistoryEntry => ({ stepIndex, attempt, instruction: first, status: 'miss', reason: 'keyframe unreachable' });
+    const pass = async () => [];
+    const firstStep = async (history: HistoryEntry[], putOffAfter?: number) =>
+      (await new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: pass, ...(putOffAfter !== undefined ? { putOffAfter } : {}) }).plan({ ...request(1), history })).steps[0]!.instruction;
+    const alternatives = await model.stepAlternatives(shirt.profile.id, 'fold the t-shirt', (await model.encodePicture(request(1).observation)).codes, { keep: [], refused: [first] });
+    expect(await firstStep([miss(0, 0), miss(1, 1)])).toBe(alternatives[0]!.text);
+    expect(alternatives[0]!.text).not.toBe(first);
+    // Once is not stuck; 0 turns it off.
+    expect(await firstStep([miss(0, 0)])).toBe(first);
+    expect(await firstStep([miss(0, 0), miss(1, 1)], 0)).toBe(first);
+    // No other first step passes the check: the failing one again, rather than no plan.
+    const onlyFirst = async (t: readonly string[]) => (t[0] === first ? [] : [{ code: 'order', severity: 'error' as const, step: 0, message: 'not yet' }]);
+    const stuckPlan = await new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: onlyFirst }).plan({ ...request(1), history: [miss(0, 0), miss(1, 1)] });
+    expect(stuckPlan.steps[0]!.instruction).toBe(first);
+  });
+
   it('samples a redraw when the refusal is about the whole plan, and stops at the first that passes', async () => {
     const seenTexts: string[][] = [];
     const refuseFirst = async (texts: readonly string[]) => {
@@ -160,6 +179,19 @@ describe('onnx planner on the committed model', () => {
     const passing = new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: async () => [] });
     expect(summary((await passing.plan(request(1))).steps)).toEqual(summary(plain.steps));
     expect(passing.lastTiming!.textRedraws).toBe(0);
+  });
+});
+
+describe('stuckStep', () => {
+  const h = (instruction: string, status: HistoryEntry['status']): HistoryEntry => ({ stepIndex: 0, attempt: 0, instruction, status });
+  it('counts the failures of one text since the last done step', () => {
+    expect(stuckStep([h('a', 'done'), h('b', 'miss'), h('b', 'rejected')], 2)).toBe('b');
+    expect(stuckStep([h('b', 'miss'), h('b', 'done'), h('b', 'miss')], 2)).toBeNull();
+    expect(stuckStep([h('a', 'miss'), h('b', 'miss')], 2)).toBeNull();
+    expect(stuckStep([h('b', 'miss'), h('b', 'timeout'), h('b', 'miss')], 3)).toBe('b');
+    expect(stuckStep([h('b', 'miss'), h('b', 'cancelled')], 1)).toBeNull();
+    expect(stuckStep([h('b', 'miss'), h('b', 'miss')], 0)).toBeNull();
+    expect(stuckStep([], 1)).toBeNull();
   });
 });
 
