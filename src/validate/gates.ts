@@ -3,6 +3,7 @@ import type { PlannedStep } from '../schema/index.js';
 import { KEYFRAME_ISSUE_CODES } from './issue-codes.js';
 import { decodeImage } from './validate-draft.js';
 import { validatePlan, type DecodedImage } from './validate-plan.js';
+import { sceneById } from '../../sim/registry.js';
 
 /** Decodes each picture once per gate: a plan's observation and keyframes are checked step after step. */
 function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
@@ -36,6 +37,19 @@ export function textGate(): TextCheck {
     const issues = check(steps, request, { observation: await decode(request.observation) });
     return issues.filter((i) => i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code));
   };
+}
+
+/**
+ * What a step acts on, by the scene's words: "pick cup" for "pick up the cup with the left arm" and for
+ * "... with the right arm" alike (OnnxPlannerOptions.stepSubject). null when the request names no scene
+ * or the words do not parse.
+ */
+export function stepSubject(instruction: string, request: PlanRequest): string | null {
+  if (request.scene === undefined) return null;
+  const parsed = sceneById(request.scene).parseInstruction(instruction, request.robot);
+  if (!parsed.ok) return null;
+  const t = parsed.template;
+  return [t.verb, t.object, t.part, t.target].filter((w) => w !== undefined).join(' ');
 }
 
 /**

@@ -49,7 +49,7 @@ export interface PastStep {
 export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = []): ValidationIssue[] {
   switch (scene) {
     case 'table':
-      return tableSequence(steps, profile, start);
+      return tableSequence(steps, profile, start, past);
     case 'tshirt':
       return tshirtSequence(steps, profile, start, past);
   }
@@ -85,17 +85,37 @@ function outside(p: Point2, box: { min: readonly number[]; max: readonly number[
 
 type TableWhere = { kind: 'table' } | { kind: 'held'; arm: string | null } | { kind: 'stowed' } | { kind: 'absent' } | { kind: 'unknown' };
 
-function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart): ValidationIssue[] {
+function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = []): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const arms = armsState(profile, start);
+  // What the robot last said its grippers hold replaces the guess, and tells whether an object seen
+  // beside a gripper is held or lies there (after a slip the open gripper stays by the object).
+  const reported = [...past].reverse().find((p) => p.holding !== undefined)?.holding;
+  for (const [a, h] of Object.entries(reported ?? {})) if (arms.has(a)) arms.set(a, h);
+  for (const a of start?.emptyArms ?? []) if (arms.has(a)) arms.set(a, null);
   const where = new Map<string, TableWhere>();
   for (const id of OBJECT_IDS) {
     const seen = start?.objects[id];
-    where.set(id, seen === 'table' ? { kind: 'table' } : seen === 'stowed' ? { kind: 'stowed' } : seen === 'absent' ? { kind: 'absent' } : { kind: 'unknown' });
+    const holder = reported ? Object.entries(reported).find(([, h]) => h === id)?.[0] : undefined;
+    where.set(
+      id,
+      seen === 'table'
+        ? { kind: 'table' }
+        : seen === 'stowed'
+          ? { kind: 'stowed' }
+          : seen === 'absent'
+            ? { kind: 'absent' }
+            : seen === 'near_gripper' && reported !== undefined
+              ? holder !== undefined ? { kind: 'held', arm: holder } : { kind: 'table' }
+              : { kind: 'unknown' },
+    );
   }
   const holderOf = (obj: string): string | null => [...arms].find(([, h]) => h === obj)?.[0] ?? null;
   // Upright or tipped where the observation's footprint says (ObservedStart.poses), else unknown.
-  const pose = new Map<string, 'upright' | 'tipped'>(Object.entries(start?.poses ?? {}).filter((e): e is [string, 'upright' | 'tipped'] => e[1] !== undefined));
+  // Only objects known to lie on the table: one beside a gripper may be the one it holds.
+  const pose = new Map<string, 'upright' | 'tipped'>(
+    Object.entries(start?.poses ?? {}).filter((e): e is [string, 'upright' | 'tipped'] => e[1] !== undefined && where.get(e[0])?.kind === 'table'),
+  );
   for (const s of steps) {
     const obj = s.object;
     if (!(OBJECT_IDS as readonly string[]).includes(obj)) continue;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanRequest } from '../../src/planner/planner.js';
-import { keyframeGate, textGate } from '../../src/validate/gates.js';
+import { keyframeGate, stepSubject, textGate } from '../../src/validate/gates.js';
 import { oracle, profile } from './helpers.js';
 
 describe('keyframeGate', () => {
@@ -44,5 +44,18 @@ describe('textGate', () => {
     }
     expect(refused.length).toBeGreaterThan(0);
     expect((await gate(['juggle the cup', ...texts], request)).map((i) => i.code)).toContain('unparseable');
+  });
+});
+
+describe('stepSubject', () => {
+  it('names what a step acts on, whichever arm the words name; null without a scene or for words that do not parse', () => {
+    const request: PlanRequest = { robot: profile('agibot-g1'), task: 'clear the table', scene: 'table', observation: new Uint8Array(0), history: [], version: 1 };
+    const left = stepSubject('pick up the cup with the left arm', request);
+    expect(left).toBe(stepSubject('pick up the cup with the right arm', request));
+    expect(left).not.toBe(stepSubject('pick up the bowl with the left arm', request));
+    expect(stepSubject('put the cup in the rack', request)).not.toBe(left);
+    expect(stepSubject('juggle the cup', request)).toBeNull();
+    const { scene: _scene, ...noScene } = request;
+    expect(stepSubject('pick up the cup', noScene)).toBeNull();
   });
 });

@@ -60,3 +60,42 @@ describe('upright or tipped, as the observation shows it', () => {
     );
   }, 30_000);
 });
+
+describe('an object beside a gripper, after a slip', () => {
+  // The sim robot's open gripper stays by the object it lost: the picture cannot tell held from
+  // lying there, the robot's holding report can.
+  async function verdicts(pose: Pose, gap: number, holding: Record<string, string | null> | undefined) {
+    const p = profile('agibot-g1');
+    const w = world('agibot-g1', 'table', 100007);
+    const state = w.state as unknown as { objects: (TableObject & { pos: [number, number] })[]; arms: { name: string; pos: [number, number] }[] };
+    const cup = state.objects.find((o) => o.id === 'cup')!;
+    w.state = {
+      ...w.state,
+      objects: state.objects.map((o) => (o.id === 'cup' ? { ...o, pose } : o)),
+      arms: state.arms.map((a) => (a.name === 'right' ? { ...a, pos: [cup.pos[0], cup.pos[1] - gap] } : a)),
+    } as unknown as typeof w.state;
+    const observation = await w.observe();
+    const history = [{ stepIndex: 0, attempt: 0, instruction: 'pick up the cup with the right arm', status: 'miss' as const, ...(holding ? { holding } : {}) }];
+    const out: Record<string, string[]> = {};
+    for (const instruction of ['stand the cup upright', 'pick up the cup']) {
+      const plan = { id: 'slip', version: 2, backend: 'test', createdAt: new Date(0).toISOString(), scene: 'table' as const, steps: [{ index: 0, instruction, keyframe: new Uint8Array(0) }] };
+      out[instruction] = (await validateDraft({ plan, robot: p, observation, history })).issues.filter((i) => i.severity === 'error' && i.code !== 'missing_keyframe').map((i) => i.code);
+    }
+    return out;
+  }
+
+  it.each([0.07, 0.09])('reads the pose when the report says no gripper holds it (gripper %s m away)', async (gap) => {
+    expect(await verdicts('upright', gap, { left: null, right: null })).toEqual({ 'stand the cup upright': ['already_done'], 'pick up the cup': [] });
+    expect(await verdicts('tipped', gap, { left: null, right: null })).toEqual({ 'stand the cup upright': [], 'pick up the cup': ['order'] });
+  }, 30_000);
+
+  it('closer, a tipped cup touches the gripper and is not read (no guess), an upright one still is', async () => {
+    expect(await verdicts('upright', 0.05, { left: null, right: null })).toEqual({ 'stand the cup upright': ['already_done'], 'pick up the cup': [] });
+    expect(await verdicts('tipped', 0.05, { left: null, right: null })).toEqual({ 'stand the cup upright': [], 'pick up the cup': [] });
+  }, 30_000);
+
+  it('without a report it does not guess, and a cup the report says is held is not picked up again', async () => {
+    expect(await verdicts('upright', 0.07, undefined)).toEqual({ 'stand the cup upright': [], 'pick up the cup': [] });
+    expect((await verdicts('upright', 0.07, { left: null, right: 'cup' }))['pick up the cup']).toEqual(['already_done']);
+  }, 30_000);
+});
