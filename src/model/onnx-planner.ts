@@ -42,8 +42,8 @@ export interface OnnxPlannerOptions {
   keyframeTries?: number;
   /**
    * Checks the step texts before any keyframe is drawn (textGate() runs the validator without
-   * pictures). Refused texts are drawn again, up to `textTries` draws, and the draw with the fewest
-   * errors in the steps it wrote is kept. A redraw keeps the steps before the first refused one and
+   * pictures). Refused texts are drawn again, up to `textTries` draws, and the draw whose first error
+   * in the steps it wrote comes latest is kept (then the one with the fewest errors). A redraw keeps the steps before the first refused one and
    * puts the model's most likely other text that passes in its place (WorldModel.stepAlternatives),
    * then writes the rest; when no alternative passes (or the error is about the whole plan), it
    * samples at retryTemperature with its own seed instead.
@@ -183,7 +183,11 @@ export class OnnxPlanner implements Planner {
         const errors = (await textCheck(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length);
         const steps = errors.map((i) => i.step);
         refusal = errors.length > 0 && !steps.includes(null) ? { texts: [...t], step: Math.min(...(steps as number[])) } : null;
-        return errors.length;
+        // The draw whose first error comes latest wins, then the one with the fewest: the steps before
+        // the first error are what a refused plan can still run (the executor's partial plans).
+        if (errors.length === 0) return 0;
+        const first = refusal === null ? 0 : refusal.step + 1;
+        return (TEXT_STEPS_SCORED - Math.min(first, TEXT_STEPS_SCORED)) * 1000 + errors.length;
       },
     );
     const t1 = performance.now();
@@ -284,6 +288,9 @@ export class OnnxPlanner implements Planner {
  * Draws `draw(0)`, then `draw(1)`, ... until a draw has no errors or `tries` draws are made, and keeps
  * the draw with the fewest errors (the earliest on a tie). `redraws` counts the draws after the first.
  */
+/** Text draws are ranked by where their first error is, up to this step (see the text scoring). */
+const TEXT_STEPS_SCORED = 64;
+
 /** Alternatives tried per refused step before the planner falls back to sampling. */
 const ALTERNATIVES_CHECKED = 8;
 

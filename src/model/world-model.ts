@@ -160,8 +160,9 @@ export class WorldModel {
   /**
    * The model's most likely texts for the next step after `keep` that are none of `refused`, best
    * first, each with its log-probability. For every refused text and every word position, the text is
-   * kept up to that word, the word is forbidden (at the end: the step may not stop there) and the step
-   * is completed greedily: the best single departure from each refused text. Sampling cannot do this
+   * kept up to that word, the word is forbidden, with the word every other refused text of the same
+   * beginning has there (at the end: the step may not stop there), and the step is completed greedily:
+   * the best single departure from all the refused texts at each point. Sampling cannot do this
    * job when the model is sure: a shirt whose half fold stopped at 60 % looks folded, and 40 of 40
    * samples at temperature 1 say "move the folded shirt aside", which the robot cannot do yet.
    */
@@ -171,14 +172,23 @@ export class WorldModel {
     const ends = [roles.sep, roles.eos];
     const canonical = (text: string) => this.layout.decodeText(this.layout.encodeText(text));
     const refused = new Set(options.refused.map(canonical));
+    const encoded = [...refused].map((t) => this.layout.encodeText(t));
     const best = new Map<string, number>();
-    for (const text of refused) {
-      const ids = this.layout.encodeText(text);
+    const tried = new Set<string>();
+    for (const ids of encoded) {
       for (let j = 0; j <= ids.length; j++) {
+        // Word j departs from every refused text that shares this one's first j words (stopping, for
+        // those that end there): after "pick up the cup ..." and "pick up the collar ..." were both
+        // refused, the departure after "pick up the" is neither cup nor collar. Each prefix once.
+        const prefix = ids.slice(0, j);
+        const forbidden = [...new Set(encoded.filter((o) => o.length >= j && prefix.every((id, i) => o[i] === id)).flatMap((o) => (j < o.length ? [o[j]!] : ends)))];
+        const key = `${prefix.join(',')}|${forbidden.sort((a, b) => a - b).join(',')}`;
+        if (tried.has(key)) continue;
+        tried.add(key);
         const tap = logProbTap();
-        // The refused words before j are forced, word j (or, at the end, stopping) is forbidden.
+        // The refused words before j are forced, the departing words (or stopping) are forbidden.
         const keepPrefix: LogitsProcessor = (logits, ctx) => forceAt((step) => step < j, ids[ctx.step]!)(logits, ctx);
-        const depart = forbidAt((step) => step === j, j < ids.length ? [ids[j]!] : ends);
+        const depart = forbidAt((step) => step === j, forbidden);
         const generated = await this.pool.run((s) =>
           generate(s, prompt, {
             processors: [allowRange(wordBase, visualBase, ends), tap.processor, keepPrefix, depart],

@@ -162,6 +162,18 @@ describe('onnx planner on the committed model', () => {
     expect(stuckPlan.steps[0]!.instruction).toBe(first);
   });
 
+  it('keeps the text draw whose first error comes latest, even with more errors after it', async () => {
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
+    const first = plain.steps[0]!.instruction;
+    // The greedy first step is refused; any other plan gets two errors, but only from step 1 on.
+    const check = async (t: readonly string[]) =>
+      t[0] === first
+        ? [{ code: 'order', severity: 'error' as const, step: 0, message: 'not yet' }]
+        : t.length > 1 ? [1, 2].map((step) => ({ code: 'order', severity: 'error' as const, step, message: 'later' })) : [];
+    const plan = await new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: check }).plan(request(1));
+    expect(plan.steps[0]!.instruction).not.toBe(first);
+  });
+
   it('samples a redraw when the refusal is about the whole plan, and stops at the first that passes', async () => {
     const seenTexts: string[][] = [];
     const refuseFirst = async (texts: readonly string[]) => {

@@ -74,6 +74,20 @@ describe('world model on the committed ONNX files', () => {
     // The departure at the first word is there: some alternative starts with another word.
     expect(alternatives.some((a) => a.text.split(' ')[0] !== words[0])).toBe(true);
     expect(await model.stepAlternatives(ROBOT, TASK, observation, { keep: [first!], refused: [refused] })).toEqual(alternatives);
+    // With two refused texts, a departure differs from both wherever they share the words before it.
+    const both = [refused, alternatives[0]!.text];
+    const further = await model.stepAlternatives(ROBOT, TASK, observation, { keep: [first!], refused: both });
+    expect(further.length).toBeGreaterThan(0);
+    // Where the best alternative left the refused text, the next departure there takes neither word.
+    const [r, a0] = both.map((t) => t.split(' '));
+    const j0 = r!.findIndex((x, i) => a0![i] !== x);
+    expect(j0).toBeGreaterThanOrEqual(0);
+    expect(
+      further.some(({ text }) => {
+        const w = text.split(' ');
+        return w.slice(0, j0).join(' ') === r!.slice(0, j0).join(' ') && w[j0] !== r![j0] && w[j0] !== a0![j0];
+      }),
+    ).toBe(true);
   });
 
   it('writes step texts from the picture, the same for the same seed', async () => {
