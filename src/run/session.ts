@@ -24,6 +24,8 @@ export interface ModelBackendOptions {
   passes?: number;
   /** Prior (logits) that a keyframe cell keeps its starting code; negative = towards a change. */
   keepBias?: number;
+  /** Put off a step the robot failed this many times in a row (OnnxPlannerOptions.putOffAfter; 0 = never). */
+  putOffAfter?: number;
 }
 
 export interface RunOptions {
@@ -77,7 +79,7 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   const channel = new RobotChannel(connection, profile, { ...(options.onBadMessage ? { onBadMessage: options.onBadMessage } : {}) });
   let created: Awaited<ReturnType<typeof createPlanner>>;
   try {
-    created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0, options.scene);
+    created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
   } catch (error) {
     // A model that cannot be opened must not leave the socket and the log open behind it.
     channel.close();
@@ -149,18 +151,11 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   }
 }
 
-/**
- * Scenes whose steps may go in any order, so a step the robot keeps failing can be put off
- * (OnnxPlannerOptions.putOffAfter). Folding has an order the validator only partly knows.
- */
-const STEPS_IN_ANY_ORDER: Record<SceneId, boolean> = { table: true, tshirt: false };
-
 async function createPlanner(
   backend: BackendName,
   connection: RosConnection,
   model: ModelBackendOptions,
   seed: number,
-  scene: SceneId | undefined,
 ): Promise<{ planner: Planner; close: () => Promise<void> }> {
   switch (backend) {
     case 'oracle':
@@ -172,7 +167,7 @@ async function createPlanner(
         check: keyframeGate(),
         textCheck: textGate(),
         stepSubject,
-        ...(scene !== undefined && STEPS_IN_ANY_ORDER[scene] ? { putOffAfter: 2 } : {}),
+        ...(model.putOffAfter !== undefined ? { putOffAfter: model.putOffAfter } : {}),
         ...(model.sampler ? { sampler: model.sampler } : {}),
         ...(model.passes !== undefined ? { passes: model.passes } : {}),
         ...(model.keepBias !== undefined ? { keepBias: model.keepBias } : {}),

@@ -27,6 +27,8 @@ Options:
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
                       a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
+  --put-off <n>       onnx backend: after n misses in a row of one step, start the next plan with
+                      another step the model offers (order-free tasks; default 0 = never)
 ${modelFlagsHelp(22)}
   --no-replan         fail an episode at its first miss instead of replanning
   --whole-plans       fail an episode when no draft of a plan passes validation, instead of running
@@ -54,6 +56,7 @@ export const rolloutCommand: Command = {
       'whole-plans': { type: 'boolean' },
       sampler: { type: 'string' },
       'keep-bias': { type: 'string' },
+      'put-off': { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
       runs: { type: 'string' },
@@ -85,6 +88,7 @@ export const rolloutCommand: Command = {
         partialPlans: values['whole-plans'] !== true,
         sampler: choiceFlag('rollout', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'),
         keepBias: numberFlag('rollout', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
+        putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
