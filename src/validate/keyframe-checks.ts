@@ -219,22 +219,25 @@ export function observedStart(obs: Picture, scene: SceneId, profile: RobotProfil
     start.objects[cls] = inReceptacle ? 'stowed' : nearGripper ? 'near_gripper' : 'table';
     // An object beside a gripper is read too when it is whole (CLEAR_OF_GRIPPER): the robot's holding
     // report may say it lies there, not held.
-    if (start.objects[cls] === 'table' || (start.objects[cls] === 'near_gripper' && clearOfGrippers(obs, cls))) {
-      start.positions![cls] = mapper.toTable(b.lx, b.ly);
-      const pose = TIPPABLE.has(cls as ObjectId) ? poseOf(obs, cls, mapper) : undefined;
-      if (pose !== undefined) (start.poses ??= {})[cls] = pose;
-    }
+    if (start.objects[cls] === 'stowed') continue;
+    const whole = clearOfGrippers(obs, cls);
+    if (start.objects[cls] === 'table' || whole) start.positions![cls] = mapper.toTable(b.lx, b.ly);
+    // A footprint a gripper touches may be partly covered (a tipped cup with an open gripper on it
+    // showed 85 px, an upright cup's size: oracle rollout, table seed 11). Covering only shrinks a
+    // footprint, so then only the pose with the larger one is read.
+    const read = TIPPABLE.has(cls as ObjectId) ? poseOf(obs, cls, mapper) : undefined;
+    const pose = read !== undefined && (whole || POSE_LIMITS[cls as keyof typeof POSE_LIMITS][read].minArea !== undefined) ? read : undefined;
+    if (pose !== undefined) (start.poses ??= {})[cls] = pose;
   }
   return start;
 }
 
 /**
- * An object beside a gripper counts as whole when no gripper pixel is closer than this (Chebyshev
- * pixels at 128x96): then only the gripper's one-pixel halo lies between them, and the halo takes a
- * few edge pixels at most (a cup 0.10 m from the gripper: 73 px, as alone; 0.06 m: 67 px). Upright
- * and tipped footprints differ by 40 px and more.
+ * An object counts as whole when no gripper pixel is closer than this (Chebyshev pixels at 128x96).
+ * A gripper's one-pixel halo is nobody's colour, so an object the gripper touches or covers shows its
+ * nearest gripper pixel 2 px away; 3 leaves a pixel of table between them.
  */
-export const CLEAR_OF_GRIPPER = 2;
+export const CLEAR_OF_GRIPPER = 3;
 
 function clearOfGrippers(obs: Picture, cls: ObjectClass): boolean {
   const k = classIndex(cls);

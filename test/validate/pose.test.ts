@@ -84,18 +84,17 @@ describe('an object beside a gripper, after a slip', () => {
     return out;
   }
 
-  it.each([0.07, 0.09])('reads the pose when the report says no gripper holds it (gripper %s m away)', async (gap) => {
-    expect(await verdicts('upright', gap, { left: null, right: null })).toEqual({ 'stand the cup upright': ['already_done'], 'pick up the cup': [] });
-    expect(await verdicts('tipped', gap, { left: null, right: null })).toEqual({ 'stand the cup upright': [], 'pick up the cup': ['order'] });
+  it('reads a tipped cup the open gripper touches (covering only shrinks a footprint); does not guess an upright one', async () => {
+    expect(await verdicts('tipped', 0.07, { left: null, right: null })).toEqual({ 'stand the cup upright': [], 'pick up the cup': ['order'] });
+    expect(await verdicts('upright', 0.07, { left: null, right: null })).toEqual({ 'stand the cup upright': [], 'pick up the cup': [] });
   }, 30_000);
 
-  it('closer, a tipped cup touches the gripper and is not read (no guess), an upright one still is', async () => {
-    expect(await verdicts('upright', 0.05, { left: null, right: null })).toEqual({ 'stand the cup upright': ['already_done'], 'pick up the cup': [] });
-    expect(await verdicts('tipped', 0.05, { left: null, right: null })).toEqual({ 'stand the cup upright': [], 'pick up the cup': [] });
+  it.each([0.03, 0.05])('never calls a tipped cup under a gripper jaw upright (gripper %s m away)', async (gap) => {
+    expect((await verdicts('tipped', gap, { left: null, right: null }))['stand the cup upright']).toEqual([]);
   }, 30_000);
 
   it('without a report it does not guess, and a cup the report says is held is not picked up again', async () => {
-    expect(await verdicts('upright', 0.07, undefined)).toEqual({ 'stand the cup upright': [], 'pick up the cup': [] });
+    expect(await verdicts('tipped', 0.07, undefined)).toEqual({ 'stand the cup upright': [], 'pick up the cup': [] });
     expect((await verdicts('upright', 0.07, { left: null, right: 'cup' }))['pick up the cup']).toEqual(['already_done']);
   }, 30_000);
 });
