@@ -18,6 +18,12 @@ export interface OnnxPlannerOptions {
   /** Prior that a keyframe cell keeps its starting code; see KeyframeOptions.keepBias. */
   keepBias?: number;
   /**
+   * The keep prior for a step the robot just failed (the last entry of the history, same text): a
+   * missed step is most often a keyframe drawn too weakly, and a negative prior draws the change
+   * bolder. Undefined = `keepBias` for every step.
+   */
+  missedKeepBias?: number;
+  /**
    * Temperature for every draft after the first: a validator rejection (same planning round) or a
    * replan after a miss. Greedy decoding would draw the same refused plan again from the same
    * picture; sampling, seeded per draft, gives the retry a different plan. 0 = always greedy.
@@ -198,6 +204,9 @@ export class OnnxPlanner implements Planner {
     const keyframeMs: number[] = [];
     const redraws: number[] = [];
     const keep = this.options.keepUnchanged ?? true;
+    const missed = stuckStep(request.history, 1);
+    const keepBiasFor = (instruction: string) =>
+      instruction === missed && this.options.missedKeepBias !== undefined ? this.options.missedKeepBias : this.options.keepBias;
     const check = this.options.check;
     const tries = check ? Math.max(1, this.options.keyframeTries ?? 4) : 1;
     for (let index = kept.steps.length; index < texts.length; index++) {
@@ -215,7 +224,7 @@ export class OnnxPlanner implements Planner {
             ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
             ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
             ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
-            ...(this.options.keepBias !== undefined ? { keepBias: this.options.keepBias } : {}),
+            ...(keepBiasFor(instruction) !== undefined ? { keepBias: keepBiasFor(instruction) } : {}),
             ...(t !== undefined ? { temperature: t } : {}),
             ...(request.signal ? { signal: request.signal } : {}),
           });

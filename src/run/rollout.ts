@@ -26,6 +26,8 @@ export interface RolloutOptions {
   sampler?: KeyframeSampler;
   /** Keep prior of the onnx backend's keyframes (KeyframeOptions.keepBias). */
   keepBias?: number;
+  /** Keep prior for a step the robot just failed (OnnxPlannerOptions.missedKeepBias). */
+  missedKeepBias?: number;
   /** The onnx backend puts off a step failed this many times in a row (OnnxPlannerOptions.putOffAfter). */
   putOffAfter?: number;
   /** The onnx backend's model directory and devices (default: the shipped models/ on the CPU). */
@@ -120,7 +122,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
         ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
-        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}), ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}), ...(options.putOffAfter !== undefined ? { putOffAfter: options.putOffAfter } : {}) } } : {}),
+        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}), ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}), ...(options.putOffAfter !== undefined ? { putOffAfter: options.putOffAfter } : {}), ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}) } } : {}),
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
       });

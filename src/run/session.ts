@@ -24,6 +24,8 @@ export interface ModelBackendOptions {
   passes?: number;
   /** Prior (logits) that a keyframe cell keeps its starting code; negative = towards a change. */
   keepBias?: number;
+  /** Keep prior for a step the robot just failed (OnnxPlannerOptions.missedKeepBias). */
+  missedKeepBias?: number;
   /** Put off a step the robot failed this many times in a row (OnnxPlannerOptions.putOffAfter; 0 = never). */
   putOffAfter?: number;
 }
@@ -171,6 +173,7 @@ async function createPlanner(
         ...(model.sampler ? { sampler: model.sampler } : {}),
         ...(model.passes !== undefined ? { passes: model.passes } : {}),
         ...(model.keepBias !== undefined ? { keepBias: model.keepBias } : {}),
+        ...(model.missedKeepBias !== undefined ? { missedKeepBias: model.missedKeepBias } : {}),
       });
       return { planner, close: model.model ? async () => undefined : () => opened.close() };
     }

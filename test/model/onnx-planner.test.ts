@@ -162,6 +162,19 @@ describe('onnx planner on the committed model', () => {
     expect(stuckPlan.steps[0]!.instruction).toBe(first);
   });
 
+  it('draws a step the robot just missed with missedKeepBias, every other step with keepBias', async () => {
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 2 }).plan(request(1));
+    const first = plain.steps[0]!.instruction;
+    const history: HistoryEntry[] = [{ stepIndex: 0, attempt: 0, instruction: first, status: 'miss', reason: 'keyframe unreachable' }];
+    const keyframe0 = async (options: { keepBias?: number; missedKeepBias?: number }, h: HistoryEntry[]) =>
+      Buffer.from((await new OnnxPlanner(model, { seed: 4, maxSteps: 2, ...options }).plan({ ...request(1), history: h })).steps[0]!.keyframe).toString('base64');
+    const bold = await keyframe0({ missedKeepBias: -2 }, history);
+    expect(bold).toBe(await keyframe0({ keepBias: -2 }, history));
+    expect(bold).not.toBe(await keyframe0({}, history));
+    // Not missed: the usual prior.
+    expect(await keyframe0({ missedKeepBias: -2 }, [])).toBe(await keyframe0({}, []));
+  });
+
   it('keeps the text draw whose first error comes latest, even with more errors after it', async () => {
     const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
     const first = plain.steps[0]!.instruction;

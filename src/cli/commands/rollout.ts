@@ -27,6 +27,7 @@ Options:
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
                       a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
+  --missed-keep-bias <x>  keep prior for a step the robot just missed (default: --keep-bias)
   --put-off <n>       onnx backend: after n misses in a row of one step, start the next plan with
                       another step the model offers (order-free tasks; default 0 = never)
 ${modelFlagsHelp(22)}
@@ -57,6 +58,7 @@ export const rolloutCommand: Command = {
       sampler: { type: 'string' },
       'keep-bias': { type: 'string' },
       'put-off': { type: 'string' },
+      'missed-keep-bias': { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
       runs: { type: 'string' },
@@ -89,6 +91,7 @@ export const rolloutCommand: Command = {
         sampler: choiceFlag('rollout', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'),
         keepBias: numberFlag('rollout', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
+        ...(values['missed-keep-bias'] !== undefined ? { missedKeepBias: numberFlag('rollout', 'missed-keep-bias', values['missed-keep-bias'], 0, { min: -20, max: 20 }) } : {}),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
