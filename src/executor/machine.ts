@@ -259,7 +259,8 @@ function replanLimitReason(f: StepRecord, limit: number): string {
 
 /**
  * The round's fallback after `draft` was refused with `issues`: the draft with the most steps before
- * its first error (repairFrom: 0 when an error is about the whole plan), the earliest on a tie.
+ * its first error (repairFrom, which skips warnings: 0 when an error is about the whole plan), the
+ * earliest on a tie.
  */
 function fallbackAfter(ctx: ExecutorContext, draft: PlanDraft, issues: readonly PlanIssue[]): ExecutorContext['fallback'] {
   const steps = repairFrom(issues, draft.steps.length);
@@ -639,7 +640,7 @@ export const executorMachine = setup({
             actions: [
               assign({
                 validationRetries: ({ context }) => context.validationRetries + 1,
-                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues.filter((i) => i.severity === 'error')),
+                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues),
                 rejected: ({ event }) => event.output.issues.filter((i) => i.severity === 'error'),
                 issues: ({ context, event }) => [
                   ...context.issues,
@@ -658,7 +659,7 @@ export const executorMachine = setup({
             // No draft passed, but one has steps before its first error: validate those alone and run
             // them (receding horizon; see ExecutorInput.partialPlans).
             guard: ({ context, event }) =>
-              context.partialPlans && !context.trimming && fallbackAfter(context, context.draft!, event.output.issues.filter((i) => i.severity === 'error')) !== null,
+              context.partialPlans && !context.trimming && fallbackAfter(context, context.draft!, event.output.issues) !== null,
             target: 'validating',
             reenter: true,
             actions: [
@@ -667,7 +668,7 @@ export const executorMachine = setup({
                   ...context.issues,
                   ...event.output.issues.map((i) => ({ ...i, version: context.planVersion })),
                 ],
-                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues.filter((i) => i.severity === 'error')),
+                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues),
               }),
               {
                 type: 'log',

@@ -213,6 +213,7 @@ export class OnnxPlanner implements Planner {
       const instruction = texts[index]!;
       // Each keyframe is drawn from the one before it, the first from the observation.
       const previous = pictures.at(-1) ?? picture;
+      const keepBias = keepBiasFor(instruction);
       const k0 = performance.now();
       const { value, redraws: redrawn } = await leastRefused(
         tries,
@@ -224,7 +225,7 @@ export class OnnxPlanner implements Planner {
             ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
             ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
             ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
-            ...(keepBiasFor(instruction) !== undefined ? { keepBias: keepBiasFor(instruction) } : {}),
+            ...(keepBias !== undefined ? { keepBias } : {}),
             ...(t !== undefined ? { temperature: t } : {}),
             ...(request.signal ? { signal: request.signal } : {}),
           });

@@ -4,8 +4,8 @@ import type { SceneId } from '../schema/task.js';
 import { RECEPTACLES, TIPPABLE, type ObjectId } from '../../sim/scenes/table/model.js';
 import { homePosition } from '../../sim/arms.js';
 import { issue, type ValidationIssue } from './issue-codes.js';
-import { GRIPPER_CLASSES, OBJECT_CLASSES, SCENE_OBJECTS, classIndex, type GripperClass, type ObjectClass } from './palette-classes.js';
-import type { Picture } from './picture.js';
+import { OBJECT_CLASSES, SCENE_OBJECTS, classIndex, type GripperClass, type ObjectClass } from './palette-classes.js';
+import { GRIPPER_INDEXES, type Picture } from './picture.js';
 import type { ObservedStart } from './sequence.js';
 import type { PixelMapper } from './view.js';
 
@@ -241,7 +241,6 @@ export const CLEAR_OF_GRIPPER = 3;
 
 function clearOfGrippers(obs: Picture, cls: ObjectClass): boolean {
   const k = classIndex(cls);
-  const grippers = new Set(GRIPPER_CLASSES.map(classIndex));
   const { width, height, classes } = obs;
   const r = CLEAR_OF_GRIPPER - 1;
   for (let i = 0; i < classes.length; i++) {
@@ -252,7 +251,7 @@ function clearOfGrippers(obs: Picture, cls: ObjectClass): boolean {
       for (let dx = -r; dx <= r; dx++) {
         const nx = x + dx;
         const ny = y + dy;
-        if (nx >= 0 && ny >= 0 && nx < width && ny < height && grippers.has(classes[ny * width + nx]!)) return false;
+        if (nx >= 0 && ny >= 0 && nx < width && ny < height && GRIPPER_INDEXES.has(classes[ny * width + nx]!)) return false;
       }
     }
   }

@@ -41,7 +41,8 @@ export const MIN_BLOB_PIXELS = 10;
 export const MIN_BLOB_SHARE = 0.5;
 
 const OBJECT_INDEXES = new Set(OBJECT_CLASSES.map(classIndex));
-const GRIPPER_INDEXES = new Set(GRIPPER_CLASSES.map(classIndex));
+/** Class indexes of the grippers' colours. */
+export const GRIPPER_INDEXES: ReadonlySet<number> = new Set(GRIPPER_CLASSES.map(classIndex));
 /** Marks a pixel next to a gripper: its colour is a blend of the gripper and whatever is under it. */
 const HALO = 254;
 

@@ -85,6 +85,27 @@ function outside(p: Point2, box: { min: readonly number[]; max: readonly number[
 
 type TableWhere = { kind: 'table' } | { kind: 'held'; arm: string | null } | { kind: 'stowed' } | { kind: 'absent' } | { kind: 'unknown' };
 
+/** Where an object starts: as the observation shows it, beside a gripper as the last holding report says. */
+function startWhere(id: string, seen: ObservedStart['objects'][string], reported: ReportedHolding | undefined): TableWhere {
+  switch (seen) {
+    case 'table':
+    case 'stowed':
+    case 'absent':
+      return { kind: seen };
+    case 'near_gripper': {
+      if (reported === undefined) return { kind: 'unknown' };
+      const holder = Object.entries(reported).find(([, h]) => h === id)?.[0];
+      return holder !== undefined ? { kind: 'held', arm: holder } : { kind: 'table' };
+    }
+    case undefined:
+      return { kind: 'unknown' };
+    default: {
+      const never: never = seen;
+      return never;
+    }
+  }
+}
+
 function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = []): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const arms = armsState(profile, start);
@@ -96,19 +117,7 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
   const where = new Map<string, TableWhere>();
   for (const id of OBJECT_IDS) {
     const seen = start?.objects[id];
-    const holder = reported ? Object.entries(reported).find(([, h]) => h === id)?.[0] : undefined;
-    where.set(
-      id,
-      seen === 'table'
-        ? { kind: 'table' }
-        : seen === 'stowed'
-          ? { kind: 'stowed' }
-          : seen === 'absent'
-            ? { kind: 'absent' }
-            : seen === 'near_gripper' && reported !== undefined
-              ? holder !== undefined ? { kind: 'held', arm: holder } : { kind: 'table' }
-              : { kind: 'unknown' },
-    );
+    where.set(id, startWhere(id, seen, reported));
   }
   const holderOf = (obj: string): string | null => [...arms].find(([, h]) => h === obj)?.[0] ?? null;
   // Upright or tipped where the observation's footprint says (ObservedStart.poses), else unknown.
