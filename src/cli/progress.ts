@@ -30,7 +30,8 @@ export function progressLine(record: RunRecord): string | undefined {
     case 'replan':
       return `replanning (${e.replans}/${e.limit}) after step ${e.after.stepIndex} ${e.after.status}`;
     case 'plan_continued':
-      return `partial plan done after step ${e.afterStep}: planning again (${e.continuations}/${e.limit})`;
+      // After a prefix of a refused draft, or a plan that stopped short of the task.
+      return `plan done after step ${e.afterStep}, task not finished: planning again (${e.continuations}/${e.limit})`;
     case 'paused':
       return 'paused';
     case 'resumed':

@@ -56,10 +56,18 @@ export interface ValidatorInput {
   observation?: Uint8Array;
   /** The run so far, as the planner saw it: the validator checks the plan continues it. */
   history?: readonly HistoryEntry[];
+  /** The run's task: the validator checks whether the plan finishes it. */
+  task?: string;
 }
 export interface ValidationResult {
   ok: boolean;
   issues: PlanIssue[];
+  /**
+   * The plan is valid but stops short of the task (a model that wrote "clear the table" without the
+   * napkin): it runs, and the run plans again from a new observation when it is done, as after a
+   * partial plan, instead of finishing as succeeded.
+   */
+  incomplete?: boolean;
 }
 export interface DispatchInput {
   runId: string;
@@ -87,7 +95,10 @@ export interface CancelStepParams {
 export interface ExecutorResume {
   start: ResumeStart;
   history: StepRecord[];
-  /** `partial`: the plan is the validated prefix of a refused draft (see ExecutorInput.partialPlans). */
+  /**
+   * `partial`: the plan is the validated prefix of a refused draft (see ExecutorInput.partialPlans),
+   * or a plan the validator found short of the task (ValidationResult.incomplete).
+   */
   plan: { draft: PlanDraft; base: number; cursor: number; partial?: boolean } | null;
   nextStepIndex: number;
   attempt: number;
@@ -160,7 +171,7 @@ export interface ExecutorContext {
   trimming: boolean;
   /** The accepted plan being executed, its global step base, and the plan step to run next. */
   plan: PlanDraft | null;
-  /** The accepted plan is a prefix: when it is done, plan again instead of finishing. */
+  /** The accepted plan is a prefix, or stops short of the task: when it is done, plan again instead of finishing. */
   partial: boolean;
   /** Planning rounds started because a partial plan was done. */
   continuations: number;
@@ -601,6 +612,7 @@ export const executorMachine = setup({
           robot: context.robot,
           ...(context.observation !== null ? { observation: context.observation } : {}),
           history: history(context.steps),
+          task: context.task,
         }),
         onDone: [
           {
@@ -611,7 +623,8 @@ export const executorMachine = setup({
                 plan: ({ context }) => context.draft,
                 planBase: ({ context }) => context.nextStepIndex,
                 cursor: 0,
-                partial: ({ context }) => context.trimming,
+                // A prefix, or a plan the validator says stops short of the task: plan again after it.
+                partial: ({ context, event }) => context.trimming || event.output.incomplete === true,
                 redispatch: false,
                 issues: ({ context, event }) => [
                   ...context.issues,
@@ -629,6 +642,7 @@ export const executorMachine = setup({
                     issues: event.output.issues,
                     stepBase: context.planBase,
                     ...(context.trimming ? { prefix: context.draft!.steps.length } : {}),
+                    ...(event.output.incomplete === true ? { incomplete: true } : {}),
                   },
                 }),
               },

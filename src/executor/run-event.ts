@@ -110,6 +110,8 @@ export const RunEvent = z.discriminatedUnion('type', [
    * `stepBase` is present when the plan was accepted: plan step k runs as global step stepBase + k.
    * `prefix` is present when only the plan's first `prefix` steps were accepted (validated on their
    * own after every draft of the round was refused); the run plans again when they are done.
+   * `incomplete` is true when the validator found the accepted plan valid but short of the task
+   * (`task_incomplete`): the run plans again when it is done, too. Absent in logs from before it.
    */
   event('plan_validated', {
     version: z.number().int().min(1),
@@ -117,6 +119,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     issues: z.array(PlanIssue),
     stepBase: Index.optional(),
     prefix: z.number().int().min(1).optional(),
+    incomplete: z.boolean().optional(),
   }),
   event('step_dispatched', {
     stepIndex: Index,

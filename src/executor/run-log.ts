@@ -257,7 +257,7 @@ export interface ResumeState {
  *  - after a `replan`, or a rejected draft, the resumed run starts a new planning round from a fresh
  *    observation (validation retries of the interrupted round are not carried over);
  *  - a plan accepted as a prefix (`plan_validated.prefix`) resumes as that prefix, and the run plans
- *    again when its steps are done.
+ *    again when its steps are done; so does a plan accepted short of the task (`incomplete`).
  */
 export function resumeState(events: readonly RunEvent[], readFile: (name: string) => Uint8Array): ResumeState {
   let started: RunEventOf<'run_started'> | null = null;
@@ -271,7 +271,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
   let continuations = 0;
   let nextStepIndex = 0;
   let attempt = 0;
-  let current: { version: number; base: number; cursor: number; prefix?: number } | null = null;
+  let current: { version: number; base: number; cursor: number; prefix?: number; incomplete?: boolean } | null = null;
   let start: ResumeStart = 'plan';
   let failure: StepRecord | null = null;
   let inFlight: { stepIndex: number; attempt: number } | null = null;
@@ -291,7 +291,13 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
       case 'plan_validated':
         issues.push(...e.issues.map((i) => ({ ...i, version: e.version })));
         if (e.ok && e.stepBase !== undefined) {
-          current = { version: e.version, base: e.stepBase, cursor: 0, ...(e.prefix !== undefined ? { prefix: e.prefix } : {}) };
+          current = {
+            version: e.version,
+            base: e.stepBase,
+            cursor: 0,
+            ...(e.prefix !== undefined ? { prefix: e.prefix } : {}),
+            ...(e.incomplete === true ? { incomplete: true } : {}),
+          };
           start = 'dispatch';
           failure = null;
         } else if (!e.ok) {
@@ -356,10 +362,9 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
     const doc = plans.get(current.version);
     if (doc === undefined) throw new RunLogError(`plan v${current.version} was accepted but never logged`, runFiles.events);
     const draft = draftFromPlan(doc, readFile);
-    plan =
-      current.prefix === undefined
-        ? { draft, base: current.base, cursor: current.cursor }
-        : { draft: { ...draft, steps: draft.steps.slice(0, current.prefix) }, base: current.base, cursor: current.cursor, partial: true };
+    const steps = current.prefix === undefined ? draft.steps : draft.steps.slice(0, current.prefix);
+    const partial = current.prefix !== undefined || current.incomplete === true;
+    plan = { draft: { ...draft, steps }, base: current.base, cursor: current.cursor, ...(partial ? { partial: true } : {}) };
   }
   const redispatch = plan !== null && inFlight !== null && inFlight.stepIndex === plan.base + plan.cursor && inFlight.attempt === attempt;
   return {

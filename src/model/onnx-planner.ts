@@ -269,7 +269,9 @@ export class OnnxPlanner implements Planner {
     const key = prefix.join('\n');
     const refused = refusedAfter.get(key) ?? [];
     refusedAfter.set(key, refused);
-    refused.push(refusal.texts[refusal.step]!);
+    // A refusal one past the last text is a plan that stopped too early (textGate): stopping is what
+    // was refused there, and stepAlternatives forbids stopping for the empty text.
+    refused.push(refusal.texts[refusal.step] ?? '');
     const alternatives = await this.model.stepAlternatives(request.robot.id, request.task, observation, {
       keep: prefix,
       refused,

@@ -21,7 +21,7 @@ function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
 /** A plan of `steps` as the validator takes it, for the request's robot and scene. */
 function check(steps: PlannedStep[], request: PlanRequest, context: { observation: DecodedImage; keyframes?: DecodedImage[] }) {
   const draft: PlanDraft = { id: 'gate', version: request.version, backend: 'gate', createdAt: new Date(0).toISOString(), ...(request.scene ? { scene: request.scene } : {}), steps };
-  return validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), history: request.history, ...context }).issues;
+  return validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), history: request.history, task: request.task, ...context }).issues;
 }
 
 /**
@@ -29,13 +29,24 @@ function check(steps: PlannedStep[], request: PlanRequest, context: { observatio
  * the observation, which tells what the arms hold and where the objects are. Returns the errors that
  * are not about pictures: words that do not parse, steps out of order, an arm named for an object it
  * cannot reach, a plan too long. Redrawing the texts can fix those.
+ *
+ * Texts that stop short of the task (`task_incomplete`, a warning to the validator) come back refused
+ * at the step they lack, index `instructions.length`: the planner then asks the model for its best
+ * next step instead of stopping, and a draw that finishes the task ranks above one that stops early
+ * while any real error ranks below both. If no draw finishes, the short one runs and the run plans
+ * again after it.
  */
 export function textGate(): TextCheck {
   const decode = decoder();
   return async (instructions: readonly string[], request: PlanRequest) => {
     const steps = instructions.map((instruction, index) => ({ index, instruction, keyframe: new Uint8Array(0) }));
     const issues = check(steps, request, { observation: await decode(request.observation) });
-    return issues.filter((i) => i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code));
+    return issues
+      .flatMap((i) => {
+        if (i.code === 'task_incomplete') return [{ ...i, severity: 'error' as const, step: instructions.length }];
+        return i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code) ? [i] : [];
+      })
+      .sort((a, b) => (a.step ?? -1) - (b.step ?? -1));
   };
 }
 

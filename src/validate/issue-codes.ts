@@ -53,6 +53,14 @@ export const ISSUE_SEVERITY = {
   object_unavailable: 'error',
   /** The plan ends with an arm still holding something. */
   left_holding: 'warning',
+  /**
+   * The plan ends before the task is done: an object the task puts away is still out on the table
+   * (seen in the observation, or picked and not placed), or a fold, the collar or the move aside that
+   * the task asks for is known not to be done. A warning, not an error: the steps it has are worth
+   * running, and the executor plans again from a new observation when they are done (a partial plan)
+   * instead of reporting the run succeeded. The planner's text gate asks the model for a next step.
+   */
+  task_incomplete: 'warning',
   // keyframes
   missing_keyframe: 'error',
   keyframe_not_png: 'error',

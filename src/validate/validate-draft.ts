@@ -46,5 +46,6 @@ export async function validateDraft(input: ValidatorInput & { scene?: SceneId })
     ...(observation !== undefined ? { observation } : {}),
     keyframes,
     ...(input.history !== undefined ? { history: input.history } : {}),
+    ...(input.task !== undefined ? { task: input.task } : {}),
   });
 }

@@ -38,11 +38,18 @@ export interface ValidationContext {
    * short. Entries that do not parse are skipped.
    */
   history?: readonly HistoryEntry[];
+  /**
+   * The run's task. With it, the state the plan ends in is held against the task's goal
+   * (`task_incomplete`: an object left out, a fold the run missed and the plan does not make again).
+   */
+  task?: string;
 }
 
 export interface PlanValidation {
   ok: boolean;
   issues: ValidationIssue[];
+  /** The plan is valid as far as it goes but does not finish the task (`task_incomplete`): plan again after it. */
+  incomplete: boolean;
 }
 
 /** Plan duration above this share of the limit is a warning. */
@@ -103,7 +110,7 @@ export function validatePlan(plan: PlanDraft, profile: RobotProfile, context: Va
   } catch (cause) {
     issues = [issue('schema', null, `the plan could not be read: ${(cause as Error)?.message ?? String(cause)}`)];
   }
-  return { ok: !issues.some((i) => i.severity === 'error'), issues };
+  return { ok: !issues.some((i) => i.severity === 'error'), issues, incomplete: issues.some((i) => i.code === 'task_incomplete') };
 }
 
 function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContext): ValidationIssue[] {
@@ -237,7 +244,7 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
     const parsed = scene.parseInstruction(h.instruction, profile);
     return parsed.ok ? [{ meaning: meaningOf(h.stepIndex, parsed.template, undefined, armNames), status: h.status, ...(h.holding !== undefined ? { holding: h.holding } : {}) }] : [];
   });
-  issues.push(...checkSequence(sceneId, meanings, profile, start, past));
+  issues.push(...checkSequence(sceneId, meanings, profile, start, past, context.task));
 
   if (keyframes !== undefined) {
     const aspect = camera.resolution.width / camera.resolution.height;

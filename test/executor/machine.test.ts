@@ -251,6 +251,46 @@ describe('executor machine', () => {
       expect(snap.output!.reason).toBe('planned again after 2 partial plans and the last one is done too; limit 2 (limits.maxReplans) reached');
     });
 
+    it('a plan the validator accepts as short of the task runs whole, then the run plans again instead of finishing', async () => {
+      const h = harness({
+        plans: [['pick cup', 'put cup'], ['pick bowl', 'put bowl']],
+        // The first plan leaves the bowl out: valid, with a warning, and incomplete.
+        validator: (input) =>
+          input.plan.steps[0]!.instruction === 'pick cup'
+            ? { ok: true, issues: [issue('the bowl is still on the table', 'warning', null)], incomplete: true }
+            : { ok: true, issues: [] },
+      });
+      h.actor.start();
+      const snap = await h.done();
+      expect(snap.value).toBe('succeeded');
+      expect(h.dispatches.map((d) => [d.stepId, d.step.instruction])).toEqual([
+        ['run-1/0/0', 'pick cup'], ['run-1/1/0', 'put cup'], ['run-1/2/0', 'pick bowl'], ['run-1/3/0', 'put bowl'],
+      ]);
+      // The validator is told the task, and the second round plans from a new observation.
+      expect(h.validatorCalls.map((c) => c.task)).toEqual(['fold the t-shirt', 'fold the t-shirt']);
+      expect(h.events.filter((e) => e.type === 'observed')).toHaveLength(2);
+      const validated = h.events.filter((e) => e.type === 'plan_validated');
+      expect(validated.map((e) => e.type === 'plan_validated' && [e.version, e.ok, e.prefix, e.incomplete])).toEqual([
+        [1, true, undefined, true], [2, true, undefined, undefined],
+      ]);
+      expect(h.events.find((e) => e.type === 'plan_continued')).toMatchObject({ continuations: 1, afterStep: 1 });
+      expect(snap.output!.continuations).toBe(1);
+      expect(snap.output!.issues.map((i) => [i.message, i.version])).toEqual([['the bowl is still on the table', 1]]);
+    });
+
+    it('a run whose plans all stop short of the task fails at the limit, never succeeded', async () => {
+      const h = harness({
+        input: { robot: robot({ maxReplans: 1 }) },
+        plans: [['pick cup']],
+        validator: () => ({ ok: true, issues: [issue('the bowl is still on the table', 'warning', null)], incomplete: true }),
+      });
+      h.actor.start();
+      const snap = await h.done();
+      expect(snap.value).toBe('failed');
+      expect(h.dispatches).toHaveLength(2);
+      expect(snap.output!.reason).toMatch(/limit 1 \(limits.maxReplans\) reached/);
+    });
+
     it('a miss inside a partial plan replans as usual', async () => {
       const h = harness({
         plans: [['pick cup', 'put cup', 'far'], ['pick cup', 'put cup', 'far'], ['pick cup', 'put cup', 'far'], ['put cup']],

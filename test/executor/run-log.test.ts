@@ -85,18 +85,29 @@ describe('run log', () => {
     expect(RunLog.open(root, 'invalid').readEvents().events).toEqual([]);
   });
 
-  // With `partial`, the validator refuses every step after the second, so the run goes as 2-step
-  // prefixes and continuations: a resume that forgot a plan was partial would end the run early.
-  it.each([false, true])('resumes from a cut at any event: the run finishes, no done step is sent again, nothing runs twice (partial plans: %s)', async (partial) => {
-    const validator = partial
-      ? (req: ValidatorInput) => (req.plan.steps.length > 2 ? { ok: false, issues: [issue('too far ahead', 'error', 2)] } : { ok: true, issues: [] })
-      : undefined;
+  // With `prefix`, the validator refuses every step after the second, so the run goes as 2-step
+  // prefixes and continuations; with `incomplete`, the planner writes two steps at a time and the
+  // validator accepts them as short of the task. Either way a resume that forgot the plan was partial
+  // would end the run early, as succeeded with steps left.
+  it.each(['whole', 'prefix', 'incomplete'] as const)('resumes from a cut at any event: the run finishes, no done step is sent again, nothing runs twice (%s plans)', async (mode) => {
     const tasks = ['grasp the collar', 'fold the left sleeve', 'fold the right sleeve', 'fold in half', 'place on the rack'];
+    const partial = mode !== 'whole';
+    let world: World;
+    const validator =
+      mode === 'prefix'
+        ? (req: ValidatorInput) => (req.plan.steps.length > 2 ? { ok: false, issues: [issue('too far ahead', 'error', 2)] } : { ok: true, issues: [] })
+        : mode === 'incomplete'
+          ? (req: ValidatorInput) => {
+              const short = req.plan.steps.length < world.remaining().length;
+              return { ok: true, issues: short ? [issue('steps left', 'warning', null)] : [], incomplete: short };
+            }
+          : undefined;
+    const remaining = () => (mode === 'incomplete' ? world.remaining().slice(0, 2) : world.remaining());
     let cuts = 0;
     for (let cut = 1; ; cut++) {
-      const runId = `cut-${partial ? 'p' : 'w'}-${cut}`;
+      const runId = `cut-${mode[0]}-${cut}`;
       const random = seeded(cut);
-      const world = new World(tasks, 0.3, () => random());
+      world = new World(tasks, 0.3, () => random());
       const log = RunLog.create(root, runId);
       let logged = 0;
       let dead = false;
@@ -105,7 +116,7 @@ describe('run log', () => {
       // The process dies right after event number `cut` reaches the disk; the robot lives on.
       const first: Harness = harness({
         input,
-        planner: (req) => (dead ? new Promise(() => {}) : draft(req.version, world.remaining())),
+        planner: (req) => (dead ? new Promise(() => {}) : draft(req.version, remaining())),
         ...(validator ? { validator } : {}),
         dispatcher: (req, signal) => {
           if (dead) {
@@ -142,7 +153,7 @@ describe('run log', () => {
       expect(state.started).toMatchObject({ runId, robot: 'aloha-agilex', seed: cut, backend: 'fake' });
       const second = harness({
         input: { ...input, robot: robot({ maxReplans: 50 }), resume: state.resume },
-        planner: (req) => draft(req.version, world.remaining()),
+        planner: (req) => draft(req.version, remaining()),
         ...(validator ? { validator } : {}),
         dispatcher: (req) => world.robot.execute(req),
         onRecord: (r) => reopened.record(r),

@@ -143,6 +143,21 @@ describe('onnx planner on the committed model', () => {
     expect(checked[1]).toEqual([texts[0], alternatives[0]!.text]);
   });
 
+  it('continues a text draw refused one past its last step (it stopped short of the task) with the model\'s best next step', async () => {
+    const plain = (await new OnnxPlanner(model, { seed: 4 }).plan(request(1))).steps.map((s) => s.instruction);
+    const n = plain.length;
+    expect(n).toBeGreaterThan(1);
+    // As textGate reports task_incomplete: at the step the plan lacks, until there is one more step.
+    const short = async (t: readonly string[]) => (t.length <= n ? [{ code: 'task_incomplete', severity: 'error' as const, step: t.length, message: 'short' }] : []);
+    const planner = new OnnxPlanner(model, { seed: 4, textCheck: short });
+    const got = (await planner.plan(request(1))).steps.map((s) => s.instruction);
+    const next = await model.stepAlternatives(shirt.profile.id, 'fold the t-shirt', (await model.encodePicture(request(1).observation)).codes, { keep: plain, refused: [''] });
+    expect(next.length).toBeGreaterThan(0);
+    expect(next[0]!.text).not.toBe('');
+    expect(got.slice(0, n + 1)).toEqual([...plain, next[0]!.text]);
+    expect(planner.lastTiming!.textRedraws).toBe(1);
+  });
+
   it('puts off a step the robot failed twice in a row: the plan starts with the best other first step that passes', async () => {
     const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
     const first = plain.steps[0]!.instruction;

@@ -31,11 +31,13 @@ export async function oracle(robot: string, scene: SceneId, seed: number): Promi
   return { ...(await oraclePlan(w, { size: SIZE })), world: w };
 }
 
-export function validate(plan: PlanDraft, robot: RobotProfile, observation?: Uint8Array) {
-  return validateDraft({ plan, robot, ...(observation !== undefined ? { observation } : {}) });
+export function validate(plan: PlanDraft, robot: RobotProfile, observation?: Uint8Array, task?: string) {
+  return validateDraft({ plan, robot, ...(observation !== undefined ? { observation } : {}), ...(task !== undefined ? { task } : {}) });
 }
 
-export const errorsOf = (r: { issues: { severity: string; code: string; step: number | null; message: string }[] }) => r.issues.filter((i) => i.severity === 'error');
+/** The errors, and any `task_incomplete` warning: a plan the oracle says finishes the task must not be called short. */
+export const errorsOf = (r: { issues: { severity: string; code: string; step: number | null; message: string }[] }) =>
+  r.issues.filter((i) => i.severity === 'error' || i.code === 'task_incomplete');
 
 /** A copy of a draft whose steps can be edited freely. */
 export function copyDraft(d: PlanDraft): PlanDraft {

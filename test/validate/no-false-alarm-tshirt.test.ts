@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { oraclePlan } from '../../src/validate/oracle-plan.js';
 import { Rng } from '../../src/util/rng.js';
-import { SIZE, errorsOf, likeModel, oracle, validate, world } from './helpers.js';
+import { SIZE, TASK, errorsOf, likeModel, oracle, validate, world } from './helpers.js';
 import type { SceneId } from '../../src/schema/task.js';
 
 describe('oracle T-shirt plans validate clean', () => {
@@ -10,7 +10,7 @@ describe('oracle T-shirt plans validate clean', () => {
       const found: string[] = [];
       for (let seed = 200; seed < 225; seed++) {
         const p = await oracle(robot, 'tshirt', seed);
-        const r = await validate(p.draft, p.world.profile, p.observation);
+        const r = await validate(p.draft, p.world.profile, p.observation, TASK.tshirt);
         for (const i of errorsOf(r)) found.push(`seed ${seed}: ${i.code} ${i.message}`);
       }
       expect(found).toEqual([]);
@@ -22,7 +22,7 @@ describe('oracle T-shirt plans validate clean', () => {
     for (const [robot, seed] of [['aloha-agilex', 3], ['agibot-g1', 4], ['aloha-agilex', 5]] as const) {
       const p = await oracle(robot, 'tshirt', seed);
       for (const s of p.draft.steps) s.keyframe = await likeModel(s.keyframe);
-      for (const i of errorsOf(await validate(p.draft, p.world.profile, p.observation))) found.push(`${robot} seed ${seed}: ${i.code} ${i.message}`);
+      for (const i of errorsOf(await validate(p.draft, p.world.profile, p.observation, TASK.tshirt))) found.push(`${robot} seed ${seed}: ${i.code} ${i.message}`);
     }
     expect(found).toEqual([]);
   });
@@ -44,7 +44,7 @@ describe('oracle replans from miss states validate clean', () => {
           const replan = await oraclePlan(w, { size: SIZE, version: 2 });
           if (replan.draft.steps.length > 0) {
             replans++;
-            for (const i of errorsOf(await validate(replan.draft, w.profile, replan.observation))) {
+            for (const i of errorsOf(await validate(replan.draft, w.profile, replan.observation, TASK[scene]))) {
               found.push(`seed ${seed}, miss at "${step.instruction}": step ${i.step} ${i.code} ${i.message}`);
             }
           }

@@ -108,7 +108,7 @@ export const planCommand: Command = {
     const tiles: SheetTile[] = [{ image: observation, caption: 'observation' }, ...draft.steps.map((s, i) => ({ image: s.keyframe, caption: `${i + 1}. ${s.instruction}` }))];
     const title = `${profile.id} · "${task}" · backend ${backend}${backend === 'onnx' ? ` (${sampler})` : ''} · ${draft.steps.length} steps · ${planMs} ms`;
     writeFileSync(join(dir, 'sheet.png'), await contactSheet(tiles, { title, columns: 4 }));
-    const validation = await validateDraft({ plan: draft, robot: profile, observation, ...(scene ? { scene } : {}) });
+    const validation = await validateDraft({ plan: draft, robot: profile, observation, task, ...(scene ? { scene } : {}) });
     if (values.json) {
       io.out(JSON.stringify({ dir, plan, validation, timing: { planMs } }));
     } else {

@@ -12,7 +12,8 @@ const help = `keystep validate <plan-dir> [--robot <id>] [--json]
 
 Checks a saved plan (plan.json and its step PNGs) before anything moves: structure, what the robot can
 do, that every instruction parses, step order, keyframes (readable, not blank or noise, objects kept,
-one change per step) and safety (workspace, forbidden zones, duration).
+one change per step), safety (workspace, forbidden zones, duration) and whether the plan finishes its
+task (a warning: what is known left undone in the end state).
 
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad command line, 3 unreadable plan or profile.
 
@@ -50,7 +51,7 @@ export const validateCommand: Command = {
     } else {
       const { plan, draft, observation } = read.planDir;
       const robot = loadProfile(values.robot ?? plan.robot);
-      const result = await validateDraft({ plan: draft, robot, ...(observation !== undefined ? { observation } : {}) });
+      const result = await validateDraft({ plan: draft, robot, task: plan.task, ...(observation !== undefined ? { observation } : {}) });
       issues = [...read.issues, ...(result.issues as ValidationIssue[])];
     }
     const ok = !issues.some((i) => i.severity === 'error');
