@@ -590,21 +590,10 @@ export const executorMachine = setup({
       },
     },
 
+    // An empty plan, the planner's "nothing left to do", is validated too: the validator may know the
+    // task is not done (task_not_done), and the run must not end as succeeded on the planner's word.
+    // Accepted, it runs as a plan with no steps: the run succeeds.
     validating: {
-      always: {
-        // "Nothing left to do" needs no validation: profile checks like minSteps do not apply to it.
-        guard: ({ context }) => context.draft !== null && context.draft.steps.length === 0,
-        target: 'succeeded',
-        actions: [
-          assign({ plan: ({ context }) => context.draft, planBase: ({ context }) => context.nextStepIndex, cursor: 0 }),
-          {
-            type: 'log',
-            params: ({ context }): RunRecord => ({
-              event: { type: 'plan_validated', version: context.planVersion, ok: true, issues: [], stepBase: context.planBase },
-            }),
-          },
-        ],
-      },
       invoke: {
         src: 'validator',
         input: ({ context }): ValidatorInput => ({

@@ -30,8 +30,8 @@ function check(steps: PlannedStep[], request: PlanRequest, context: { observatio
  * are not about pictures: words that do not parse, steps out of order, an arm named for an object it
  * cannot reach, a plan too long. Redrawing the texts can fix those.
  *
- * Texts that stop short of the task (`task_incomplete`, a warning to the validator) come back refused
- * at the step they lack, index `instructions.length`: the planner then asks the model for its best
+ * Texts that stop short of the task (`task_incomplete`, a warning to the validator; `task_not_done`
+ * for no text at all) come back refused at the step they lack, index `instructions.length`: the planner then asks the model for its best
  * next step instead of stopping, and a draw that finishes the task ranks above one that stops early
  * while any real error ranks below both. If no draw finishes, the short one runs and the run plans
  * again after it.
@@ -43,7 +43,7 @@ export function textGate(): TextCheck {
     const issues = check(steps, request, { observation: await decode(request.observation) });
     return issues
       .flatMap((i) => {
-        if (i.code === 'task_incomplete') return [{ ...i, severity: 'error' as const, step: instructions.length }];
+        if (i.code === 'task_incomplete' || i.code === 'task_not_done') return [{ ...i, severity: 'error' as const, step: instructions.length }];
         return i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code) ? [i] : [];
       })
       .sort((a, b) => (a.step ?? -1) - (b.step ?? -1));

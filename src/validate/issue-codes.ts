@@ -61,6 +61,11 @@ export const ISSUE_SEVERITY = {
    * instead of reporting the run succeeded. The planner's text gate asks the model for a next step.
    */
   task_incomplete: 'warning',
+  /**
+   * An empty plan, the planner's "nothing left to do", while what is known says the task is not done
+   * (the same end-state reading as `task_incomplete`). An error: the run would end as succeeded.
+   */
+  task_not_done: 'error',
   // keyframes
   missing_keyframe: 'error',
   keyframe_not_png: 'error',

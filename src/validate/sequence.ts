@@ -53,18 +53,28 @@ export interface PastStep {
  * known not done there is `task_incomplete` (a warning: the executor runs the plan and plans again).
  * A task the scene does not know is left to the planner, which refuses it before any plan exists.
  */
-export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], task?: string): ValidationIssue[] {
+export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], task?: TaskCheck): ValidationIssue[] {
+  const say = (missing: readonly string[]) => (task!.emptyPlan ? notDone(task!.text, missing) : incomplete(task!.text, missing));
   switch (scene) {
     case 'table': {
-      const goal = task !== undefined ? parseTableTask(task) : undefined;
-      return tableSequence(steps, profile, start, past, goal?.ok ? goal.goal : undefined);
+      const goal = task !== undefined ? parseTableTask(task.text) : undefined;
+      return tableSequence(steps, profile, start, past, goal?.ok ? { ...goal.goal, say } : undefined);
     }
     case 'tshirt': {
-      const goal = task !== undefined ? parseTshirtTask(task) : undefined;
-      return tshirtSequence(steps, profile, start, past, goal?.ok ? { ...goal.goal, task: task! } : undefined);
+      const goal = task !== undefined ? parseTshirtTask(task.text) : undefined;
+      return tshirtSequence(steps, profile, start, past, goal?.ok ? { ...goal.goal, say } : undefined);
     }
   }
 }
+
+/** The run's task, and whether the plan is empty: the planner's "nothing left to do". */
+export interface TaskCheck {
+  text: string;
+  emptyPlan: boolean;
+}
+
+/** How what the end state leaves undone is reported: task_incomplete, or task_not_done for an empty plan. */
+type SayUndone = (missing: readonly string[]) => ValidationIssue;
 
 /** "the cup", "the cup and the plate", "the cup, the plate and the fork". */
 function andList(items: readonly string[]): string {
@@ -73,6 +83,10 @@ function andList(items: readonly string[]): string {
 
 function incomplete(task: string, missing: readonly string[]): ValidationIssue {
   return issue('task_incomplete', null, `the plan ends with ${andList(missing)}, so "${task}" is not done: the run plans again after these steps`);
+}
+
+function notDone(task: string, missing: readonly string[]): ValidationIssue {
+  return issue('task_not_done', null, `the plan is empty ("nothing left to do"), but "${task}" is not done: ${andList(missing)}`);
 }
 
 const UNKNOWN = Symbol('unknown');
@@ -126,7 +140,7 @@ function startWhere(id: string, seen: ObservedStart['objects'][string], reported
   }
 }
 
-function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TableGoal): ValidationIssue[] {
+function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TableGoal & { say: SayUndone }): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const arms = armsState(profile, start);
   // What the robot last said its grippers hold replaces the guess, and tells whether an object seen
@@ -246,7 +260,7 @@ function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, sta
       const w = where.get(id)!;
       return w.kind === 'table' ? [`the ${id} still on the table`] : w.kind === 'held' ? [`the ${id} still held`] : [];
     });
-    if (out.length > 0) issues.push(incomplete(goal.task, out));
+    if (out.length > 0) issues.push(goal.say(out));
   }
   return issues;
 }
@@ -258,7 +272,7 @@ type Tri = boolean | typeof UNKNOWN;
 type Say = (code: Parameters<typeof issue>[0], s: StepMeaning, text: string) => boolean;
 const CORNER = { bottom_left: 'shirt.bottom_left', bottom_right: 'shirt.bottom_right' } as const;
 
-function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TshirtGoal & { task: string }): ValidationIssue[] {
+function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TshirtGoal & { say: SayUndone }): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const arms = armsState(profile, start);
   const folded: Record<'left_sleeve' | 'right_sleeve' | 'bottom' | 'half', Tri> = { left_sleeve: UNKNOWN, right_sleeve: UNKNOWN, bottom: UNKNOWN, half: UNKNOWN };
@@ -433,7 +447,7 @@ function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, st
       ...(goal.collar && (collarTidy as Tri) === false ? ['the collar not tidy'] : []),
       ...(goal.aside && (aside as Tri) === false ? ['the shirt not moved aside'] : []),
     ];
-    if (undone.length > 0) issues.push(incomplete(goal.task, undone));
+    if (undone.length > 0) issues.push(goal.say(undone));
   }
   return issues;
 }

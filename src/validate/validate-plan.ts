@@ -132,7 +132,10 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
     return parsed.data;
   });
   const { minSteps, maxSteps, maxPlanDurationS, stepDurationS } = profile.limits;
-  if (rawSteps.length < minSteps || rawSteps.length > maxSteps) {
+  // An empty plan is the planner's "nothing left to do": with the task known, the check is whether it
+  // is done (below); the step limits are for plans that do something.
+  const doneClaim = rawSteps.length === 0 && context.task !== undefined;
+  if (!doneClaim && (rawSteps.length < minSteps || rawSteps.length > maxSteps)) {
     issues.push(issue('step_count', null, `the plan has ${rawSteps.length} step${rawSteps.length === 1 ? '' : 's'}; ${profile.id} takes ${minSteps} to ${maxSteps}`));
   }
   const duration = rawSteps.length * stepDurationS;
@@ -142,7 +145,12 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
     issues.push(issue('plan_duration_near_limit', null, `the plan takes about ${duration} s of the ${maxPlanDurationS} s ${profile.id} allows, leaving little time for replans`));
   }
 
-  const sceneId = context.scene ?? (header.success ? header.data.scene : undefined) ?? inferScene(steps.filter((s): s is DraftStep => s !== null), profile);
+  const sceneId =
+    context.scene ??
+    (header.success ? header.data.scene : undefined) ??
+    // An empty plan speaks no scene's language; its task does.
+    (doneClaim ? SceneId.options.find((id) => sceneById(id).parseTask(context.task!).ok) : undefined) ??
+    inferScene(steps.filter((s): s is DraftStep => s !== null), profile);
   const scene = sceneById(sceneId);
   const vocab = scene.vocabulary;
   const armNames = profile.arms.map((a) => a.name);
@@ -244,7 +252,7 @@ function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContex
     const parsed = scene.parseInstruction(h.instruction, profile);
     return parsed.ok ? [{ meaning: meaningOf(h.stepIndex, parsed.template, undefined, armNames), status: h.status, ...(h.holding !== undefined ? { holding: h.holding } : {}) }] : [];
   });
-  issues.push(...checkSequence(sceneId, meanings, profile, start, past, context.task));
+  issues.push(...checkSequence(sceneId, meanings, profile, start, past, context.task !== undefined ? { text: context.task, emptyPlan: doneClaim } : undefined));
 
   if (keyframes !== undefined) {
     const aspect = camera.resolution.width / camera.resolution.height;

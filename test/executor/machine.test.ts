@@ -41,13 +41,27 @@ describe('executor machine', () => {
     expect(JSON.stringify(h.events)).not.toContain('"keyframe":{');
   });
 
-  it('treats an empty plan as "the task is done" without dispatching or validating', async () => {
-    const h = harness({ plans: [[]], validator: () => ({ ok: false, issues: [issue('too few steps')] }) });
+  it('treats an empty plan as "the task is done" once the validator agrees, without dispatching', async () => {
+    const h = harness({ plans: [[]], validator: () => ({ ok: true, issues: [] }) });
     h.actor.start();
     const snap = await h.done();
     expect(snap.value).toBe('succeeded');
     expect(h.dispatches).toHaveLength(0);
-    expect(h.validatorCalls).toHaveLength(0);
+    expect(h.validatorCalls.map((c) => c.plan.steps.length)).toEqual([0]);
+  });
+
+  it('does not take the planner\'s word for "nothing left to do" when the validator knows the task is not done', async () => {
+    const h = harness({
+      plans: [[], ['pick bowl', 'put bowl']],
+      validator: (input) =>
+        input.plan.steps.length === 0 ? { ok: false, issues: [issue('the plan is empty, but the bowl is on the table', 'error', null)] } : { ok: true, issues: [] },
+    });
+    h.actor.start();
+    const snap = await h.done();
+    expect(snap.value).toBe('succeeded');
+    expect(h.dispatches.map((d) => d.step.instruction)).toEqual(['pick bowl', 'put bowl']);
+    // The refusal went back to the planner with the empty draft, as any refusal does.
+    expect(h.plannerCalls[1]!.rejected?.map((i) => i.message)).toEqual(['the plan is empty, but the bowl is on the table']);
   });
 
   it('replans after a miss with the miss in the history, then finishes the new plan', async () => {

@@ -45,6 +45,24 @@ describe('validator: does the plan finish the task?', () => {
     expect(incompleteOf(done)).toEqual([]);
   });
 
+  it('an empty plan ("nothing left to do") is refused while the observation shows objects out, and accepted at the goal', async () => {
+    const w = world('agibot-g1', 'table', 100003);
+    const empty: PlanDraft = { id: 'e', version: 1, backend: 'test', createdAt: new Date(0).toISOString(), steps: [] };
+    const start = await validateDraft({ plan: empty, robot: w.profile, observation: new Uint8Array(await w.observe()), task: TASK.table });
+    expect(start.ok).toBe(false);
+    expect(start.issues.map((i) => [i.code, i.severity])).toEqual([['task_not_done', 'error']]);
+    expect(start.issues[0]!.message).toMatch(/^the plan is empty \("nothing left to do"\), but "clear the table" is not done: the cup still on the table, the plate still on the table/);
+    // The text gate asks for a first step instead.
+    const request: PlanRequest = { robot: w.profile, task: TASK.table, scene: 'table', observation: new Uint8Array(await w.observe()), history: [], version: 1 };
+    expect((await textGate()([], request)).map((i) => [i.code, i.step])).toEqual([['task_not_done', 0]]);
+    for (const s of w.oracle()) w.state = s.next;
+    expect(w.isGoal()).toBe(true);
+    const goal = await validateDraft({ plan: empty, robot: w.profile, observation: new Uint8Array(await w.observe()), task: TASK.table });
+    expect(goal).toMatchObject({ ok: true, issues: [] });
+    // Without the task, an empty plan is only too short, as before.
+    expect((await validateDraft({ plan: empty, robot: w.profile, observation: new Uint8Array(await w.observe()) })).issues.map((i) => i.code)).toEqual(['step_count']);
+  });
+
   it('T-shirt: after a missed bottom fold, a plan that stops before the half fold is incomplete; the text gate asks for the step it lacks', async () => {
     const w = world('aloha-agilex', 'tshirt', 100002);
     const plan = w.oracle();
