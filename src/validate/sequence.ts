@@ -7,6 +7,7 @@ import { HOME_OF, OBJECT_IDS, RECEPTACLES, TIPPABLE, type ObjectId, type TableGo
 import { parseTask as parseTableTask } from '../../sim/scenes/table/words.js';
 import type { TshirtGoal } from '../../sim/scenes/tshirt/model.js';
 import { parseTask as parseTshirtTask } from '../../sim/scenes/tshirt/words.js';
+import type { TaskResult } from '../../sim/scene.js';
 import { issue, type ValidationIssue } from './issue-codes.js';
 
 /** What one step means, read from its instruction (and its action where the planner gave one). */
@@ -54,17 +55,19 @@ export interface PastStep {
  * A task the scene does not know is left to the planner, which refuses it before any plan exists.
  */
 export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], task?: TaskCheck): ValidationIssue[] {
-  const say = (missing: readonly string[]) => (task!.emptyPlan ? notDone(task!.text, missing) : incomplete(task!.text, missing));
   switch (scene) {
-    case 'table': {
-      const goal = task !== undefined ? parseTableTask(task.text) : undefined;
-      return tableSequence(steps, profile, start, past, goal?.ok ? { ...goal.goal, say } : undefined);
-    }
-    case 'tshirt': {
-      const goal = task !== undefined ? parseTshirtTask(task.text) : undefined;
-      return tshirtSequence(steps, profile, start, past, goal?.ok ? { ...goal.goal, say } : undefined);
-    }
+    case 'table':
+      return tableSequence(steps, profile, start, past, task && withSay(parseTableTask(task.text), task));
+    case 'tshirt':
+      return tshirtSequence(steps, profile, start, past, task && withSay(parseTshirtTask(task.text), task));
   }
+}
+
+/** The task's goal with how to report what it leaves undone; undefined for a task the scene does not know. */
+function withSay<G>(parsed: TaskResult<G>, task: TaskCheck): (G & { say: SayUndone }) | undefined {
+  if (!parsed.ok) return undefined;
+  const say: SayUndone = (missing) => (task.emptyPlan ? notDone(task.text, missing) : incomplete(task.text, missing));
+  return { ...parsed.goal, say };
 }
 
 /** The run's task, and whether the plan is empty: the planner's "nothing left to do". */
