@@ -103,7 +103,7 @@ describe('keystep CLI', () => {
     expect(r.code, r.err).toBe(0);
     const printed = JSON.parse(r.out) as { dir: string; plan: { steps: { keyframe: string }[] }; validation: { ok: boolean; issues: unknown[] } };
     expect(printed.plan.steps).toHaveLength(12);
-    expect(printed.validation).toEqual({ ok: true, issues: [] });
+    expect(printed.validation).toEqual({ ok: true, issues: [], incomplete: false });
     for (const step of printed.plan.steps) expect((await sharp(join(out, step.keyframe)).metadata()).format).toBe('png');
     expect((await sharp(join(out, 'sheet.png')).metadata()).width).toBeGreaterThan(1000);
     const onImage = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--image', join(out, 'step-00.png'), '--backend', 'oracle');

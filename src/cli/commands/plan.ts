@@ -34,7 +34,7 @@ Options:
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
 ${modelFlagsHelp(22)}
   --out <dir>         where to write (default plans/<robot>-<scene or image>-<backend>)
-  --json              print one JSON object: { dir, plan, validation, timing }
+  --json              print one JSON object: { dir, plan, validation: { ok, issues, incomplete }, timing }
   -h, --help          this text
 
 Exit codes: 0 plan written (valid or not: see the validation), 2 bad flags, 3 bad profile, task or model directory.`;
