@@ -21,8 +21,15 @@ export const KEYFRAME_SIZE = { width: 128, height: 96 } as const;
  * fork (8 of 12 steps), where it wrote all 12 from the pictures it was trained on.
  */
 export async function toModelRgb(image: Uint8Array | string, model: ImageSize = MODEL_IMAGE): Promise<Uint8Array> {
-  const input = typeof image === 'string' ? await sharp(Buffer.from(image)).png().toBuffer() : image;
-  const { data } = await sharp(input)
+  // Rasterised to raw pixels, not to PNG: the same pixels as a camera PNG, without the compression.
+  const input =
+    typeof image === 'string'
+      ? await sharp(Buffer.from(image))
+          .raw()
+          .toBuffer({ resolveWithObject: true })
+          .then(({ data, info }) => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }))
+      : sharp(image);
+  const { data } = await input
     .resize(model.width, model.height, { fit: 'fill', kernel: 'lanczos3' })
     .removeAlpha()
     .raw()

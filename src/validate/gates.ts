@@ -1,6 +1,6 @@
 import type { PlanDraft, PlanRequest, StepCheck, TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
-import { KEYFRAME_ISSUE_CODES } from './issue-codes.js';
+import { KEYFRAME_ISSUE_CODES, TASK_ISSUE_CODES } from './issue-codes.js';
 import { decodeImage } from './validate-draft.js';
 import { validatePlan, type DecodedImage } from './validate-plan.js';
 import { sceneById } from '../../sim/registry.js';
@@ -30,11 +30,11 @@ function check(steps: PlannedStep[], request: PlanRequest, context: { observatio
  * are not about pictures: words that do not parse, steps out of order, an arm named for an object it
  * cannot reach, a plan too long. Redrawing the texts can fix those.
  *
- * Texts that stop short of the task (`task_incomplete`, a warning to the validator; `task_not_done`
- * for no text at all) come back refused at the step they lack, index `instructions.length`: the planner then asks the model for its best
- * next step instead of stopping, and a draw that finishes the task ranks above one that stops early
- * while any real error ranks below both. If no draw finishes, the short one runs and the run plans
- * again after it.
+ * Texts that stop short of the task (TASK_ISSUE_CODES: `task_incomplete`, a warning to the
+ * validator, and `task_not_done` for no text at all) come back refused at the step they lack, index
+ * `instructions.length`: the planner then asks the model for its best next step instead of stopping,
+ * and a draw that finishes the task ranks above one that stops early while any real error ranks below
+ * both. If no draw finishes, the short one runs and the run plans again after it.
  */
 export function textGate(): TextCheck {
   const decode = decoder();
@@ -43,7 +43,7 @@ export function textGate(): TextCheck {
     const issues = check(steps, request, { observation: await decode(request.observation) });
     return issues
       .flatMap((i) => {
-        if (i.code === 'task_incomplete' || i.code === 'task_not_done') return [{ ...i, severity: 'error' as const, step: instructions.length }];
+        if (TASK_ISSUE_CODES.has(i.code)) return [{ ...i, severity: 'error' as const, step: instructions.length }];
         return i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code) ? [i] : [];
       })
       .sort((a, b) => (a.step ?? -1) - (b.step ?? -1));

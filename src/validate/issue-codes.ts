@@ -124,6 +124,9 @@ export const KEYFRAME_ISSUE_CODES: ReadonlySet<IssueCode> = new Set<IssueCode>([
   'arm_mismatch',
 ]);
 
+/** The codes about whether the plan finishes the task: what more steps, not other steps, can fix. */
+export const TASK_ISSUE_CODES: ReadonlySet<IssueCode> = new Set<IssueCode>(['task_incomplete', 'task_not_done']);
+
 /** A PlanIssue whose code is one of ours. */
 export interface ValidationIssue extends PlanIssue {
   code: IssueCode;
