@@ -6,7 +6,11 @@
  *   index.json    { frameShape, words, plans: [...], transitions: [...] } — rows name frames by number
  *
  *   npx tsx scripts/export-dataset.ts --out models/.cache/data [--train-seeds 150] [--heldout-seeds 12]
- *       [--miss-rate 0.2] [--seed 7] [--size 128]
+ *       [--miss-rate 0.2] [--seed 7] [--size 128] [--extra-train-seeds 0] [--extra-miss-rate 0.5]
+ *
+ * --extra-train-seeds adds that many training episodes after the first --train-seeds, at
+ * --extra-miss-rate: recovery steps (a one-corner grasp after a slip, tidying a flipped collar) are
+ * rare at 0.2, and the model drew them too weakly. The first episodes' rows stay exactly as without it.
  *
  * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
  */
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
   const trainSeeds = Number(arg('train-seeds', '150'));
   const heldoutSeeds = Number(arg('heldout-seeds', '12'));
   const missRate = Number(arg('miss-rate', '0.2'));
+  const extraSeeds = Number(arg('extra-train-seeds', '0'));
+  const extraMissRate = Number(arg('extra-miss-rate', '0.5'));
   const seed = Number(arg('seed', '7'));
   // Model picture size (square): 128 by default (MODEL_IMAGE); --size 64 rebuilds phase 1's data.
   const side = Number(arg('size', String(MODEL_IMAGE.width)));
@@ -83,9 +89,10 @@ async function main(): Promise<void> {
         return frames.length - 1;
       };
       for (const split of ['train', 'heldout'] as const) {
-        const count = split === 'train' ? trainSeeds : heldoutSeeds;
+        const count = split === 'train' ? trainSeeds + extraSeeds : heldoutSeeds;
         for (let k = 0; k < count; k++) {
           const episodeSeed = (split === 'train' ? 0 : HELDOUT_SEED_BASE) + k;
+          const episodeMissRate = split === 'train' && k >= trainSeeds ? extraMissRate : missRate;
           const rng = new Rng(seed ^ Math.imul(episodeSeed + 1, 0x9e3779b1)).fork(`${sceneId}/${robotId}`);
           // Mostly the full task; sometimes a sub-task so the text side sees every task phrase.
           const task = rng.chance(0.7) ? scene.tasks[0]! : rng.pick(scene.tasks);
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
             }
             // Execute the first step; sometimes it misses and the next plan starts from a failure state.
             const first = steps[0]!;
-            if (rng.chance(missRate)) {
+            if (rng.chance(episodeMissRate)) {
               state = scene.miss(state, first.action, rng).state;
               afterMiss = true;
             } else {
@@ -128,7 +135,7 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'frames.bin'), flat);
   writeFileSync(
     join(out, 'index.json'),
-    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, plans, transitions }),
+    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, extraSeeds, extraMissRate, plans, transitions }),
   );
   console.error(`wrote ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions to ${out}`);
 }
