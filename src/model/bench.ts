@@ -104,6 +104,42 @@ export function heldOutCases(scene: SceneId, count: number, seedBase = HELDOUT_S
   return out;
 }
 
+/**
+ * `count` held-out failure states of a scene and the oracle's plan to recover (case `at` = 0): from
+ * layout seed `seedBase + k` on robot k of DATASET_ROBOTS, the oracle's plan is walked with each step
+ * missing at `missRate` (seeded), and the first state after each miss is a case, until `count`.
+ * `heldOutCases` starts only on the oracle's own path, where no recovery step (a one-corner grasp
+ * after a slip, standing a tipped cup up) ever comes; the closed loop fails on those.
+ */
+export function heldOutRecoveries(scene: SceneId, count: number, seedBase = HELDOUT_SEED_BASE + 700, missRate = 0.5): HeldOutCase[] {
+  const mod = sceneById(scene);
+  const robots = DATASET_ROBOTS[scene];
+  const out: HeldOutCase[] = [];
+  // Each episode gives at most 30 plans; the layouts seldom all finish without a miss, but the bound
+  // keeps a low missRate from looping for ever.
+  for (let k = 0; out.length < count && k < count * 20; k++) {
+    const robot = robots[k % robots.length]!;
+    const profile = loadProfile(robot);
+    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+    const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
+    const task = mod.tasks[0]!;
+    const goal = mod.parseTask(task);
+    if (!goal.ok) throw new Error(goal.reason);
+    const rng = new Rng(seedBase + k).fork('misses');
+    let state = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
+    let afterMiss = false;
+    for (let plan = 0; plan < 30 && out.length < count; plan++) {
+      const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown; action: never }[];
+      if (steps.length === 0) break;
+      if (afterMiss) out.push({ scene, robot, profile, task, svg, state, steps, at: 0 });
+      const first = steps[0]!;
+      afterMiss = rng.chance(missRate);
+      state = afterMiss ? mod.miss(state as never, first.action, rng).state : first.next;
+    }
+  }
+  return out;
+}
+
 /** One-step held-out transitions: a start state, an oracle step, the state it leads to. */
 function heldOutTransitions(scene: SceneId, count: number): Transition[] {
   return heldOutCases(scene, count).map(({ robot, task, svg, state, steps, at }) => ({

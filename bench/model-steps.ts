@@ -1,0 +1,69 @@
+/**
+ * Which steps the model's keyframes carry: for held-out steps, how often the sim controller acts as
+ * the oracle meant on the model's DiDA keyframe, per kind of step. Two sets per scene:
+ *   - "along the plan": starts on the oracle's own path (src/model/bench.ts heldOutCases), the
+ *     steps `keystep bench` samples;
+ *   - "after a miss": the first state after an injected miss and the oracle's first recovery step
+ *     (heldOutRecoveries): one-corner grasps after a slip, a tipped cup stood up, a flipped collar.
+ *     The closed loop ends on these more than on any other step.
+ * Each step gets the greedy draw and k - 1 draws sampled at 0.7 (the planner's retries), so the
+ * table shows both what the first plan gets and whether a replan can help.
+ *
+ *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--json]
+ */
+import { decide } from '../sim/controller.js';
+import { sceneById } from '../sim/registry.js';
+import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/model/bench.js';
+import { WorldModel } from '../src/model/world-model.js';
+
+const arg = (name: string, d: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : d;
+};
+const n = Number(arg('n', '60'));
+const k = Number(arg('k', '2'));
+const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'tshirt' | 'table'] : (['tshirt', 'table'] as const);
+const json = process.argv.includes('--json');
+const model = await WorldModel.open({ dir: arg('dir', 'models') });
+
+/** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
+const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
+
+interface Row { cases: number; greedy: number; any: number }
+const result: Record<string, Record<string, Record<string, Row>>> = {};
+for (const scene of scenes) {
+  const mod = sceneById(scene);
+  const sets: [string, HeldOutCase[]][] = [
+    ['along the plan', heldOutCases(scene, n, 100500)],
+    ['after a miss', heldOutRecoveries(scene, n)],
+  ];
+  for (const [set, cases] of sets) {
+    const rows: Record<string, Row> = {};
+    for (const [i, c] of cases.entries()) {
+      const step = c.steps[c.at]!.instruction;
+      const truth = c.svg(c.steps[c.at]!.next);
+      const picture = await model.encodePicture(c.svg(c.state));
+      let acted = '';
+      for (let d = 0; d < k; d++) {
+        const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(d > 0 ? { temperature: 0.7 } : {}) });
+        const decision = await decide(mod, c.profile, c.state as never, step, await model.decodePng(codes, picture));
+        acted += decision.kind === 'act' && c.svg(decision.next) === truth ? 'Y' : '.';
+      }
+      const row = (rows[kindOf(step)] ??= { cases: 0, greedy: 0, any: 0 });
+      row.cases++;
+      if (acted[0] === 'Y') row.greedy++;
+      if (acted.includes('Y')) row.any++;
+      if (!json) process.stderr.write(`\r${scene} ${set}: ${i + 1}/${cases.length}`);
+    }
+    ((result[scene] ??= {})[set] = rows);
+    if (!json) {
+      process.stderr.write('\n');
+      const all = Object.values(rows).reduce((a, r) => ({ cases: a.cases + r.cases, greedy: a.greedy + r.greedy, any: a.any + r.any }), { cases: 0, greedy: 0, any: 0 });
+      console.log(`\n${scene}, ${set}: the controller acts on the greedy draw / on any of ${k} draws`);
+      for (const [kind, r] of Object.entries(rows).sort()) console.log(`  ${kind.padEnd(34)} ${String(r.greedy).padStart(3)} / ${String(r.any).padStart(3)} of ${r.cases}`);
+      console.log(`  ${'all'.padEnd(34)} ${String(all.greedy).padStart(3)} / ${String(all.any).padStart(3)} of ${all.cases}`);
+    }
+  }
+}
+if (json) console.log(JSON.stringify({ n, k, result }));
+await model.close();
