@@ -34,7 +34,7 @@ const result: Record<string, Record<string, Record<string, Row>>> = {};
 for (const scene of scenes) {
   const mod = sceneById(scene);
   const sets: [string, HeldOutCase[]][] = [
-    ['along the plan', heldOutCases(scene, n, 100500)],
+    ['along the plan', heldOutCases(scene, n)],
     ['after a miss', heldOutRecoveries(scene, n)],
   ];
   for (const [set, cases] of sets) {

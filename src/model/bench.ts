@@ -84,24 +84,31 @@ export interface HeldOutCase {
  * at step (k * 5) mod the plan's length so the cases spread over the plan.
  */
 export function heldOutCases(scene: SceneId, count: number, seedBase = HELDOUT_SEED_BASE + 500): HeldOutCase[] {
-  const mod = sceneById(scene);
-  const robots = DATASET_ROBOTS[scene];
   const out: HeldOutCase[] = [];
   for (let k = 0; k < count; k++) {
-    const robot = robots[k % robots.length]!;
-    const profile = loadProfile(robot);
-    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
-    const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
-    const task = mod.tasks[0]!;
-    const goal = mod.parseTask(task);
-    if (!goal.ok) throw new Error(goal.reason);
-    let state = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
-    const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown }[];
+    const { mod, goal, ...start } = heldOutStart(scene, k, seedBase);
+    const steps = mod.oracle(start.state, goal, start.profile) as { instruction: string; next: unknown }[];
     const at = (k * 5) % steps.length;
+    let state = start.state;
     for (let i = 0; i < at; i++) state = steps[i]!.next;
-    out.push({ scene, robot, profile, task, svg, state, steps, at });
+    out.push({ ...start, state, steps, at });
   }
   return out;
+}
+
+/** Episode k of the held-out starts: robot k of DATASET_ROBOTS, the scene's full task, the layout of seed `seedBase + k`. */
+function heldOutStart(scene: SceneId, k: number, seedBase: number) {
+  const mod = sceneById(scene);
+  const robots = DATASET_ROBOTS[scene];
+  const robot = robots[k % robots.length]!;
+  const profile = loadProfile(robot);
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+  const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
+  const task = mod.tasks[0]!;
+  const parsed = mod.parseTask(task);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const state: unknown = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
+  return { mod, goal: parsed.goal as never, scene, robot, profile, svg, task, state };
 }
 
 /**
@@ -112,26 +119,17 @@ export function heldOutCases(scene: SceneId, count: number, seedBase = HELDOUT_S
  * after a slip, standing a tipped cup up) ever comes; the closed loop fails on those.
  */
 export function heldOutRecoveries(scene: SceneId, count: number, seedBase = HELDOUT_SEED_BASE + 700, missRate = 0.5): HeldOutCase[] {
-  const mod = sceneById(scene);
-  const robots = DATASET_ROBOTS[scene];
   const out: HeldOutCase[] = [];
-  // Each episode gives at most 30 plans; the layouts seldom all finish without a miss, but the bound
-  // keeps a low missRate from looping for ever.
+  // At most 30 plans an episode and 20 episodes a case: a low missRate (0: no case at all) ends.
   for (let k = 0; out.length < count && k < count * 20; k++) {
-    const robot = robots[k % robots.length]!;
-    const profile = loadProfile(robot);
-    const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
-    const svg = (s: unknown) => sceneSvg(mod, s as never, { mount: camera.mount }, camera.resolution);
-    const task = mod.tasks[0]!;
-    const goal = mod.parseTask(task);
-    if (!goal.ok) throw new Error(goal.reason);
+    const { mod, goal, ...start } = heldOutStart(scene, k, seedBase);
     const rng = new Rng(seedBase + k).fork('misses');
-    let state = mod.initial(profile, new Rng(seedBase + k).fork('layout'));
+    let state = start.state;
     let afterMiss = false;
     for (let plan = 0; plan < 30 && out.length < count; plan++) {
-      const steps = mod.oracle(state, goal.goal, profile) as { instruction: string; next: unknown; action: never }[];
+      const steps = mod.oracle(state as never, goal, start.profile) as { instruction: string; next: unknown; action: never }[];
       if (steps.length === 0) break;
-      if (afterMiss) out.push({ scene, robot, profile, task, svg, state, steps, at: 0 });
+      if (afterMiss) out.push({ ...start, state, steps, at: 0 });
       const first = steps[0]!;
       afterMiss = rng.chance(missRate);
       state = afterMiss ? mod.miss(state as never, first.action, rng).state : first.next;
