@@ -2,13 +2,14 @@
  * Sim-controller tolerances against the tokenizer: for held-out one-step transitions, how often the
  * controller acts as the oracle meant on the VQ reconstruction of the true next state, and how often
  * it acts on wrong keyframes (all of them should be refused or lead elsewhere): the unchanged picture,
- * the state two steps on (the instructed change plus another), and for instructions with several
- * outcomes, the other outcomes (other slot, other side). Wrong keyframes are tried both as exact
+ * the state two steps on (the instructed change plus another), for instructions with several
+ * outcomes the other outcomes (other slot, other side), and for steps that name an arm the same step
+ * done by the other arm. Wrong keyframes are tried both as exact
  * renders and through the tokenizer. Also the model's own DiDA keyframe for the step (right when the
- * controller acts as the oracle meant). Sweeps residualBlur, maxResidualArea and minProgress; the
- * defaults' row is marked.
+ * controller acts as the oracle meant). Sweeps residualBlur, maxResidualArea and minProgress, and
+ * progressBlur at the other defaults; the defaults' row is marked.
  *
- *   npx tsx bench/model-tolerance.ts [--dir models] [--n 24] [--seed 100500]
+ *   npx tsx bench/model-tolerance.ts [--dir models] [--n 24] [--seed 100500] [--only "pick up"]
  */
 import { decide, DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../sim/controller.js';
 import { sceneById } from '../sim/registry.js';
@@ -18,6 +19,7 @@ import { WorldModel } from '../src/model/world-model.js';
 const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };
 const n = Number(arg('n', '24'));
 const seedBase = Number(arg('seed', '100500'));
+const only = process.argv.includes('--only') ? arg('only', '') : undefined;
 const model = await WorldModel.open({ dir: arg('dir', 'models') });
 const recon = async (svg: string) => model.decodePng(await model.encodeImage(svg));
 
@@ -25,7 +27,9 @@ interface Case { mod: ReturnType<typeof sceneById>; profile: HeldOutCase['profil
 const cases: Case[] = [];
 for (const scene of ['tshirt', 'table'] as const) {
   const mod = sceneById(scene);
-  for (const { robot, task, profile, svg, state, steps, at } of heldOutCases(scene, n / 2, seedBase)) {
+  // --only PREFIX keeps the steps that start with it (e.g. "pick up"), n / 2 of them per scene at most.
+  const pool = only === undefined ? heldOutCases(scene, n / 2, seedBase) : heldOutCases(scene, n * 6, seedBase).filter((c) => c.steps[c.at]!.instruction.startsWith(only)).slice(0, n / 2);
+  for (const { robot, task, profile, svg, state, steps, at } of pool) {
     const step = steps[at]!.instruction;
     const truthSvg = svg(steps[at]!.next);
     const base = { mod, profile, svg, state, step, truthSvg };
@@ -35,6 +39,13 @@ for (const scene of ['tshirt', 'table'] as const) {
     cases.push({ ...base, keyframe: await model.decodePng(drawn, pic), wrong: false, kind: 'model (DiDA)' });
     const wrongs: [string, string][] = [['unchanged', svg(state)]];
     if (at + 1 < steps.length) wrongs.push(['two steps on', svg(steps[at + 1]!.next)]);
+    // The named arm swapped: the model's pick-ups often draw the other arm, which must be refused.
+    const swapped = / the left arm$/.test(step) ? step.replace(/left arm$/, 'right arm') : / the right arm$/.test(step) ? step.replace(/right arm$/, 'left arm') : undefined;
+    const other = swapped === undefined ? undefined : mod.parseInstruction(swapped, profile);
+    if (other?.ok) {
+      const found = mod.candidates(state as never, other.template, profile);
+      if (found.ok) for (const c of found.candidates) wrongs.push(['other arm', svg(c.next)]);
+    }
     const parsed = mod.parseInstruction(step, profile);
     if (parsed.ok) {
       const found = mod.candidates(state as never, parsed.template, profile);
@@ -49,6 +60,7 @@ for (const scene of ['tshirt', 'table'] as const) {
 
 const grid: ControllerOptions[] = [];
 for (const residualBlur of [0, 1, 2]) for (const maxResidualArea of [0.004, 0.008]) for (const minProgress of [0.5, 0.3]) grid.push({ ...DEFAULT_CONTROLLER_OPTIONS, residualBlur, maxResidualArea, minProgress });
+for (const progressBlur of [0, 2]) grid.push({ ...DEFAULT_CONTROLLER_OPTIONS, progressBlur });
 for (const options of grid) {
   const byKind: Record<string, [number, number]> = {};
   for (const c of cases) {
@@ -64,6 +76,6 @@ for (const options of grid) {
   }
   const cells = Object.entries(byKind).map(([k, [a, t]]) => `${k} ${a}/${t}`).join(', ');
   const isDefault = (Object.keys(options) as (keyof ControllerOptions)[]).every((k) => options[k] === DEFAULT_CONTROLLER_OPTIONS[k]);
-  console.log(`${isDefault ? '* ' : '  '}blur ${options.residualBlur} residual<=${options.maxResidualArea} progress>=${options.minProgress}: accepted ${cells}`);
+  console.log(`${isDefault ? '* ' : '  '}blur ${options.residualBlur}/${options.progressBlur} residual<=${options.maxResidualArea} progress>=${options.minProgress}: accepted ${cells}`);
 }
 await model.close();
