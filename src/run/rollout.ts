@@ -104,7 +104,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
   });
   const episodes: EpisodeSummary[] = [];
   // Opened once: loading ONNX sessions per episode would dominate the wall time.
-  const model = options.backend === 'onnx' ? await WorldModel.open(options.model ?? {}) : undefined;
+  const model = options.backend !== 'oracle' ? await WorldModel.open(options.model ?? {}) : undefined;
   try {
     for (let i = 0; i < options.episodes; i++) {
       if (options.signal?.aborted) break;

@@ -7,11 +7,16 @@ import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { keyframeGate, stepSubject, textGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
+import { TokenizerOraclePlanner } from '../model/tokenizer-oracle.js';
 import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
 
-export type BackendName = 'onnx' | 'oracle';
-/** The embedded world model is the default; the oracle is the simulator's privileged baseline. */
-export const BACKENDS: readonly BackendName[] = ['onnx', 'oracle'];
+export type BackendName = 'onnx' | 'oracle' | 'oracle-vq';
+/**
+ * The embedded world model is the default; the oracle is the simulator's privileged baseline, and
+ * oracle-vq the same plans with keyframes redrawn through the model's tokenizer (the ceiling a
+ * perfect transformer would reach, see tokenizer-oracle.ts).
+ */
+export const BACKENDS: readonly BackendName[] = ['onnx', 'oracle', 'oracle-vq'];
 export const DEFAULT_BACKEND: BackendName = 'onnx';
 
 export interface ModelBackendOptions {
@@ -162,6 +167,10 @@ async function createPlanner(
   switch (backend) {
     case 'oracle':
       return { planner: new OraclePlanner(connection), close: async () => undefined };
+    case 'oracle-vq': {
+      const opened = model.model ?? (await WorldModel.open(model.source ?? {}));
+      return { planner: new TokenizerOraclePlanner(new OraclePlanner(connection), opened), close: model.model ? async () => undefined : () => opened.close() };
+    }
     case 'onnx': {
       const opened = model.model ?? (await WorldModel.open(model.source ?? {}));
       const planner = new OnnxPlanner(opened, {

@@ -55,7 +55,9 @@ export const demoCommand: Command = {
     io.out(
       backend === 'onnx'
         ? `planner backend: onnx (the embedded world model in ${source.dir ?? 'models/'}, ${sampler} keyframes, on ${(source.devices ?? ['cpu']).join(', ')})`
-        : 'planner backend: oracle (plans from the simulator state)',
+        : backend === 'oracle'
+          ? 'planner backend: oracle (plans from the simulator state)'
+          : `planner backend: oracle-vq (plans from the simulator state, keyframes drawn by the tokenizer in ${source.dir ?? 'models/'})`,
     );
     try {
       const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-s${seed}`;

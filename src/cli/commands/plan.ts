@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../errors/usage-error.js';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
 import { OnnxPlanner } from '../../model/onnx-planner.js';
+import { redrawThroughTokenizer } from '../../model/tokenizer-oracle.js';
 import { KEYFRAME_SAMPLERS, WorldModel } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
@@ -30,7 +31,8 @@ Options:
   --image <file>      the observation: any image file (the keyframe camera's view)
   --scene <name>      render the observation from the simulator instead: tshirt | table
   --seed <n>          simulator layout seed for --scene (default 0)
-  --backend <name>    ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}). The oracle needs --scene: it plans from the sim's state
+  --backend <name>    ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}). The oracles need --scene: they plan from the sim's
+                      state; oracle-vq redraws the oracle's keyframes through the model's tokenizer
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
 ${modelFlagsHelp(22)}
   --out <dir>         where to write (default plans/<robot>-<scene or image>-<backend>)
@@ -70,8 +72,8 @@ export const planCommand: Command = {
     if ((values.image === undefined) === (scene === undefined)) {
       throw new UsageError('give the observation either as --image <file> or as --scene <tshirt|table> [--seed N], not both', 'plan');
     }
-    if (backend === 'oracle' && scene === undefined) {
-      throw new UsageError('the oracle backend plans from the simulator state: use --scene (and --seed) instead of --image', 'plan');
+    if (backend !== 'onnx' && scene === undefined) {
+      throw new UsageError(`the ${backend} backend plans from the simulator state: use --scene (and --seed) instead of --image`, 'plan');
     }
     const world = scene === undefined ? undefined : new SimWorld({ profile, scene, task, seed, missRate: 0 });
     let observation: Uint8Array;
@@ -91,6 +93,15 @@ export const planCommand: Command = {
       case 'oracle':
         draft = (await oraclePlan(world!)).draft;
         break;
+      case 'oracle-vq': {
+        const model = await WorldModel.open(source);
+        try {
+          draft = { ...(await redrawThroughTokenizer(model, (await oraclePlan(world!)).draft, observation)), backend };
+        } finally {
+          await model.close();
+        }
+        break;
+      }
       case 'onnx': {
         const model = await WorldModel.open(source);
         try {

@@ -23,7 +23,9 @@ Options:
   --episodes <n>      number of episodes (default 10)
   --miss-rate <p>     probability that a step misses, 0..1 (default 0.15)
   --seed <s>          first episode's seed; episode i uses s + i (default 0)
-  --backend <name>    planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model)
+  --backend <name>    planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model;
+                      oracle-vq: the oracle's plans drawn through the model's tokenizer, the most the
+                      onnx backend could reach with a perfect transformer)
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
                       a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
