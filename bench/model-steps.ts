@@ -7,7 +7,9 @@
  *     (heldOutRecoveries): one-corner grasps after a slip, a tipped cup stood up, a flipped collar.
  *     The closed loop ends on these more than on any other step.
  * Each step gets the greedy draw and k - 1 draws sampled at 0.7 (the planner's retries), so the
- * table shows both what the first plan gets and whether a replan can help.
+ * table shows both what the first plan gets and whether a replan can help. In brackets, how often the
+ * controller acts on the tokenizer's own drawing of the true next state: what a perfect transformer
+ * would get (the per-step view of `rollout --backend oracle-vq`).
  *
  *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--json]
  */
@@ -29,7 +31,8 @@ const model = await WorldModel.open({ dir: arg('dir', 'models') });
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
 const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
 
-interface Row { cases: number; greedy: number; any: number }
+/** tokenizer: the controller acts on the tokenizer's drawing of the true next state (the ceiling). */
+interface Row { cases: number; greedy: number; any: number; tokenizer: number }
 const result: Record<string, Record<string, Record<string, Row>>> = {};
 for (const scene of scenes) {
   const mod = sceneById(scene);
@@ -43,14 +46,16 @@ for (const scene of scenes) {
       const step = c.steps[c.at]!.instruction;
       const truth = c.svg(c.steps[c.at]!.next);
       const picture = await model.encodePicture(c.svg(c.state));
+      const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(await model.encodeImage(truth), picture));
       let acted = '';
       for (let d = 0; d < k; d++) {
         const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(d > 0 ? { temperature: 0.7 } : {}) });
         const decision = await decide(mod, c.profile, c.state as never, step, await model.decodePng(codes, picture));
         acted += decision.kind === 'act' && c.svg(decision.next) === truth ? 'Y' : '.';
       }
-      const row = (rows[kindOf(step)] ??= { cases: 0, greedy: 0, any: 0 });
+      const row = (rows[kindOf(step)] ??= { cases: 0, greedy: 0, any: 0, tokenizer: 0 });
       row.cases++;
+      if (ceiling.kind === 'act' && c.svg(ceiling.next) === truth) row.tokenizer++;
       if (acted[0] === 'Y') row.greedy++;
       if (acted.includes('Y')) row.any++;
       if (!json) process.stderr.write(`\r${scene} ${set}: ${i + 1}/${cases.length}`);
@@ -58,10 +63,11 @@ for (const scene of scenes) {
     ((result[scene] ??= {})[set] = rows);
     if (!json) {
       process.stderr.write('\n');
-      const all = Object.values(rows).reduce((a, r) => ({ cases: a.cases + r.cases, greedy: a.greedy + r.greedy, any: a.any + r.any }), { cases: 0, greedy: 0, any: 0 });
-      console.log(`\n${scene}, ${set}: the controller acts on the greedy draw / on any of ${k} draws`);
-      for (const [kind, r] of Object.entries(rows).sort()) console.log(`  ${kind.padEnd(34)} ${String(r.greedy).padStart(3)} / ${String(r.any).padStart(3)} of ${r.cases}`);
-      console.log(`  ${'all'.padEnd(34)} ${String(all.greedy).padStart(3)} / ${String(all.any).padStart(3)} of ${all.cases}`);
+      const all = Object.values(rows).reduce((a, r) => ({ cases: a.cases + r.cases, greedy: a.greedy + r.greedy, any: a.any + r.any, tokenizer: a.tokenizer + r.tokenizer }), { cases: 0, greedy: 0, any: 0, tokenizer: 0 });
+      console.log(`\n${scene}, ${set}: the controller acts on the greedy draw / on any of ${k} draws [on the tokenizer's drawing of the truth]`);
+      const line = (kind: string, r: Row) => `  ${kind.padEnd(34)} ${String(r.greedy).padStart(3)} / ${String(r.any).padStart(3)} of ${r.cases} [${r.tokenizer}]`;
+      for (const [kind, r] of Object.entries(rows).sort()) console.log(line(kind, r));
+      console.log(line('all', all));
     }
   }
 }

@@ -120,9 +120,23 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
     return vq, seconds
 
 
-def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12):
+def focus_weights(index, n, train_ids, focus):
+    """Sampling weight per frame for the decoder fine-tune: FACTOR for a frame that is the outcome of a
+    training step starting with PREFIX (the largest that applies), 1 for any other training frame."""
+    w = np.zeros(n)
+    w[train_ids] = 1.0
+    for t in index['transitions']:
+        if t['split'] == 'train':
+            f = next((f for p, f in focus if t['step'].startswith(p)), 1.0)
+            w[t['next']] = max(w[t['next']], f)
+    return torch.from_numpy(w)
+
+
+def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12, weights=None, peak_lr=1e-3):
     """Fine-tunes the decoder alone on whole pictures, the codes fixed: the transformer's tokens stay
-    valid (it can run after the GPT stage), and whole pictures teach the borders crops never show."""
+    valid (it can run after the GPT stage), and whole pictures teach the borders crops never show.
+    `weights` (focus_weights) draws some frames more often: the outcomes of steps whose change is a
+    few thin strokes (a fork lifted, a jaw on a corner) that the decoder draws as a smear."""
     seed_all(seed)
     gen = torch.Generator().manual_seed(seed + 1)
     for p in vq.parameters():
@@ -135,9 +149,12 @@ def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12):
     t0 = time.time()
     vq.train()
     for step in range(steps):
-        pick = train_ids[torch.randint(0, len(train_ids), (batch,), generator=gen).numpy()]
+        if weights is None:
+            pick = train_ids[torch.randint(0, len(train_ids), (batch,), generator=gen).numpy()]
+        else:
+            pick = torch.multinomial(weights, batch, replacement=True, generator=gen).numpy()
         x = torch.from_numpy(frames[pick]).float().permute(0, 3, 1, 2) / 255.0
-        lr = 1e-3 * min(1.0, (step + 1) / 30) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        lr = peak_lr * min(1.0, (step + 1) / 30) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for g in opt.param_groups:
             g['lr'] = lr
         logits = vq.dec(vq.codebook[all_codes[pick]].permute(0, 3, 1, 2))
@@ -433,7 +450,7 @@ def parse_focus(text):
     for part in filter(None, (p.strip() for p in text.split(';'))):
         prefix, _, factor = part.rpartition('=')
         if not prefix or not factor.replace('.', '', 1).isdigit() or float(factor) <= 0:
-            raise SystemExit(f'--gpt-focus: "{part}" is not PREFIX=FACTOR with a positive FACTOR (e.g. "pick up=2")')
+            raise SystemExit(f'focus: "{part}" is not PREFIX=FACTOR with a positive FACTOR (e.g. "pick up=2")')
         out.append((prefix, float(factor)))
     return out
 
@@ -627,6 +644,8 @@ def main():
     ap.add_argument('--vq-crop', type=int, default=64)
     ap.add_argument('--vq-batch', type=int, default=32)
     ap.add_argument('--vqdec-steps', type=int, default=1000, help='decoder-only fine-tuning steps (stage vqdec)')
+    ap.add_argument('--vqdec-lr', type=float, default=1e-3, help='peak learning rate of the decoder fine-tune')
+    ap.add_argument('--vqdec-focus', default='', help='draw the outcomes of steps starting with PREFIX FACTOR times as often: "PREFIX=FACTOR;..." (e.g. "pick up the fork=8")')
     ap.add_argument('--gpt-batch', default='2,5,5', help='plan, AR keyframe and DiDA keyframe sequences per step')
     ap.add_argument('--gpt-lr', type=float, default=1.5e-3)
     ap.add_argument('--gpt-noise', default='0,0', help='share of keyframe items with a corrupted starting picture, most cells corrupted (e.g. 0.5,24)')
@@ -673,10 +692,15 @@ def main():
     codes = encode_all(vq, frames)
     if args.stage in ('all', 'vqdec'):
         before = vq_metrics(vq, frames, heldout_ids)
-        vq, secs = train_vq_decoder(vq, frames, codes, train_ids, args.vqdec_steps, args.seed)
+        focus = parse_focus(args.vqdec_focus)
+        weights = focus_weights(index, len(frames), train_ids, focus) if focus else None
+        vq, secs = train_vq_decoder(vq, frames, codes, train_ids, args.vqdec_steps, args.seed, weights=weights, peak_lr=args.vqdec_lr)
         torch.save(vq.state_dict(), os.path.join(cache, 'vq.pt'))
         assert (encode_all(vq, frames[:256]) == codes[:256]).all(), 'decoder fine-tuning changed the codes'
-        metrics['vq']['decoderFineTune'] = {'steps': args.vqdec_steps, 'trainSeconds': round(secs), 'heldoutBefore': before,
+        vq_metrics_all = metrics.setdefault('vq', {})
+        if 'decoderFineTune' in vq_metrics_all:  # a decoder tuned again keeps the record of the runs before
+            vq_metrics_all.setdefault('earlierDecoderFineTunes', []).append(vq_metrics_all.pop('decoderFineTune'))
+        vq_metrics_all['decoderFineTune'] = {'steps': args.vqdec_steps, 'lr': args.vqdec_lr, 'focus': args.vqdec_focus, 'trainSeconds': round(secs), 'heldoutBefore': before,
                                             'heldout': vq_metrics(vq, frames, heldout_ids)}
         log('vq decoder', metrics['vq']['decoderFineTune'])
         json.dump({'vq': metrics['vq']}, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
