@@ -111,6 +111,21 @@ describe('keystep CLI', () => {
     expect(onImage.err).toContain('oracle backend plans from the simulator state');
   });
 
+  it('plan --backend oracle-vq writes the oracle plan with keyframes drawn by the tokenizer, at the model keyframe size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keystep-plan-'));
+    const r = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--scene', 'table', '--seed', '3', '--backend', 'oracle-vq', '--out', join(dir, 'vq'), '--json');
+    expect(r.code, r.err).toBe(0);
+    const printed = JSON.parse(r.out) as { plan: { backend: string; steps: { instruction: string; keyframe: string }[] }; validation: { ok: boolean } };
+    expect(printed.plan.backend).toBe('oracle-vq');
+    expect(printed.plan.steps).toHaveLength(12);
+    expect(printed.validation.ok).toBe(true);
+    const { width, height } = await sharp(join(dir, 'vq', printed.plan.steps[0]!.keyframe)).metadata();
+    expect([width, height]).toEqual([128, 96]);
+    const onImage = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--image', join(dir, 'vq', 'observation.png'), '--backend', 'oracle-vq');
+    expect(onImage.code).toBe(2);
+    expect(onImage.err).toContain('oracle-vq backend plans from the simulator state');
+  });
+
   it('plan runs the embedded model on any image file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keystep-plan-'));
     const world = await cli('plan', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--scene', 'tshirt', '--backend', 'oracle', '--out', join(dir, 'o'));
