@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
-import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
+import { KEYFRAME_SAMPLERS, type ModelSource } from '../../model/world-model.js';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SimRobot } from '../../../sim/robot-node.js';
-import { BACKENDS, DEFAULT_BACKEND, runTask } from '../../run/session.js';
+import { BACKENDS, DEFAULT_BACKEND, runTask, type BackendName } from '../../run/session.js';
 import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -52,13 +52,7 @@ export const demoCommand: Command = {
     const source = modelFlags('demo', values);
     const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate, port: 0, stepMs: 150 });
     io.out(`sim robot ${profile.id} (scene tshirt, seed ${seed}, miss rate ${missRate}) on ${robot.url}`);
-    io.out(
-      backend === 'onnx'
-        ? `planner backend: onnx (the embedded world model in ${source.dir ?? 'models/'}, ${sampler} keyframes, on ${(source.devices ?? ['cpu']).join(', ')})`
-        : backend === 'oracle'
-          ? 'planner backend: oracle (plans from the simulator state)'
-          : `planner backend: oracle-vq (plans from the simulator state, keyframes drawn by the tokenizer in ${source.dir ?? 'models/'})`,
-    );
+    io.out(`planner backend: ${describeBackend(backend, sampler, source)}`);
     try {
       const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-s${seed}`;
       const result = await runTask({
@@ -102,4 +96,15 @@ async function runSheet(log: RunLog, finalFrame: Uint8Array, goal: boolean): Pro
   }
   tiles.push({ image: finalFrame, caption: goal ? 'final state: goal reached' : 'final state: goal NOT reached' });
   return contactSheet(tiles, { title: `demo run ${log.runId}`, columns: 4 });
+}
+
+function describeBackend(backend: BackendName, sampler: string, source: ModelSource): string {
+  switch (backend) {
+    case 'onnx':
+      return `onnx (the embedded world model in ${source.dir ?? 'models/'}, ${sampler} keyframes, on ${(source.devices ?? ['cpu']).join(', ')})`;
+    case 'oracle':
+      return 'oracle (plans from the simulator state)';
+    case 'oracle-vq':
+      return `oracle-vq (plans from the simulator state, keyframes drawn by the tokenizer in ${source.dir ?? 'models/'})`;
+  }
 }
