@@ -4,7 +4,8 @@ Checkpoints live in a cache that does not travel with the repository, so a later
 on from the committed export (fine-tune the VQ decoder with the codes fixed, train the transformer
 on) starts here. Every weight is an initializer of the graphs: the VQ's by name, the transformer's
 linear layers as the transposed matrices torch.onnx.export folds them into, in graph order. The check
-at the end exports the recovered weights again and compares every initializer with the committed one.
+before anything is written exports the recovered weights again and compares every initializer with
+the committed one.
 
     /usr/bin/python3 import_onnx.py --onnx . --cache .cache/phase7      # needs Debian's python3-onnx
 """
@@ -30,10 +31,10 @@ def import_vq(enc, dec):
     vq = VQ()
     state = vq.state_dict()
     for name in state:
-        source = dec if name.startswith('dec.') or name in ('codebook', 'palette') else enc
-        key = f'vq.{name}'
         if name in ('ema_count', 'ema_sum'):
             continue
+        source = dec if name.startswith('dec.') or name in ('codebook', 'palette') else enc
+        key = f'vq.{name}'
         if key not in source:
             sys.exit(f'import_onnx: {key} is not in the VQ graphs; was this export made by worldmodel.py\'s VQ?')
         state[name] = torch.from_numpy(source[key].copy())
@@ -64,10 +65,7 @@ def import_gpt(graph):
     missing = [k for k in state if k not in named]
     if missing:
         sys.exit(f'import_onnx: not in the transformer graph: {missing}')
-    for k in state:
-        if k in named:
-            state[k] = torch.from_numpy(np.array(named[k], copy=True))
-    model.load_state_dict(state)
+    model.load_state_dict({k: torch.from_numpy(np.array(named[k], copy=True)) for k in state})
     return model.eval()
 
 
@@ -80,10 +78,7 @@ def main():
     graphs = {n: initializers(p) for n, p in files.items()}
     vq = import_vq(graphs['vq_encoder'], graphs['vq_decoder'])
     gpt = import_gpt(graphs['transformer'])
-    os.makedirs(args.cache, exist_ok=True)
-    torch.save(vq.state_dict(), os.path.join(args.cache, 'vq.pt'))
-    torch.save(gpt.state_dict(), os.path.join(args.cache, 'gpt.pt'))
-
+    # Checked before anything is written: a failed import leaves no checkpoint behind to train on.
     with tempfile.TemporaryDirectory() as out:
         export_onnx(vq, gpt, out)
         for n in files:
@@ -93,6 +88,9 @@ def main():
             print(f'{n}: {len(ours)} initializers, re-exported {"identical" if same else "DIFFERENT"}')
             if not same:
                 sys.exit(f'import_onnx: the weights recovered from {files[n]} do not export to the same graph')
+    os.makedirs(args.cache, exist_ok=True)
+    torch.save(vq.state_dict(), os.path.join(args.cache, 'vq.pt'))
+    torch.save(gpt.state_dict(), os.path.join(args.cache, 'gpt.pt'))
     print(f'wrote {args.cache}/vq.pt and gpt.pt')
 
 

@@ -102,7 +102,9 @@ export async function decide<S extends SceneStateBase, G>(
   const change = meanAbsDiff(nowB, outB);
   const progress = meanAbsDiff(nowB, targetB) - meanAbsDiff(outB, targetB);
   const round = (v: number) => Math.round(v * 1e4) / 1e4;
-  const residual = strongDiffArea(boxBlur(outcomes[best]!, options.residualBlur), boxBlur(target, options.residualBlur));
+  // At the defaults both tests blur by the same radius: reuse those pictures rather than blur twice.
+  const same = options.residualBlur === options.progressBlur;
+  const residual = strongDiffArea(same ? outB : boxBlur(outcomes[best]!, options.residualBlur), same ? targetB : boxBlur(target, options.residualBlur));
   if (residual > options.maxResidualArea && bestDistance <= options.maxDistance && progress >= options.minProgress * change) {
     return {
       kind: 'unreachable',

@@ -14,7 +14,7 @@ export async function redrawThroughTokenizer(model: WorldModel, draft: PlanDraft
   const steps = [];
   for (const step of draft.steps) {
     const drawn = await model.decodePicture(await model.encodeImage(step.keyframe), previous);
-    steps.push({ ...step, keyframe: new Uint8Array(await model.toPng(drawn.rgb)) });
+    steps.push({ ...step, keyframe: await model.toPng(drawn.rgb) });
     previous = drawn;
   }
   return { ...draft, steps };

@@ -168,11 +168,11 @@ async function createPlanner(
     case 'oracle':
       return { planner: new OraclePlanner(connection), close: async () => undefined };
     case 'oracle-vq': {
-      const opened = model.model ?? (await WorldModel.open(model.source ?? {}));
-      return { planner: new TokenizerOraclePlanner(new OraclePlanner(connection), opened), close: model.model ? async () => undefined : () => opened.close() };
+      const { opened, close } = await runModel(model);
+      return { planner: new TokenizerOraclePlanner(new OraclePlanner(connection), opened), close };
     }
     case 'onnx': {
-      const opened = model.model ?? (await WorldModel.open(model.source ?? {}));
+      const { opened, close } = await runModel(model);
       const planner = new OnnxPlanner(opened, {
         seed,
         check: keyframeGate(),
@@ -184,7 +184,14 @@ async function createPlanner(
         ...(model.keepBias !== undefined ? { keepBias: model.keepBias } : {}),
         ...(model.missedKeepBias !== undefined ? { missedKeepBias: model.missedKeepBias } : {}),
       });
-      return { planner, close: model.model ? async () => undefined : () => opened.close() };
+      return { planner, close };
     }
   }
+}
+
+/** The run's model: the caller's shared one (closed by the caller), or one opened for this run alone. */
+async function runModel(options: ModelBackendOptions): Promise<{ opened: WorldModel; close: () => Promise<void> }> {
+  if (options.model) return { opened: options.model, close: async () => undefined };
+  const opened = await WorldModel.open(options.source ?? {});
+  return { opened, close: () => opened.close() };
 }

@@ -87,6 +87,14 @@ export const planCommand: Command = {
       observation = new Uint8Array(await world!.observe());
     }
 
+    const withModel = async <T>(use: (model: WorldModel) => Promise<T>): Promise<T> => {
+      const model = await WorldModel.open(source);
+      try {
+        return await use(model);
+      } finally {
+        await model.close();
+      }
+    };
     const start = performance.now();
     let draft: PlanDraft;
     switch (backend) {
@@ -94,24 +102,15 @@ export const planCommand: Command = {
         draft = (await oraclePlan(world!)).draft;
         break;
       case 'oracle-vq': {
-        const model = await WorldModel.open(source);
-        try {
-          draft = { ...(await redrawThroughTokenizer(model, (await oraclePlan(world!)).draft, observation)), backend };
-        } finally {
-          await model.close();
-        }
+        const oracle = (await oraclePlan(world!)).draft;
+        draft = { ...(await withModel((model) => redrawThroughTokenizer(model, oracle, observation))), backend };
         break;
       }
-      case 'onnx': {
-        const model = await WorldModel.open(source);
-        try {
-          const planner = new OnnxPlanner(model, { sampler, seed, check: keyframeGate(), textCheck: textGate() });
-          draft = await planner.plan({ robot: profile, task, observation, history: [], version: 1, ...(scene ? { scene } : {}) });
-        } finally {
-          await model.close();
-        }
+      case 'onnx':
+        draft = await withModel((model) =>
+          new OnnxPlanner(model, { sampler, seed, check: keyframeGate(), textCheck: textGate() }).plan({ robot: profile, task, observation, history: [], version: 1, ...(scene ? { scene } : {}) }),
+        );
         break;
-      }
     }
     const planMs = Math.round(performance.now() - start);
     const dir = values.out ?? join('plans', `${profile.id}-${scene ? `${scene}-seed${seed}` : 'image'}-${backend}${backend === 'onnx' ? `-${sampler}` : ''}`);
