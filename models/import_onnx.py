@@ -47,7 +47,8 @@ def import_vq(enc, dec):
 
 def import_gpt(graph):
     cond = 'model.cond.weight' in graph
-    model = GPT(cond=cond)
+    blocks = {int(k.split('.')[2]) for k in graph if k.startswith('model.blocks.')}
+    model = GPT(cond=cond, layers=1 + max(blocks) if blocks else 4)
     state = model.state_dict()
     named = {k[len('model.'):]: v for k, v in graph.items() if k.startswith('model.')}
     # Linear weights were folded into transposed MatMul constants, in the order the graph uses them:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -347,7 +348,37 @@ def change_weights(row, codes, span, length, changed_weight, shift=0):
     return w
 
 
-def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=(), cond=False):
+def grow_blocks(state, old_layers, new_layers):
+    """A checkpoint with `old_layers` blocks as one with `new_layers`, computing exactly the same
+    function (block expansion, as LLaMA Pro grows a model): each added block is a copy of the block
+    before it with its two output projections (attention `proj`, MLP `ff.2`) zeroed, so it adds
+    nothing to the residual stream until training moves those weights. Added blocks go after the
+    middle blocks, where the old ones are spread evenly: 4 -> 5 gives old 0, 1, new, 2, 3."""
+    if new_layers == old_layers:
+        return state
+    if new_layers < old_layers:
+        sys.exit(f'train.py: --gpt-layers {new_layers} is fewer than the {old_layers} blocks of the warm start; a model cannot shrink')
+    extra = new_layers - old_layers
+    # Old block i is followed by a copy when it is one of the `extra` blocks nearest the middle.
+    middle = sorted(range(old_layers), key=lambda i: (abs(i + 0.5 - old_layers / 2), i))[:extra]
+    order = []  # for each new block: (old block it comes from, is it an added copy)
+    for i in range(old_layers):
+        order.append((i, False))
+        if i in middle:
+            order.append((i, True))
+    out = {k: v for k, v in state.items() if not k.startswith('blocks.')}
+    for j, (i, added) in enumerate(order):
+        for k, v in state.items():
+            if not k.startswith(f'blocks.{i}.'):
+                continue
+            name = f'blocks.{j}.' + k[len(f'blocks.{i}.'):]
+            zero = added and (name.endswith('.proj.weight') or name.endswith('.proj.bias') or '.ff.2.' in name)
+            out[name] = torch.zeros_like(v) if zero else v.clone()
+    log(f'gpt grown from {old_layers} to {new_layers} blocks: ' + ', '.join(f'{i}' + ("'" if a else '') for i, a in order))
+    return out
+
+
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=(), cond=False, layers=None):
     """noise: (share of keyframe items whose starting picture is corrupted, most cells corrupted).
     changed_weight: loss weight of keyframe tokens that differ from the starting picture.
     focus: (step text prefix, factor) pairs: keyframe items whose step starts with the prefix are drawn
@@ -371,11 +402,13 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             cum.append(total)
         log(f'gpt focus {focus}: ' + ', '.join(f'{p!r} {sum(t["step"].startswith(p) for t in trans) / len(trans):.1%} of transitions' for p, _ in focus))
     pick = (lambda: rng.choices(trans, cum_weights=cum)[0]) if focus else (lambda: rng.choice(trans))
-    model = GPT(cond=cond)
-    if init:
+    old = torch.load(init) if init else None
+    old_layers = GPT.layers_in(old) if old is not None else None
+    model = GPT(cond=cond, layers=layers or old_layers or 4)
+    if old is not None:
         # Warm start from an earlier run: every weight whose shape matches, and the text/special rows
         # of the token embedding (visual rows belong to the old codebook and stay random).
-        old = torch.load(init)
+        old = grow_blocks(old, old_layers, model.layers)
         own = model.state_dict()
         for k, v in old.items():
             if k in own and own[k].shape == v.shape:
@@ -653,7 +686,9 @@ def main():
     ap.add_argument('--gpt-focus', default='', help='draw keyframe items whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..." (e.g. "pick up=2")')
     ap.add_argument('--gpt-cond', action=argparse.BooleanOptionalAction, default=False,
                     help='give the transformer the conditioning-cell input (cond_ids): the starting picture\'s token at the cell each position predicts')
+    ap.add_argument('--gpt-layers', type=int, default=None, help='transformer blocks (default: the warm start\'s, else 4); more than the warm start grows it (grow_blocks)')
     ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
+    ap.add_argument('--threads', type=int, default=2, help='torch CPU threads (2 = the target machine; 1 each lets two runs share it)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
     ap.add_argument('--stage', default='all', help='all | vq | gpt (reuse the cached VQ) | vqdec (fine-tune the cached VQ decoder, codes fixed) | eval (reuse both) | onnx (re-export only)')
@@ -661,6 +696,7 @@ def main():
     if preset:
         ap.set_defaults(**PRESETS[preset])
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     if preset and args.stage != 'all':
         ap.error(f'--preset {preset} is a whole recipe: it runs --stage all')
     cache = args.cache or os.path.join(args.out, '.cache')
@@ -712,13 +748,13 @@ def main():
         model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init,
                                 batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr,
                                 noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight,
-                                focus=parse_focus(args.gpt_focus), cond=args.gpt_cond)
+                                focus=parse_focus(args.gpt_focus), cond=args.gpt_cond, layers=args.gpt_layers)
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
         metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'focus': args.gpt_focus, 'cond': model.cond is not None, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}
     else:
         state = torch.load(os.path.join(cache, 'gpt.pt'))
-        model = GPT(cond='cond.weight' in state)
+        model = GPT(cond='cond.weight' in state, layers=GPT.layers_in(state))
         model.load_state_dict(state)
         model.eval()
     t0 = time.time()

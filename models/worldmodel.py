@@ -245,6 +245,11 @@ class GPT(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
+    @staticmethod
+    def layers_in(state):
+        """How many blocks a state dict holds (a grown model has more than the default 4)."""
+        return 1 + max(int(k.split('.')[1]) for k in state if k.startswith('blocks.'))
+
     def empty_past(self, batch):
         return torch.zeros(self.layers, 2, batch, self.heads, 0, self.d // self.heads)
 
