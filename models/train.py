@@ -1,11 +1,19 @@
 """Trains keystep's world model from scripts/export-dataset.ts output, evaluates it on held-out seeds
-and exports ONNX. Seeded; CPU only (2 threads). Run with Debian's torch:
+and exports ONNX. Seeded; 2 CPU threads by default (Debian's torch), the transformer stage on a GPU with
+--device cuda. Run with Debian's torch:
 
   /usr/bin/python3 models/train.py --data models/.cache/data128 --out models [--vq-steps N] [--gpt-steps N]
       [--stage all|vq|gpt|eval|onnx] [--cache DIR] [--vq-crop 64] [--vq-batch 32] [--gpt-init OLD/gpt.pt]
 
 Stages (each cached under models/.cache/): vq -> codes -> gpt -> eval -> onnx. Writes models/*.onnx,
 models/spec.json, models/metrics.json.
+
+Every run that encodes the frames also writes CACHE/codes.npy (int16 [N,16,16], 4.4 MB for the
+8,530-frame export). With --codes that file stands in for frames.bin (419 MB): the gpt, eval and onnx
+stages need only the data's index.json, the codes and CACHE/vq.pt, so a transformer run can move to a
+GPU machine that cannot take, or make, the frames:
+
+  /usr/bin/python3 models/train.py --data D --codes C/codes.npy --cache C --stage gpt --device cuda ...
 """
 import argparse
 import json
@@ -37,11 +45,24 @@ def log(*a):
 
 # ---------------------------------------------------------------- data
 
-def load(data_dir):
+def load(data_dir, with_frames=True):
     index = json.load(open(os.path.join(data_dir, 'index.json')))
+    if not with_frames:
+        return index, None
     h, w, c = index['frameShape']
     frames = np.fromfile(os.path.join(data_dir, 'frames.bin'), dtype=np.uint8).reshape(-1, h, w, c)
     return index, frames
+
+
+def load_codes(path, index):
+    """codes.npy as the gpt stage uses it; refuses a file that cannot belong to this index."""
+    if not os.path.exists(path):
+        sys.exit(f'train.py: --codes {path} does not exist (every run that encodes the frames writes CACHE/codes.npy)')
+    codes = np.load(path)
+    need = 1 + max(max(r['frame'], r.get('next', -1)) for r in index['plans'] + index['transitions'])
+    if codes.ndim != 3 or codes.shape[1:] != (GRID, GRID) or len(codes) < need:
+        sys.exit(f'train.py: --codes {path} holds {codes.shape}, but this index needs [>= {need}, {GRID}, {GRID}]: codes of another data export?')
+    return codes
 
 
 def frame_split(index, n):
@@ -378,13 +399,18 @@ def grow_blocks(state, old_layers, new_layers):
     return out
 
 
-def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=(), cond=False, layers=None):
+def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=(), cond=False, layers=None,
+              save_every=0, save_dir=None, device='cpu'):
     """noise: (share of keyframe items whose starting picture is corrupted, most cells corrupted).
     changed_weight: loss weight of keyframe tokens that differ from the starting picture.
     focus: (step text prefix, factor) pairs: keyframe items whose step starts with the prefix are drawn
     `factor` times as often. A run sees fewer items than there are distinct transitions, so the mix
     decides where the little compute goes.
-    cond: give the transformer the conditioning-cell input (worldmodel.GPT, cond_ids_for)."""
+    cond: give the transformer the conditioning-cell input (worldmodel.GPT, cond_ids_for).
+    save_every: also write save_dir/gpt-step<N>.pt every that many steps, so a run cut short (a session
+    ends at a fixed time on these machines) still leaves weights to evaluate and export.
+    device: where the steps run ('cpu', 'cuda', 'cuda:1'); batches are built on the CPU from the same
+    seeded streams either way, and the model comes back on the CPU for evaluation and export."""
     seed_all(seed)
     rng = random.Random(seed)
     plans = [p for p in index['plans'] if p['split'] == 'train']
@@ -402,7 +428,7 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             cum.append(total)
         log(f'gpt focus {focus}: ' + ', '.join(f'{p!r} {sum(t["step"].startswith(p) for t in trans) / len(trans):.1%} of transitions' for p, _ in focus))
     pick = (lambda: rng.choices(trans, cum_weights=cum)[0]) if focus else (lambda: rng.choice(trans))
-    old = torch.load(init) if init else None
+    old = torch.load(init, map_location='cpu') if init else None
     old_layers = GPT.layers_in(old) if old is not None else None
     model = GPT(cond=cond, layers=layers or old_layers or 4)
     if old is not None:
@@ -421,7 +447,8 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             own['cond.weight'].zero_()
         model.load_state_dict(own)
         log(f'gpt warm start from {init}')
-    log(f'gpt params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M')
+    log(f'gpt params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M on {device}')
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.01)
     def cond(row):
         """A corrupted copy of the row's starting picture for `noise[0]` of keyframe items, else None."""
@@ -452,6 +479,7 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
         for b, row_w in enumerate(weights):
             if row_w is not None:
                 w[b, :len(row_w)] = torch.tensor(row_w)
+        ids, pos, ipos, mask, tgt, cids, w = (t.to(device) for t in (ids, pos, ipos, mask, tgt, cids, w))
         lr = peak_lr * min(1.0, (step + 1) / 60) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for g in opt.param_groups:
             g['lr'] = lr
@@ -473,6 +501,9 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             el = time.time() - t0
             log(f'gpt step {step}/{steps} text {losses["text"].item():.3f} ar {losses["ar"].item():.3f} '
                 f'dida {losses["dida"].item():.3f} ({el / (step + 1):.2f} s/step)')
+        if save_every and save_dir and (step + 1) % save_every == 0 and step != steps - 1:
+            torch.save({k: v.cpu() for k, v in model.state_dict().items()}, os.path.join(save_dir, f'gpt-step{step + 1}.pt'))
+    model.cpu()
     model.eval()
     return model, time.time() - t0
 
@@ -688,6 +719,9 @@ def main():
                     help='give the transformer the conditioning-cell input (cond_ids): the starting picture\'s token at the cell each position predicts')
     ap.add_argument('--gpt-layers', type=int, default=None, help='transformer blocks (default: the warm start\'s, else 4); more than the warm start grows it (grow_blocks)')
     ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
+    ap.add_argument('--gpt-save-every', type=int, default=0, help='also save CACHE/gpt-step<N>.pt every N transformer steps (0: only at the end)')
+    ap.add_argument('--device', default='cpu', help="where the transformer stage trains: cpu, cuda, cuda:N (evaluation and export stay on the CPU)")
+    ap.add_argument('--codes', default=None, help='codes.npy of an earlier run (its CACHE/codes.npy, made by the same vq.pt) instead of frames.bin: gpt, eval and onnx stages only')
     ap.add_argument('--threads', type=int, default=2, help='torch CPU threads (2 = the target machine; 1 each lets two runs share it)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
@@ -702,11 +736,19 @@ def main():
     cache = args.cache or os.path.join(args.out, '.cache')
     os.makedirs(cache, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
-    index, frames = load(args.data)
-    train_ids, heldout_ids = frame_split(index, len(frames))
+    if args.codes and args.stage not in ('gpt', 'eval', 'onnx'):
+        ap.error(f'--codes stands in for the frames only in the gpt, eval and onnx stages; --stage {args.stage} trains the VQ on frames.bin')
+    if args.device != 'cpu' and args.stage not in ('gpt', 'all'):
+        ap.error(f'--device {args.device} moves the transformer stage only; --stage {args.stage} has none')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        ap.error(f'--device {args.device}: this torch sees no CUDA device (torch {torch.__version__}); train on cpu or on the GPU machine')
+    index, frames = load(args.data, with_frames=not args.codes)
+    codes = load_codes(args.codes, index) if args.codes else None
+    n_frames = len(codes) if frames is None else len(frames)
+    train_ids, heldout_ids = frame_split(index, n_frames)
     metrics_path = os.path.join(args.out, 'metrics.json')
     metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) and args.stage != 'all' else {}
-    metrics['data'] = {'frames': int(len(frames)), 'trainFrames': int(len(train_ids)), 'heldoutFrames': int(len(heldout_ids)),
+    metrics['data'] = {'frames': int(n_frames), 'trainFrames': int(len(train_ids)), 'heldoutFrames': int(len(heldout_ids)),
                        'plans': len(index['plans']), 'transitions': len(index['transitions']), 'missRate': index['missRate']}
     torch.manual_seed(args.seed)
     if args.stage in ('all', 'vq'):
@@ -725,7 +767,9 @@ def main():
         vq = VQ()
         vq.load_state_dict(torch.load(os.path.join(cache, 'vq.pt')))
         vq.eval()
-    codes = encode_all(vq, frames)
+    if codes is None:
+        codes = encode_all(vq, frames)
+        np.save(os.path.join(cache, 'codes.npy'), codes)  # what --codes reads (the VQ stays in vq.pt beside it)
     if args.stage in ('all', 'vqdec'):
         before = vq_metrics(vq, frames, heldout_ids)
         focus = parse_focus(args.vqdec_focus)
@@ -748,7 +792,8 @@ def main():
         model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init,
                                 batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr,
                                 noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight,
-                                focus=parse_focus(args.gpt_focus), cond=args.gpt_cond, layers=args.gpt_layers)
+                                focus=parse_focus(args.gpt_focus), cond=args.gpt_cond, layers=args.gpt_layers,
+                                save_every=args.gpt_save_every, save_dir=cache, device=args.device)
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
         metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'focus': args.gpt_focus, 'cond': model.cond is not None, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}

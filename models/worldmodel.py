@@ -251,7 +251,7 @@ class GPT(nn.Module):
         return 1 + max(int(k.split('.')[1]) for k in state if k.startswith('blocks.'))
 
     def empty_past(self, batch):
-        return torch.zeros(self.layers, 2, batch, self.heads, 0, self.d // self.heads)
+        return torch.zeros(self.layers, 2, batch, self.heads, 0, self.d // self.heads, device=self.tok.weight.device)
 
     def forward(self, input_ids, position_ids, image_pos_ids, attention_mask, past, cond_ids=None):
         """attention_mask: float B,T,P+T, 1 = may attend. past: L,2,B,H,P,Dh. cond_ids: B,T (PAD where
