@@ -1,5 +1,6 @@
 import { repairFrom, type HistoryEntry, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
+import { meanAbsDiff } from '../image/compare.js';
 import type { Picture } from './picture.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
 
@@ -23,6 +24,14 @@ export interface OnnxPlannerOptions {
    * bolder. Undefined = `keepBias` for every step.
    */
   missedKeepBias?: number;
+  /**
+   * Keyframes drawn for a step the robot just failed (same text as the last history entry), of which
+   * the one that changes its starting picture most among those `check` passes is kept; the others
+   * lose to it even when they pass. A miss on the table is most often a keyframe drawn too faintly
+   * (the controller wants at least half the way to the outcome), and sampled draws of the same step
+   * differ in how far they go. Default 1: the first draw that passes, as for every other step.
+   */
+  missedDraws?: number;
   /**
    * Temperature for every draft after the first: a validator rejection (same planning round) or a
    * replan after a miss. Greedy decoding would draw the same refused plan again from the same
@@ -209,32 +218,34 @@ export class OnnxPlanner implements Planner {
       instruction === missed && this.options.missedKeepBias !== undefined ? this.options.missedKeepBias : this.options.keepBias;
     const check = this.options.check;
     const tries = check ? Math.max(1, this.options.keyframeTries ?? 4) : 1;
+    const missedDraws = Math.max(1, this.options.missedDraws ?? 1);
     for (let index = kept.steps.length; index < texts.length; index++) {
       const instruction = texts[index]!;
       // Each keyframe is drawn from the one before it, the first from the observation.
       const previous = pictures.at(-1) ?? picture;
       const keepBias = keepBiasFor(instruction);
       const k0 = performance.now();
-      const { value, redraws: redrawn } = await leastRefused(
-        tries,
-        async (draw) => {
-          const t = temperatureOf(draw);
-          const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
-            sampler: this.options.sampler ?? 'dida',
-            seed: seed + index + 1 + draw * 65_537,
-            ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
-            ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
-            ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
-            ...(keepBias !== undefined ? { keepBias } : {}),
-            ...(t !== undefined ? { temperature: t } : {}),
-            ...(request.signal ? { signal: request.signal } : {}),
-          });
-          const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
-          const step: PlannedStep = { index, instruction, keyframe: await this.model.toPng(drawn.rgb) };
-          return { step, drawn };
-        },
-        async (v) => (check ? (await check([...steps, v.step], request)).length : 0),
-      );
+      const drawKeyframe = async (draw: number) => {
+        const t = temperatureOf(draw);
+        const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
+          sampler: this.options.sampler ?? 'dida',
+          seed: seed + index + 1 + draw * 65_537,
+          ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
+          ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
+          ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
+          ...(keepBias !== undefined ? { keepBias } : {}),
+          ...(t !== undefined ? { temperature: t } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+        });
+        const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
+        const step: PlannedStep = { index, instruction, keyframe: await this.model.toPng(drawn.rgb) };
+        return { step, drawn };
+      };
+      const errorsOf = async (v: { step: PlannedStep }) => (check ? (await check([...steps, v.step], request)).length : 0);
+      const { value, redraws: redrawn } =
+        instruction === missed && missedDraws > 1
+          ? await boldestPassing(missedDraws, tries, drawKeyframe, errorsOf, (v) => meanAbsDiff(v.drawn.rgb, previous.rgb))
+          : await leastRefused(tries, drawKeyframe, errorsOf);
       steps.push(value.step);
       pictures.push(value.drawn);
       keyframeMs.push(performance.now() - k0);
@@ -307,6 +318,30 @@ const TEXT_STEPS_SCORED = 64;
 
 /** Alternatives tried per refused step before the planner falls back to sampling. */
 const ALTERNATIVES_CHECKED = 8;
+
+/**
+ * Draws `draw(0)` ... `draw(n - 1)`, and on until one passes or `tries` draws are made, and keeps the
+ * draw with the fewest errors, the one with the largest `change` among those (OnnxPlannerOptions
+ * .missedDraws). `redraws` counts the draws after the first.
+ */
+export async function boldestPassing<T>(
+  n: number,
+  tries: number,
+  draw: (k: number) => Promise<T>,
+  errorsOf: (value: T) => Promise<number>,
+  change: (value: T) => number,
+): Promise<{ value: T; redraws: number }> {
+  let best: { value: T; errors: number; change: number } | null = null;
+  let k = 0;
+  for (; k < Math.max(n, tries); k++) {
+    if (k >= n && best !== null && best.errors === 0) break;
+    const value = await draw(k);
+    const errors = await errorsOf(value);
+    const c = change(value);
+    if (best === null || errors < best.errors || (errors === best.errors && c > best.change)) best = { value, errors, change: c };
+  }
+  return { value: best!.value, redraws: k - 1 };
+}
 
 async function leastRefused<T>(tries: number, draw: (k: number) => Promise<T>, errorsOf: (value: T) => Promise<number>): Promise<{ value: T; redraws: number }> {
   let value = await draw(0);

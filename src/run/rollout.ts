@@ -28,6 +28,8 @@ export interface RolloutOptions {
   keepBias?: number;
   /** Keep prior for a step the robot just failed (OnnxPlannerOptions.missedKeepBias). */
   missedKeepBias?: number;
+  /** Keyframes drawn for a step the robot just failed (OnnxPlannerOptions.missedDraws). */
+  missedDraws?: number;
   /** The onnx backend puts off a step failed this many times in a row (OnnxPlannerOptions.putOffAfter). */
   putOffAfter?: number;
   /** The onnx backend's model directory and devices (default: the shipped models/ on the CPU). */
@@ -122,7 +124,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
         ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
-        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}), ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}), ...(options.putOffAfter !== undefined ? { putOffAfter: options.putOffAfter } : {}), ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}) } } : {}),
+        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}), ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}), ...(options.putOffAfter !== undefined ? { putOffAfter: options.putOffAfter } : {}), ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}), ...(options.missedDraws !== undefined ? { missedDraws: options.missedDraws } : {}) } } : {}),
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
       });

@@ -31,6 +31,8 @@ export interface ModelBackendOptions {
   keepBias?: number;
   /** Keep prior for a step the robot just failed (OnnxPlannerOptions.missedKeepBias). */
   missedKeepBias?: number;
+  /** Keyframes drawn for a step the robot just failed, the boldest passing one kept (OnnxPlannerOptions.missedDraws). */
+  missedDraws?: number;
   /** Put off a step the robot failed this many times in a row (OnnxPlannerOptions.putOffAfter; 0 = never). */
   putOffAfter?: number;
 }
@@ -183,6 +185,7 @@ async function createPlanner(
         ...(model.passes !== undefined ? { passes: model.passes } : {}),
         ...(model.keepBias !== undefined ? { keepBias: model.keepBias } : {}),
         ...(model.missedKeepBias !== undefined ? { missedKeepBias: model.missedKeepBias } : {}),
+        ...(model.missedDraws !== undefined ? { missedDraws: model.missedDraws } : {}),
       });
       return { planner, close };
     }

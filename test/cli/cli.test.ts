@@ -44,6 +44,9 @@ describe('keystep CLI', () => {
     expect(badRate.err).toContain('--miss-rate must be a number from 0 to 1, got "1.5"');
     const badScene = await cli('rollout', '--robot', 'aloha-agilex', '--scene', 'kitchen');
     expect(badScene.err).toContain('--scene must be one of tshirt, table, got "kitchen"');
+    const badDraws = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--missed-draws', '0');
+    expect(badDraws.code).toBe(2);
+    expect(badDraws.err).toContain('--missed-draws');
     const missing = await cli('run', '--task', 'fold the t-shirt');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('--robot is required');

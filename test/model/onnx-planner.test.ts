@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxPlanner, stuckStep } from '../../src/model/onnx-planner.js';
+import { boldestPassing, OnnxPlanner, stuckStep } from '../../src/model/onnx-planner.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { repairFrom, type HistoryEntry, type PlanRequest } from '../../src/planner/planner.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
@@ -190,6 +190,31 @@ describe('onnx planner on the committed model', () => {
     expect(await keyframe0({ missedKeepBias: -2 }, [])).toBe(await keyframe0({}, []));
   });
 
+  it('draws missedDraws keyframes for a step the robot just missed and keeps the boldest that passes', async () => {
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 2 }).plan(request(1));
+    const first = plain.steps[0]!.instruction;
+    const history: HistoryEntry[] = [{ stepIndex: 0, attempt: 0, instruction: first, status: 'miss', reason: 'keyframe unreachable' }];
+    const drawsOfStep0 = async (options: { missedDraws?: number }, h: HistoryEntry[]) => {
+      const seen: string[] = [];
+      const check = async (steps: readonly { index: number; keyframe: Uint8Array }[]) => {
+        const last = steps.at(-1)!;
+        if (last.index === 0) seen.push(Buffer.from(last.keyframe).toString('base64'));
+        return [];
+      };
+      const draft = await new OnnxPlanner(model, { seed: 4, maxSteps: 2, check, ...options }).plan({ ...request(1), history: h });
+      return { seen, kept: Buffer.from(draft.steps[0]!.keyframe).toString('base64') };
+    };
+    const bold = await drawsOfStep0({ missedDraws: 4 }, history);
+    expect(bold.seen).toHaveLength(4);
+    expect(new Set(bold.seen).size).toBeGreaterThan(1);
+    expect(bold.seen).toContain(bold.kept);
+    // Its first draw is the one a planner without missedDraws keeps (the first that passes).
+    const one = await drawsOfStep0({}, history);
+    expect(one.seen).toEqual([bold.seen[0]]);
+    // A step not just missed is drawn once.
+    expect((await drawsOfStep0({ missedDraws: 4 }, [])).seen).toHaveLength(1);
+  });
+
   it('keeps the text draw whose first error comes latest, even with more errors after it', async () => {
     const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
     const first = plain.steps[0]!.instruction;
@@ -254,4 +279,31 @@ describe('repairFrom', () => {
     expect(repairFrom([e(9)], 4)).toBe(4);
   });
 
+});
+
+describe('boldestPassing', () => {
+  // Each draw: [errors, change].
+  const pick = async (draws: [number, number][], n: number, tries: number) => {
+    const made: number[] = [];
+    const { value, redraws } = await boldestPassing(
+      n,
+      tries,
+      async (k) => {
+        made.push(k);
+        return k;
+      },
+      async (k) => draws[k]![0],
+      (k) => draws[k]![1],
+    );
+    return { value, redraws, made };
+  };
+
+  it('makes n draws and keeps the largest change among those with no errors', async () => {
+    expect(await pick([[0, 0.1], [1, 0.9], [0, 0.3], [0, 0.2]], 4, 4)).toEqual({ value: 2, redraws: 3, made: [0, 1, 2, 3] });
+  });
+
+  it('draws on past n, up to tries, while none passes, and keeps the fewest errors', async () => {
+    expect(await pick([[2, 0.5], [1, 0.1], [0, 0.05], [0, 0.9]], 2, 4)).toEqual({ value: 2, redraws: 2, made: [0, 1, 2] });
+    expect(await pick([[2, 0.5], [1, 0.1], [1, 0.4]], 2, 3)).toEqual({ value: 2, redraws: 2, made: [0, 1, 2] });
+  });
 });

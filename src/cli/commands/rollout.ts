@@ -30,6 +30,8 @@ Options:
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
                       a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
   --missed-keep-bias <x>  keep prior for a step the robot just missed (default: --keep-bias)
+  --missed-draws <n>  onnx backend: draw n keyframes for a step the robot just missed and keep the
+                      one that changes the picture most among those the checks pass (default 1)
   --put-off <n>       onnx backend: after n misses in a row of one step, start the next plan with
                       another step the model offers (order-free tasks; default 0 = never)
 ${modelFlagsHelp(22)}
@@ -61,6 +63,7 @@ export const rolloutCommand: Command = {
       'keep-bias': { type: 'string' },
       'put-off': { type: 'string' },
       'missed-keep-bias': { type: 'string' },
+      'missed-draws': { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
       runs: { type: 'string' },
@@ -94,6 +97,7 @@ export const rolloutCommand: Command = {
         keepBias: numberFlag('rollout', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
         ...(values['missed-keep-bias'] !== undefined ? { missedKeepBias: numberFlag('rollout', 'missed-keep-bias', values['missed-keep-bias'], 0, { min: -20, max: 20 }) } : {}),
+        ...(values['missed-draws'] !== undefined ? { missedDraws: intFlag('rollout', 'missed-draws', values['missed-draws'], 1, { min: 1, max: 32 }) } : {}),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
