@@ -1,14 +1,27 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { RunReport } from '../executor/index.js';
+import { RunLog, type RunReport } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
 import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
+import { runSheet } from './run-sheet.js';
 import { runTask, type BackendName } from './session.js';
 import { percentile, round } from './stats.js';
 import { rolloutSummaryPng } from './summary.js';
+
+/** The onnx backend's decoding options as summary.json records them, defaults filled in (undefined for the oracle). */
+function onnxOptions(options: RolloutOptions): Record<string, unknown> {
+  if (options.backend !== 'onnx') return {};
+  return {
+    sampler: options.sampler ?? 'dida',
+    keepBias: options.keepBias ?? 0,
+    ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}),
+    missedDraws: options.missedDraws ?? 1,
+    putOffAfter: options.putOffAfter ?? 0,
+  };
+}
 
 export interface RolloutOptions {
   profile: RobotProfile;
@@ -113,13 +126,14 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
       const seed = options.seed + i;
       robot.reset(seed, options.task);
       const latencies: number[] = [];
+      const runId = `ep${String(i).padStart(4, '0')}`;
       const { report } = await runTask({
         url: robot.url,
         profile: options.profile,
         task: options.task,
         scene: options.scene,
         backend: options.backend,
-        runId: `ep${String(i).padStart(4, '0')}`,
+        runId,
         runsDir: dir,
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
@@ -129,10 +143,13 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         ...(options.signal ? { signal: options.signal } : {}),
       });
       const misses = report.steps.filter((s) => s.status !== 'done' && s.status !== 'cancelled').length;
+      const success = robot.world.isGoal();
+      const sheetTitle = `${name} episode ${i} (seed ${seed})`;
+      writeFileSync(join(dir, runId, 'sheet.png'), await runSheet(RunLog.open(dir, runId), await robot.world.observe(), success, sheetTitle));
       const summary: EpisodeSummary = {
         episode: i,
         seed,
-        success: robot.world.isGoal(),
+        success,
         outcome: report.outcome,
         ...(report.reason ? { reason: report.reason } : {}),
         steps: report.steps.length,
@@ -161,7 +178,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     planLatencyMs: { p50: round(percentile(latencies, 50), 2), p95: round(percentile(latencies, 95), 2) },
     wallS: round((performance.now() - start) / 1000, 2),
   };
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan, partialPlans: options.partialPlans ?? true }, result, episodes }, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan, partialPlans: options.partialPlans ?? true, ...onnxOptions(options) }, result, episodes }, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.png'), await rolloutSummaryPng(options, result, episodes));
   return { result, episodes, dir };
 }

@@ -89,6 +89,13 @@ describe('keystep CLI', () => {
     expect(result.successes).toBe(3);
     expect(result.steps).toBeGreaterThanOrEqual(6);
     expect(result.replans).toBe(result.misses);
+    // Every episode gets its contact sheet: the observation, one tile per dispatched step, the end.
+    const [rolloutDir] = readdirSync(runs).filter((d) => d.startsWith('rollout-'));
+    for (const ep of ['ep0000', 'ep0001', 'ep0002']) {
+      const meta = await sharp(join(runs, rolloutDir!, ep, 'sheet.png')).metadata();
+      expect(meta.format).toBe('png');
+      expect(meta.height).toBeGreaterThan(200);
+    }
   });
 
   it('sheet writes a contact sheet PNG', async () => {
@@ -157,8 +164,9 @@ describe('keystep CLI', () => {
     const rolled = await cli('rollout', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--episodes', '1', '--seed', '100000', '--runs', runs, '--json');
     expect(rolled.code, rolled.err).toBe(0);
     const summaryDir = readdirSync(runs).find((d) => d.startsWith('rollout-'));
-    const summary = JSON.parse(readFileSync(join(runs, summaryDir!, 'summary.json'), 'utf8')) as { options: { backend: string } };
+    const summary = JSON.parse(readFileSync(join(runs, summaryDir!, 'summary.json'), 'utf8')) as { options: { backend: string; missedDraws: number } };
     expect(summary.options.backend).toBe('onnx');
+    expect(summary.options.missedDraws).toBe(1);
   }, 120_000);
 
   it('--model and --devices choose the embedded model; a bad model directory names the file and exits 3', async () => {

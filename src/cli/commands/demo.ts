@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
 import { KEYFRAME_SAMPLERS, type ModelSource } from '../../model/world-model.js';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SimRobot } from '../../../sim/robot-node.js';
+import { runSheet } from '../../run/run-sheet.js';
 import { BACKENDS, DEFAULT_BACKEND, runTask, type BackendName } from '../../run/session.js';
 import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
@@ -72,7 +72,7 @@ export const demoCommand: Command = {
       });
       const goal = robot.world.isGoal();
       io.out(`simulator: goal state ${goal ? 'reached' : 'NOT reached'}`);
-      const sheet = await runSheet(RunLog.open(runsDir, runId), await robot.world.observe(), goal);
+      const sheet = await runSheet(RunLog.open(runsDir, runId), await robot.world.observe(), goal, `demo run ${runId}`);
       writeFileSync(join(result.dir, 'sheet.png'), sheet);
       io.out(`run log: ${result.dir} (events.jsonl, plans, keyframes, sheet.png)`);
       return result.report.outcome === 'succeeded' && goal ? EXIT.ok : EXIT.failed;
@@ -81,22 +81,6 @@ export const demoCommand: Command = {
     }
   },
 };
-
-/** The run as people look at it: first observation, then every step's keyframe with its outcome. */
-async function runSheet(log: RunLog, finalFrame: Uint8Array, goal: boolean): Promise<Buffer> {
-  const { events } = log.readEvents();
-  const tiles: SheetTile[] = [];
-  const first = events.find((e) => e.type === 'observed');
-  if (first?.type === 'observed') tiles.push({ image: log.readFile(first.file), caption: 'observation' });
-  const outcomes = new Map<string, string>();
-  for (const e of events) if (e.type === 'step_feedback') outcomes.set(e.stepId, e.reason ? `${e.status}: ${e.reason}` : e.status);
-  for (const e of events) {
-    if (e.type !== 'step_dispatched' || e.redispatch) continue;
-    tiles.push({ image: log.readFile(e.keyframe), caption: `${e.stepIndex + 1}. ${e.instruction}`, note: `plan v${e.planVersion} · ${outcomes.get(e.stepId) ?? 'no feedback'}` });
-  }
-  tiles.push({ image: finalFrame, caption: goal ? 'final state: goal reached' : 'final state: goal NOT reached' });
-  return contactSheet(tiles, { title: `demo run ${log.runId}`, columns: 4 });
-}
 
 function describeBackend(backend: BackendName, sampler: string, source: ModelSource): string {
   switch (backend) {
