@@ -13,8 +13,9 @@ const help = `keystep rollout --robot <id> --scene <tshirt|table> --task "<text>
 
 Runs simulated episodes end to end: a sim robot behind a real rosbridge socket, and for each episode the
 executor over roslib, exactly as keystep run drives a real robot. Prints episodes, successes, success
-rate, steps, misses, replans, plan latency p50/p95 and wall time. Writes every episode's run log, plus
-summary.json and summary.png (success per step, replans, failure reasons), under runs/rollout-*/.
+rate, steps, misses, replans, plan latency p50/p95 and wall time. Writes every episode's run log and
+contact sheet (epNNNN/sheet.png), plus summary.json and summary.png (success per step, replans,
+failure reasons), under runs/rollout-*/.
 
 Options:
   --robot <id>        robot profile
