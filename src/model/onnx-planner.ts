@@ -309,10 +309,6 @@ export class OnnxPlanner implements Planner {
   }
 }
 
-/**
- * Draws `draw(0)`, then `draw(1)`, ... until a draw has no errors or `tries` draws are made, and keeps
- * the draw with the fewest errors (the earliest on a tie). `redraws` counts the draws after the first.
- */
 /** Text draws are ranked by where their first error is, up to this step (see the text scoring). */
 const TEXT_STEPS_SCORED = 64;
 
@@ -321,8 +317,8 @@ const ALTERNATIVES_CHECKED = 8;
 
 /**
  * Draws `draw(0)` ... `draw(n - 1)`, and on until one passes or `tries` draws are made, and keeps the
- * draw with the fewest errors, the one with the largest `change` among those (OnnxPlannerOptions
- * .missedDraws). `redraws` counts the draws after the first.
+ * draw with the fewest errors, the one with the largest `change` among those, the earliest on a tie
+ * (OnnxPlannerOptions.missedDraws). `redraws` counts the draws after the first.
  */
 export async function boldestPassing<T>(
   n: number,
@@ -343,17 +339,11 @@ export async function boldestPassing<T>(
   return { value: best!.value, redraws: k - 1 };
 }
 
-async function leastRefused<T>(tries: number, draw: (k: number) => Promise<T>, errorsOf: (value: T) => Promise<number>): Promise<{ value: T; redraws: number }> {
-  let value = await draw(0);
-  let fewest = await errorsOf(value);
-  let k = 1;
-  for (; k < tries && fewest > 0; k++) {
-    const other = await draw(k);
-    const errors = await errorsOf(other);
-    if (errors < fewest) {
-      value = other;
-      fewest = errors;
-    }
-  }
-  return { value, redraws: k - 1 };
+/**
+ * Draws `draw(0)`, then `draw(1)`, ... until a draw has no errors or `tries` draws are made, and keeps
+ * the draw with the fewest errors (the earliest on a tie): boldestPassing with one draw asked for and
+ * no change to prefer. `redraws` counts the draws after the first.
+ */
+function leastRefused<T>(tries: number, draw: (k: number) => Promise<T>, errorsOf: (value: T) => Promise<number>): Promise<{ value: T; redraws: number }> {
+  return boldestPassing(1, tries, draw, errorsOf, () => 0);
 }

@@ -7,19 +7,21 @@ import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
 import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
 import { runSheet } from './run-sheet.js';
-import { runTask, type BackendName } from './session.js';
+import { runTask, type BackendName, type ModelBackendOptions } from './session.js';
 import { percentile, round } from './stats.js';
 import { rolloutSummaryPng } from './summary.js';
 
-/** The onnx backend's decoding options as summary.json records them, defaults filled in (undefined for the oracle). */
-function onnxOptions(options: RolloutOptions): Record<string, unknown> {
-  if (options.backend !== 'onnx') return {};
+/**
+ * The onnx backend's decoding options the rollout was given: what every episode's planner gets, and
+ * what summary.json records (absent = the planner's default).
+ */
+function decodingOptions(options: RolloutOptions): Pick<ModelBackendOptions, 'sampler' | 'keepBias' | 'missedKeepBias' | 'missedDraws' | 'putOffAfter'> {
   return {
-    sampler: options.sampler ?? 'dida',
-    keepBias: options.keepBias ?? 0,
+    ...(options.sampler ? { sampler: options.sampler } : {}),
+    ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}),
     ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}),
-    missedDraws: options.missedDraws ?? 1,
-    putOffAfter: options.putOffAfter ?? 0,
+    ...(options.missedDraws !== undefined ? { missedDraws: options.missedDraws } : {}),
+    ...(options.putOffAfter !== undefined ? { putOffAfter: options.putOffAfter } : {}),
   };
 }
 
@@ -138,7 +140,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         seed,
         ...(options.replan ? {} : { maxReplans: 0 }),
         ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
-        ...(model ? { modelOptions: { model, ...(options.sampler ? { sampler: options.sampler } : {}), ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}), ...(options.putOffAfter !== undefined ? { putOffAfter: options.putOffAfter } : {}), ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}), ...(options.missedDraws !== undefined ? { missedDraws: options.missedDraws } : {}) } } : {}),
+        ...(model ? { modelOptions: { model, ...decodingOptions(options) } } : {}),
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -178,7 +180,7 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     planLatencyMs: { p50: round(percentile(latencies, 50), 2), p95: round(percentile(latencies, 95), 2) },
     wallS: round((performance.now() - start) / 1000, 2),
   };
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan, partialPlans: options.partialPlans ?? true, ...onnxOptions(options) }, result, episodes }, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan, partialPlans: options.partialPlans ?? true, ...(options.backend === 'onnx' ? decodingOptions(options) : {}) }, result, episodes }, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.png'), await rolloutSummaryPng(options, result, episodes));
   return { result, episodes, dir };
 }

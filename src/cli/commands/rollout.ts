@@ -98,7 +98,7 @@ export const rolloutCommand: Command = {
         keepBias: numberFlag('rollout', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
         ...(values['missed-keep-bias'] !== undefined ? { missedKeepBias: numberFlag('rollout', 'missed-keep-bias', values['missed-keep-bias'], 0, { min: -20, max: 20 }) } : {}),
-        ...(values['missed-draws'] !== undefined ? { missedDraws: intFlag('rollout', 'missed-draws', values['missed-draws'], 1, { min: 1, max: 32 }) } : {}),
+        missedDraws: intFlag('rollout', 'missed-draws', values['missed-draws'], 1, { min: 1, max: 32 }),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
         signal: controller.signal,
