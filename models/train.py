@@ -1,6 +1,6 @@
 """Trains keystep's world model from scripts/export-dataset.ts output, evaluates it on held-out seeds
-and exports ONNX. Seeded; 2 CPU threads by default (Debian's torch), the transformer stage on a GPU with
---device cuda. Run with Debian's torch:
+and exports ONNX. Seeded; 2 CPU threads by default (Debian's torch), the training stages (vq, vqdec,
+gpt) and the encoding of the frames on a GPU with --device cuda. Run with Debian's torch:
 
   /usr/bin/python3 models/train.py --data models/.cache/data128 --out models [--vq-steps N] [--gpt-steps N]
       [--stage all|vq|gpt|eval|onnx] [--cache DIR] [--vq-crop 64] [--vq-batch 32] [--gpt-init OLD/gpt.pt]
@@ -14,8 +14,13 @@ stages need only the data's index.json, the codes and CACHE/vq.pt, so a transfor
 GPU machine that cannot take, or make, the frames:
 
   /usr/bin/python3 models/train.py --data D --codes C/codes.npy --cache C --stage gpt --device cuda ...
+
+A run that trains the tokenizer too reads frames.bin.xz where there is no frames.bin (`xz -T1 -6`,
+9.4 MB), so a whole run from nothing fits a GPU machine's call as well.
 """
 import argparse
+import gzip
+import lzma
 import json
 import math
 import os
@@ -46,12 +51,31 @@ def log(*a):
 # ---------------------------------------------------------------- data
 
 def load(data_dir, with_frames=True):
+    """The export's index and frames: frames.bin, or where only that is there frames.bin.xz (the same
+    bytes, `xz -T1 -6`: 9.4 MB instead of 419 MB, what fits the 64 MiB a GPU machine's call carries)
+    or frames.bin.gz."""
     index = json.load(open(os.path.join(data_dir, 'index.json')))
     if not with_frames:
         return index, None
     h, w, c = index['frameShape']
-    frames = np.fromfile(os.path.join(data_dir, 'frames.bin'), dtype=np.uint8).reshape(-1, h, w, c)
-    return index, frames
+    raw = os.path.join(data_dir, 'frames.bin')
+    packed = [(raw + ext, opener) for ext, opener in (('.xz', lzma.open), ('.gz', gzip.open)) if os.path.exists(raw + ext)]
+    if os.path.exists(raw):
+        frames = np.fromfile(raw, dtype=np.uint8)
+    elif packed:
+        with packed[0][1](packed[0][0], 'rb') as f:
+            frames = np.frombuffer(f.read(), dtype=np.uint8)
+    else:
+        sys.exit(f'train.py: {data_dir} has no frames.bin, frames.bin.xz or frames.bin.gz (npx tsx scripts/export-dataset.ts --out {data_dir}); '
+                 'the gpt, eval and onnx stages can run from --codes instead')
+    if frames.size % (h * w * c):
+        sys.exit(f'train.py: the frames in {data_dir} hold {frames.size} bytes, not a whole number of {h}x{w}x{c} frames: a truncated copy?')
+    return index, frames.reshape(-1, h, w, c)
+
+
+def pixels(frames, ids, device='cpu'):
+    """Frames `ids` as float NCHW in [0, 1] on `device`."""
+    return (torch.from_numpy(frames[ids]).to(device).float().permute(0, 3, 1, 2) / 255.0)
 
 
 def load_codes(path, index):
@@ -83,7 +107,7 @@ def palette_weights(vq, frames, train_ids):
     """Palette entries weighted by inverse square-root frequency (capped at 30x the table's): the
     table and floor cover 90 % of the pixels, a gripper or the fork a few dozen, and those decide
     what the controller sees."""
-    sample = torch.from_numpy(frames[train_ids[::20]]).float().permute(0, 3, 1, 2) / 255.0
+    sample = pixels(frames, train_ids[::20], vq.codebook.device)
     freq = torch.bincount(torch.cat([vq.labels(sample[i:i + 64]).reshape(-1) for i in range(0, len(sample), 64)]),
                           minlength=vq.palette.shape[0]).float()
     class_w = (freq.sum() / (freq + freq.sum() * 1e-4)).sqrt()
@@ -103,11 +127,12 @@ def palette_loss(vq, logits, rec, x, class_w):
     return ce, hinge, ce + 2 * (err * w).mean() + 4 * hinge
 
 
-def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
+def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32, device='cpu'):
     """Trains on crop x crop windows at multiples of 8 pixels (the token stride): the conv tokenizer
-    sees the same patches as on whole pictures at a quarter of the cost."""
+    sees the same patches as on whole pictures at a quarter of the cost. On `device`; every random
+    choice is drawn on the CPU from the same seeded generator, so a CUDA run sees the same batches."""
     seed_all(seed)
-    vq = VQ()
+    vq = VQ().to(device)
     opt = torch.optim.Adam(vq.parameters(), lr=2e-3)
     gen = torch.Generator().manual_seed(seed)
     class_w = palette_weights(vq, frames, train_ids)
@@ -115,7 +140,7 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
     t0 = time.time()
     for step in range(steps):
         pick = train_ids[torch.randint(0, len(train_ids), (batch,), generator=gen).numpy()]
-        x = torch.from_numpy(frames[pick]).float().permute(0, 3, 1, 2) / 255.0
+        x = pixels(frames, pick, device)
         if crop < x.shape[-1]:
             oy, ox = (torch.randint(0, (x.shape[-1] - crop) // 8 + 1, (2,), generator=gen) * 8).tolist()
             x = x[:, :, oy:oy + crop, ox:ox + crop]
@@ -131,9 +156,9 @@ def train_vq(frames, train_ids, heldout_ids, steps, seed, crop=64, batch=32):
         opt.step()
         if step % 100 == 0 and step < steps * 0.8:
             with torch.no_grad():
-                z = vq.features(x).permute(0, 2, 3, 1).reshape(-1, vq.codebook.shape[1])
+                z = vq.features(x).permute(0, 2, 3, 1).reshape(-1, vq.codebook.shape[1]).cpu()
             # Dead codes restart on salient positions, where the codebook is short of entries.
-            sal = F.avg_pool2d(saliency(x).mean(1, keepdim=True), 8).permute(0, 2, 3, 1).reshape(-1)
+            sal = F.avg_pool2d(saliency(x).mean(1, keepdim=True), 8).permute(0, 2, 3, 1).reshape(-1).cpu()
             keep = torch.multinomial(sal, min(len(sal), vq.codebook.shape[0]), replacement=True, generator=gen)
             restarted = vq.restart_dead(z[keep], gen)
             log(f'vq step {step} loss {loss.item():.4f} ce {ce.item():.4f} hinge {hinge.item():.4f} restarted {restarted} codes ({(time.time() - t0) / (step + 1):.2f} s/step)')
@@ -154,20 +179,21 @@ def focus_weights(index, n, train_ids, focus):
     return torch.from_numpy(w)
 
 
-def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12, weights=None, peak_lr=1e-3):
+def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12, weights=None, peak_lr=1e-3, device='cpu'):
     """Fine-tunes the decoder alone on whole pictures, the codes fixed: the transformer's tokens stay
     valid (it can run after the GPT stage), and whole pictures teach the borders crops never show.
     `weights` (focus_weights) draws some frames more often: the outcomes of steps whose change is a
     few thin strokes (a fork lifted, a jaw on a corner) that the decoder draws as a smear."""
     seed_all(seed)
     gen = torch.Generator().manual_seed(seed + 1)
+    vq.to(device)
     for p in vq.parameters():
         p.requires_grad_(False)
     for p in vq.dec.parameters():
         p.requires_grad_(True)
     opt = torch.optim.Adam(vq.dec.parameters(), lr=1e-3)
     class_w = palette_weights(vq, frames, train_ids)
-    all_codes = torch.from_numpy(codes.astype(np.int64))
+    all_codes = torch.from_numpy(codes.astype(np.int64)).to(device)
     t0 = time.time()
     vq.train()
     for step in range(steps):
@@ -175,11 +201,11 @@ def train_vq_decoder(vq, frames, codes, train_ids, steps, seed, batch=12, weight
             pick = train_ids[torch.randint(0, len(train_ids), (batch,), generator=gen).numpy()]
         else:
             pick = torch.multinomial(weights, batch, replacement=True, generator=gen).numpy()
-        x = torch.from_numpy(frames[pick]).float().permute(0, 3, 1, 2) / 255.0
+        x = pixels(frames, pick, device)
         lr = peak_lr * min(1.0, (step + 1) / 30) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for g in opt.param_groups:
             g['lr'] = lr
-        logits = vq.dec(vq.codebook[all_codes[pick]].permute(0, 3, 1, 2))
+        logits = vq.dec(vq.codebook[all_codes[torch.from_numpy(pick).to(device)]].permute(0, 3, 1, 2))
         rec = vq.draw(logits)
         ce, hinge, loss = palette_loss(vq, logits, rec, x, class_w)
         opt.zero_grad()
@@ -207,13 +233,13 @@ def saliency(x):
 def vq_metrics(vq, frames, ids):
     errs, bad, used = [], [], set()
     for i in range(0, len(ids), 64):
-        x = torch.from_numpy(frames[ids[i:i + 64]]).float().permute(0, 3, 1, 2) / 255.0
+        x = pixels(frames, ids[i:i + 64], vq.codebook.device)
         idx = vq.encode(x)
         used.update(idx.unique().tolist())
         rec = vq.decode(idx).clamp(0, 1)
         errs.append((rec - x).abs().mean(dim=(1, 2, 3)))
         bad.append(((rec - x).abs().amax(1) > 80 / 255).float().mean(dim=(1, 2)))
-    e, b = torch.cat(errs), torch.cat(bad)
+    e, b = torch.cat(errs).cpu(), torch.cat(bad).cpu()
     return {'meanAbsErr': round(e.mean().item(), 4), 'p95AbsErr': round(e.quantile(0.95).item(), 4), 'codesUsed': len(used),
             # share of pixels off by more than 80/255 in a channel (what the sim controller counts)
             'badPixels': round(b.mean().item(), 5), 'p95BadPixels': round(b.quantile(0.95).item(), 5)}
@@ -223,8 +249,7 @@ def vq_metrics(vq, frames, ids):
 def encode_all(vq, frames):
     out = []
     for i in range(0, len(frames), 64):
-        x = torch.from_numpy(frames[i:i + 64]).float().permute(0, 3, 1, 2) / 255.0
-        out.append(vq.encode(x))
+        out.append(vq.encode(pixels(frames, np.arange(i, min(i + 64, len(frames))), vq.codebook.device)).cpu())
     return torch.cat(out).numpy().astype(np.int16)
 
 
@@ -400,7 +425,7 @@ def grow_blocks(state, old_layers, new_layers):
 
 
 def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, init=None, peak_lr=1.5e-3, noise=(0.0, 0), changed_weight=1.0, focus=(), cond=False, layers=None,
-              save_every=0, save_dir=None, device='cpu'):
+              save_every=0, save_dir=None, device='cpu', save_last=False):
     """noise: (share of keyframe items whose starting picture is corrupted, most cells corrupted).
     changed_weight: loss weight of keyframe tokens that differ from the starting picture.
     focus: (step text prefix, factor) pairs: keyframe items whose step starts with the prefix are drawn
@@ -409,6 +434,9 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
     cond: give the transformer the conditioning-cell input (worldmodel.GPT, cond_ids_for).
     save_every: also write save_dir/gpt-step<N>.pt every that many steps, so a run cut short (a session
     ends at a fixed time on these machines) still leaves weights to evaluate and export.
+    save_last: the snapshots replace one file, save_dir/gpt-last.pt (written beside it, then renamed,
+    so a run killed mid-write leaves the one before), with gpt-last.json saying its step: a GPU
+    machine's call returns at most 8 files, and what it wrote before a time-out still comes back.
     device: where the steps run ('cpu', 'cuda', 'cuda:1'); batches are built on the CPU from the same
     seeded streams either way, and the model comes back on the CPU for evaluation and export."""
     seed_all(seed)
@@ -502,7 +530,13 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             log(f'gpt step {step}/{steps} text {losses["text"].item():.3f} ar {losses["ar"].item():.3f} '
                 f'dida {losses["dida"].item():.3f} ({el / (step + 1):.2f} s/step)')
         if save_every and save_dir and (step + 1) % save_every == 0 and step != steps - 1:
-            torch.save({k: v.cpu() for k, v in model.state_dict().items()}, os.path.join(save_dir, f'gpt-step{step + 1}.pt'))
+            state = {k: v.cpu() for k, v in model.state_dict().items()}
+            if save_last:
+                torch.save(state, os.path.join(save_dir, 'gpt-last.pt.tmp'))
+                os.replace(os.path.join(save_dir, 'gpt-last.pt.tmp'), os.path.join(save_dir, 'gpt-last.pt'))
+                json.dump({'step': step + 1, 'steps': steps, 'seconds': round(time.time() - t0)}, open(os.path.join(save_dir, 'gpt-last.json'), 'w'))
+            else:
+                torch.save(state, os.path.join(save_dir, f'gpt-step{step + 1}.pt'))
     model.cpu()
     model.eval()
     return model, time.time() - t0
@@ -720,8 +754,10 @@ def main():
     ap.add_argument('--gpt-layers', type=int, default=None, help='transformer blocks (default: the warm start\'s, else 4); more than the warm start grows it (grow_blocks)')
     ap.add_argument('--gpt-init', default=None, help='warm-start checkpoint (gpt.pt of an earlier run)')
     ap.add_argument('--gpt-save-every', type=int, default=0, help='also save CACHE/gpt-step<N>.pt every N transformer steps (0: only at the end)')
-    ap.add_argument('--device', default='cpu', help="where the transformer stage trains: cpu, cuda, cuda:N (evaluation and export stay on the CPU)")
+    ap.add_argument('--gpt-save-last', action='store_true', help='with --gpt-save-every: one snapshot file, CACHE/gpt-last.pt (+ gpt-last.json with its step), replaced each time')
+    ap.add_argument('--device', default='cpu', help="where the vq, vqdec and gpt stages train and the frames are encoded: cpu, cuda, cuda:N (evaluation and export stay on the CPU)")
     ap.add_argument('--codes', default=None, help='codes.npy of an earlier run (its CACHE/codes.npy, made by the same vq.pt) instead of frames.bin: gpt, eval and onnx stages only')
+    ap.add_argument('--train-only', action='store_true', help='stop after the training stages, checkpoints in CACHE (no held-out eval, no ONNX): for a GPU machine, whose newer torch exports another way; evaluate and export here with --stage eval')
     ap.add_argument('--threads', type=int, default=2, help='torch CPU threads (2 = the target machine; 1 each lets two runs share it)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
@@ -738,10 +774,16 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     if args.codes and args.stage not in ('gpt', 'eval', 'onnx'):
         ap.error(f'--codes stands in for the frames only in the gpt, eval and onnx stages; --stage {args.stage} trains the VQ on frames.bin')
-    if args.device != 'cpu' and args.stage not in ('gpt', 'all'):
-        ap.error(f'--device {args.device} moves the transformer stage only; --stage {args.stage} has none')
+    if args.device != 'cpu' and args.stage not in ('vq', 'vqdec', 'gpt', 'all'):
+        ap.error(f'--device {args.device} moves training; --stage {args.stage} has none (evaluation and export run on the CPU)')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         ap.error(f'--device {args.device}: this torch sees no CUDA device (torch {torch.__version__}); train on cpu or on the GPU machine')
+    if args.device.startswith('cuda'):
+        # The random choices are the CPU run's (seeded generators on the CPU); this also asks CUDA for
+        # its deterministic kernels where there are some (a warning where there are none), so a GPU
+        # run repeats itself. cuBLAS needs the workspace setting before its first call.
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+        torch.use_deterministic_algorithms(True, warn_only=True)
     index, frames = load(args.data, with_frames=not args.codes)
     codes = load_codes(args.codes, index) if args.codes else None
     n_frames = len(codes) if frames is None else len(frames)
@@ -752,14 +794,16 @@ def main():
                        'plans': len(index['plans']), 'transitions': len(index['transitions']), 'missRate': index['missRate']}
     torch.manual_seed(args.seed)
     if args.stage in ('all', 'vq'):
-        vq, secs = train_vq(frames, train_ids, heldout_ids, args.vq_steps, args.seed, args.vq_crop, args.vq_batch)
-        torch.save(vq.state_dict(), os.path.join(cache, 'vq.pt'))
+        vq, secs = train_vq(frames, train_ids, heldout_ids, args.vq_steps, args.seed, args.vq_crop, args.vq_batch, device=args.device)
+        torch.save({k: v.cpu() for k, v in vq.state_dict().items()}, os.path.join(cache, 'vq.pt'))
         metrics['vq'] = {'steps': args.vq_steps, 'crop': args.vq_crop, 'batch': args.vq_batch, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in vq.parameters()),
                          'heldout': vq_metrics(vq, frames, heldout_ids), 'train': vq_metrics(vq, frames, train_ids[:2000])}
         log('vq', metrics['vq'])
         json.dump(metrics, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
         if args.stage == 'vq':
-            export_vq(vq, args.out)  # so the tokenizer can be judged (bench/model-ceiling.ts) before the GPT trains
+            if args.train_only:
+                return
+            export_vq(vq.cpu(), args.out)  # so the tokenizer can be judged (bench/model-ceiling.ts) before the GPT trains
             return
     else:
         if os.path.exists(os.path.join(cache, 'vq-metrics.json')):
@@ -768,14 +812,14 @@ def main():
         vq.load_state_dict(torch.load(os.path.join(cache, 'vq.pt')))
         vq.eval()
     if codes is None:
-        codes = encode_all(vq, frames)
+        codes = encode_all(vq.to(args.device), frames)
         np.save(os.path.join(cache, 'codes.npy'), codes)  # what --codes reads (the VQ stays in vq.pt beside it)
     if args.stage in ('all', 'vqdec'):
         before = vq_metrics(vq, frames, heldout_ids)
         focus = parse_focus(args.vqdec_focus)
         weights = focus_weights(index, len(frames), train_ids, focus) if focus else None
-        vq, secs = train_vq_decoder(vq, frames, codes, train_ids, args.vqdec_steps, args.seed, weights=weights, peak_lr=args.vqdec_lr)
-        torch.save(vq.state_dict(), os.path.join(cache, 'vq.pt'))
+        vq, secs = train_vq_decoder(vq, frames, codes, train_ids, args.vqdec_steps, args.seed, weights=weights, peak_lr=args.vqdec_lr, device=args.device)
+        torch.save({k: v.cpu() for k, v in vq.state_dict().items()}, os.path.join(cache, 'vq.pt'))
         assert (encode_all(vq, frames[:256]) == codes[:256]).all(), 'decoder fine-tuning changed the codes'
         vq_metrics_all = metrics.setdefault('vq', {})
         if 'decoderFineTune' in vq_metrics_all:  # a decoder tuned again keeps the record of the runs before
@@ -785,18 +829,27 @@ def main():
         log('vq decoder', metrics['vq']['decoderFineTune'])
         json.dump({'vq': metrics['vq']}, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
         if args.stage == 'vqdec':
-            export_vq(vq, args.out)
+            if args.train_only:
+                return
+            export_vq(vq.cpu(), args.out)
             return
+    vq.cpu()  # the evaluation and the exports run on the CPU
     layout = Layout(index['words'])
     if args.stage in ('all', 'gpt'):
         model, secs = train_gpt(index, codes, layout, args.gpt_steps, args.seed, init=args.gpt_init,
                                 batch=tuple(int(b) for b in args.gpt_batch.split(',')), peak_lr=args.gpt_lr,
                                 noise=(float(args.gpt_noise.split(',')[0]), int(args.gpt_noise.split(',')[1])), changed_weight=args.gpt_changed_weight,
                                 focus=parse_focus(args.gpt_focus), cond=args.gpt_cond, layers=args.gpt_layers,
-                                save_every=args.gpt_save_every, save_dir=cache, device=args.device)
+                                save_every=args.gpt_save_every, save_dir=cache, device=args.device, save_last=args.gpt_save_last)
         torch.save(model.state_dict(), os.path.join(cache, 'gpt.pt'))
         metrics['gpt'] = {'steps': args.gpt_steps, 'batch': args.gpt_batch, 'noise': args.gpt_noise, 'changedWeight': args.gpt_changed_weight, 'focus': args.gpt_focus, 'cond': model.cond is not None, 'lr': args.gpt_lr, 'init': args.gpt_init, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in model.parameters()),
                           'd': model.d, 'layers': model.layers, 'heads': model.heads}
+        if args.train_only:
+            if args.stage == 'all':
+                metrics['recipe'] = {'preset': preset, 'wallSeconds': round(time.time() - started), 'seed': args.seed, 'device': args.device, 'trainOnly': True}
+            json.dump(metrics, open(metrics_path, 'w'), indent=1)
+            log('trained; evaluate and export with --stage eval', json.dumps(metrics))
+            return
     else:
         state = torch.load(os.path.join(cache, 'gpt.pt'))
         model = GPT(cond='cond.weight' in state, layers=GPT.layers_in(state))

@@ -157,8 +157,9 @@ class VQ(nn.Module):
         if n == 0:
             return 0
         pick = torch.randint(0, z_samples.shape[0], (n,), generator=gen)
-        self.codebook[dead] = z_samples[pick]
-        self.ema_sum[dead] = z_samples[pick]
+        chosen = z_samples[pick].to(self.codebook.device)
+        self.codebook[dead] = chosen
+        self.ema_sum[dead] = chosen
         self.ema_count[dead] = 1.0
         return n
 
