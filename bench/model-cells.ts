@@ -105,7 +105,7 @@ else {
       const changed = sum((r) => r.changed);
       console.log(`\n${scene}, ${set}, "${only}...", greedy keyframe ${acted ? 'acted on' : 'refused'}: ${rs.length} steps (the tokenizer's drawing of the truth acted on in ${sum((r) => (r.tokenizer ? 1 : 0))})`);
       console.log(`  cells the step changes: ${changed}; the keyframe changes ${pct(sum((r) => r.drawnChanged) / changed)} of them and gets ${pct(sum((r) => r.drawnRight) / changed)} right`);
-      console.log(`  the model's mean probability there: keep the starting code ${sum((r) => r.pKeep * r.changed) / changed > 0 ? (sum((r) => r.pKeep * r.changed) / changed).toFixed(2) : '0'}, the true code ${(sum((r) => r.pTrue * r.changed) / changed).toFixed(2)}`);
+      console.log(`  the model's mean probability there: keep the starting code ${(sum((r) => r.pKeep * r.changed) / changed).toFixed(2)}, the true code ${(sum((r) => r.pTrue * r.changed) / changed).toFixed(2)}`);
       console.log(`  acted on with the true code wherever it is in the model's top k: ${ks.map((k) => `k=${k} ${sum((r) => (r.topK[k] ? 1 : 0))}/${rs.length}`).join(', ')}`);
     }
   }

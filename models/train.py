@@ -59,12 +59,12 @@ def load(data_dir, with_frames=True):
         return index, None
     h, w, c = index['frameShape']
     raw = os.path.join(data_dir, 'frames.bin')
-    packed = [(raw + ext, opener) for ext, opener in (('.xz', lzma.open), ('.gz', gzip.open)) if os.path.exists(raw + ext)]
+    packed = next(((raw + ext, opener) for ext, opener in (('.xz', lzma.open), ('.gz', gzip.open)) if os.path.exists(raw + ext)), None)
     if os.path.exists(raw):
         frames = np.fromfile(raw, dtype=np.uint8)
     elif packed:
-        with packed[0][1](packed[0][0], 'rb') as f:
-            frames = np.frombuffer(f.read(), dtype=np.uint8)
+        with packed[1](packed[0], 'rb') as f:
+            frames = np.frombuffer(bytearray(f.read()), dtype=np.uint8)  # writable, as np.fromfile's is
     else:
         sys.exit(f'train.py: {data_dir} has no frames.bin, frames.bin.xz or frames.bin.gz (npx tsx scripts/export-dataset.ts --out {data_dir}); '
                  'the gpt, eval and onnx stages can run from --codes instead')
@@ -74,8 +74,13 @@ def load(data_dir, with_frames=True):
 
 
 def pixels(frames, ids, device='cpu'):
-    """Frames `ids` as float NCHW in [0, 1] on `device`."""
-    return (torch.from_numpy(frames[ids]).to(device).float().permute(0, 3, 1, 2) / 255.0)
+    """Frames `ids` (indices or a slice) as float NCHW in [0, 1] on `device`."""
+    return torch.from_numpy(frames[ids]).to(device).float().permute(0, 3, 1, 2) / 255.0
+
+
+def cpu_state(module):
+    """A module's state dict on the CPU, wherever it trained: what every checkpoint holds."""
+    return {k: v.cpu() for k, v in module.state_dict().items()}
 
 
 def load_codes(path, index):
@@ -249,7 +254,7 @@ def vq_metrics(vq, frames, ids):
 def encode_all(vq, frames):
     out = []
     for i in range(0, len(frames), 64):
-        out.append(vq.encode(pixels(frames, np.arange(i, min(i + 64, len(frames))), vq.codebook.device)).cpu())
+        out.append(vq.encode(pixels(frames, slice(i, i + 64), vq.codebook.device)).cpu())
     return torch.cat(out).numpy().astype(np.int16)
 
 
@@ -530,7 +535,7 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
             log(f'gpt step {step}/{steps} text {losses["text"].item():.3f} ar {losses["ar"].item():.3f} '
                 f'dida {losses["dida"].item():.3f} ({el / (step + 1):.2f} s/step)')
         if save_every and save_dir and (step + 1) % save_every == 0 and step != steps - 1:
-            state = {k: v.cpu() for k, v in model.state_dict().items()}
+            state = cpu_state(model)
             if save_last:
                 torch.save(state, os.path.join(save_dir, 'gpt-last.pt.tmp'))
                 os.replace(os.path.join(save_dir, 'gpt-last.pt.tmp'), os.path.join(save_dir, 'gpt-last.pt'))
@@ -795,15 +800,14 @@ def main():
     torch.manual_seed(args.seed)
     if args.stage in ('all', 'vq'):
         vq, secs = train_vq(frames, train_ids, heldout_ids, args.vq_steps, args.seed, args.vq_crop, args.vq_batch, device=args.device)
-        torch.save({k: v.cpu() for k, v in vq.state_dict().items()}, os.path.join(cache, 'vq.pt'))
+        torch.save(cpu_state(vq), os.path.join(cache, 'vq.pt'))
         metrics['vq'] = {'steps': args.vq_steps, 'crop': args.vq_crop, 'batch': args.vq_batch, 'trainSeconds': round(secs), 'params': sum(p.numel() for p in vq.parameters()),
                          'heldout': vq_metrics(vq, frames, heldout_ids), 'train': vq_metrics(vq, frames, train_ids[:2000])}
         log('vq', metrics['vq'])
         json.dump(metrics, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
         if args.stage == 'vq':
-            if args.train_only:
-                return
-            export_vq(vq.cpu(), args.out)  # so the tokenizer can be judged (bench/model-ceiling.ts) before the GPT trains
+            if not args.train_only:
+                export_vq(vq.cpu(), args.out)  # so the tokenizer can be judged (bench/model-ceiling.ts) before the GPT trains
             return
     else:
         if os.path.exists(os.path.join(cache, 'vq-metrics.json')):
@@ -819,7 +823,7 @@ def main():
         focus = parse_focus(args.vqdec_focus)
         weights = focus_weights(index, len(frames), train_ids, focus) if focus else None
         vq, secs = train_vq_decoder(vq, frames, codes, train_ids, args.vqdec_steps, args.seed, weights=weights, peak_lr=args.vqdec_lr, device=args.device)
-        torch.save({k: v.cpu() for k, v in vq.state_dict().items()}, os.path.join(cache, 'vq.pt'))
+        torch.save(cpu_state(vq), os.path.join(cache, 'vq.pt'))
         assert (encode_all(vq, frames[:256]) == codes[:256]).all(), 'decoder fine-tuning changed the codes'
         vq_metrics_all = metrics.setdefault('vq', {})
         if 'decoderFineTune' in vq_metrics_all:  # a decoder tuned again keeps the record of the runs before
@@ -829,9 +833,8 @@ def main():
         log('vq decoder', metrics['vq']['decoderFineTune'])
         json.dump({'vq': metrics['vq']}, open(os.path.join(cache, 'vq-metrics.json'), 'w'), indent=1)
         if args.stage == 'vqdec':
-            if args.train_only:
-                return
-            export_vq(vq.cpu(), args.out)
+            if not args.train_only:
+                export_vq(vq.cpu(), args.out)
             return
     vq.cpu()  # the evaluation and the exports run on the CPU
     layout = Layout(index['words'])
