@@ -10,9 +10,9 @@
  *   npx tsx bench/model-look.ts [--dir models] [--scene table|tshirt] [--only "pick up the fork"] [--n 60] [--rows 6] [--out file.png]
  */
 import { writeFileSync } from 'node:fs';
-import sharp from 'sharp';
 import { decide, type ControllerDecision } from '../sim/controller.js';
 import { sceneById } from '../sim/registry.js';
+import { svgToPng } from '../sim/render.js';
 import { contactSheet, type SheetTile } from '../src/image/contact-sheet.js';
 import { heldOutCases, heldOutRecoveries } from '../src/model/bench.js';
 import { WorldModel } from '../src/model/world-model.js';
@@ -56,10 +56,9 @@ for (const [set, cases] of [['along the plan', heldOutCases(scene, n)], ['after 
     // The same greedy draw as model-steps.ts's and model-cells.ts's first column.
     const drawn = await model.decodePng(await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 }), picture);
     const judge = async (png: Uint8Array) => verdict(await decide(mod, c.profile, c.state as never, step, png), truthSvg, c.svg);
-    const png = (svg: string) => sharp(Buffer.from(svg)).png().toBuffer();
     tiles.push(
-      { image: await png(startSvg), caption: step, note: `${c.robot}, ${set}` },
-      { image: await png(truthSvg), caption: 'truth (simulator)' },
+      { image: await svgToPng(startSvg), caption: step, note: `${c.robot}, ${set}` },
+      { image: await svgToPng(truthSvg), caption: 'truth (simulator)' },
       { image: tokenizer, caption: 'truth through the tokenizer', note: await judge(tokenizer) },
       { image: drawn, caption: 'model (DiDA, greedy)', note: await judge(drawn) },
     );

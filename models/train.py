@@ -753,7 +753,8 @@ PRESETS = {
 
 def main():
     started = time.time()
-    keep_freed_memory()
+    if not keep_freed_memory():
+        log('malloc is not glibc\'s: freed memory goes back to the kernel (training steps may be slower, see keep_freed_memory)')
     ap = argparse.ArgumentParser()
     ap.add_argument('--preset', choices=sorted(PRESETS), default=None,
                     help='hour: the one-pass recipe from nothing that fits 60 minutes on 2 CPU cores (stage all)')
