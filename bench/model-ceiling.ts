@@ -8,8 +8,8 @@
  */
 import sharp from 'sharp';
 import { decide } from '../sim/controller.js';
-import { sceneById } from '../sim/registry.js';
-import { heldOutCases } from '../src/model/bench.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { heldOutCases } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
 
 const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };

@@ -13,8 +13,8 @@
  *   npx tsx bench/model-cells.ts [--dir models] [--scene table|tshirt] [--n 60] [--only "pick up"] [--k 1,2,4,8] [--json]
  */
 import { decide } from '../sim/controller.js';
-import { sceneById } from '../sim/registry.js';
-import { heldOutCases, heldOutRecoveries } from '../src/model/bench.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { heldOutCases, heldOutRecoveries } from '../src/run/model-bench.js';
 import { prefill, softmax } from '../src/model/generation.js';
 import { WorldModel } from '../src/model/world-model.js';
 

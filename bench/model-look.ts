@@ -11,10 +11,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { decide, type ControllerDecision } from '../sim/controller.js';
-import { sceneById } from '../sim/registry.js';
+import { sceneById } from '../src/scenes/registry.js';
 import { svgToPng } from '../sim/render.js';
 import { contactSheet, type SheetTile } from '../src/image/contact-sheet.js';
-import { heldOutCases, heldOutRecoveries } from '../src/model/bench.js';
+import { heldOutCases, heldOutRecoveries } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
 
 const arg = (name: string, d: string) => {

@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { sceneById } from '../sim/registry.js';
-import { sceneSvg } from '../sim/render.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { sceneSvg } from '../src/scenes/view.js';
 import { contactSheet } from '../src/image/contact-sheet.js';
 import { HELDOUT_SEED_BASE } from '../src/model/dataset.js';
 import { OnnxPlanner } from '../src/model/onnx-planner.js';

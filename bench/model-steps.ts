@@ -14,8 +14,8 @@
  *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--json]
  */
 import { decide } from '../sim/controller.js';
-import { sceneById } from '../sim/registry.js';
-import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/model/bench.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
 
 const arg = (name: string, d: string) => {

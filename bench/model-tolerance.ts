@@ -12,8 +12,8 @@
  *   npx tsx bench/model-tolerance.ts [--dir models] [--n 24] [--seed 100500] [--only "pick up"]
  */
 import { decide, DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../sim/controller.js';
-import { sceneById } from '../sim/registry.js';
-import { heldOutCases, type HeldOutCase } from '../src/model/bench.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { heldOutCases, type HeldOutCase } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
 
 const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };

@@ -5,7 +5,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { loadProfile } from '../src/profile/load.js';
-import { oraclePlan } from '../src/validate/oracle-plan.js';
+import { oraclePlan } from '../sim/oracle-plan.js';
 import { validateDraft } from '../src/validate/validate-draft.js';
 import { SimWorld } from '../sim/world.js';
 

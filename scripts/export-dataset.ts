@@ -16,8 +16,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sceneById } from '../sim/registry.js';
-import { sceneSvg } from '../sim/render.js';
+import { missModelOf } from '../sim/miss/index.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { sceneSvg } from '../src/scenes/view.js';
 import type { SceneId } from '../src/schema/index.js';
 import { loadProfile } from '../src/profile/load.js';
 import { Rng } from '../src/util/rng.js';
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
             // Execute the first step; sometimes it misses and the next plan starts from a failure state.
             const first = steps[0]!;
             if (rng.chance(episodeMissRate)) {
-              state = scene.miss(state, first.action, rng).state;
+              state = missModelOf(sceneId).miss(state, first.action, rng).state;
               afterMiss = true;
             } else {
               state = first.next;

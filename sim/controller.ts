@@ -1,7 +1,7 @@
 import type { Action, RobotProfile } from '../src/schema/index.js';
 import { boxBlur, meanAbsDiff, strongDiffArea, toCompareRgb } from '../src/image/compare.js';
-import { sceneSvg, viewOf } from './render.js';
-import type { SceneModule, SceneStateBase } from './scene.js';
+import { sceneSvg, viewOf } from '../src/scenes/view.js';
+import type { SceneModule, SceneStateBase } from '../src/scenes/scene.js';
 
 /**
  * The sim robot's goal-conditioned controller: it does what a keyframe-conditioned low-level policy

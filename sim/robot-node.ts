@@ -1,7 +1,7 @@
 import { KEYFRAME_FRAME_PREFIX, StepCommand, stepId, type RobotProfile, type SceneId, type StepFeedback } from '../src/schema/index.js';
 import { CompressedImageMsg, compressedImage, rawImage, stampNow, StringMsg } from '../src/ros/messages.js';
 import { listen, type RosbridgeServer } from '../src/rosbridge/index.js';
-import { homePosition, jointPositions } from './arms.js';
+import { homePosition, jointPositions } from '../src/scenes/arms.js';
 import { renderCamera } from './render.js';
 import { SimWorld } from './world.js';
 

@@ -2,9 +2,10 @@ import type { RobotProfile, SceneId, StepCommand, StepFeedback } from '../src/sc
 import { stepId } from '../src/schema/index.js';
 import { decide, DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from './controller.js';
 import { renderCamera } from './render.js';
-import { sceneById, type AnyScene } from './registry.js';
-import { Rng } from './rng.js';
-import type { MissKind, OracleStep, SceneStateBase } from './scene.js';
+import { sceneById, type AnyScene } from '../src/scenes/registry.js';
+import { Rng } from '../src/util/rng.js';
+import type { OracleStep, SceneStateBase } from '../src/scenes/scene.js';
+import { missModelOf, type MissKind } from './miss/index.js';
 
 export interface SimWorldOptions {
   profile: RobotProfile;
@@ -149,7 +150,7 @@ export class SimWorld {
         return record({ ...base, status: 'miss', reason: decision.reason, keyframeDistance: decision.distance, stamp: Date.now() });
       case 'act': {
         if (this.missRng.chance(this.options.missRate)) {
-          const miss = this.scene.miss(this.state, decision.action, this.missRng);
+          const miss = missModelOf(this.scene.id).miss(this.state, decision.action, this.missRng);
           this.state = miss.state;
           return record(
             { ...base, status: 'miss', reason: `${miss.kind}: ${miss.reason}`, action: decision.action, keyframeDistance: decision.distance, stamp: Date.now() },

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { HistoryEntry, PlanIssue as PlanIssueShape } from '../planner/planner.js';
+import { HistoryEntry, PlanIssue, StepOutcome } from '../schema/index.js';
+
+export { PlanIssue, StepOutcome };
 import { Plan } from '../schema/plan.js';
 import { SceneId } from '../schema/task.js';
 import { Holding, StepFeedback } from '../schema/step-feedback.js';
@@ -15,38 +17,13 @@ import { Holding, StepFeedback } from '../schema/step-feedback.js';
 const FileName = z.string().regex(/^[A-Za-z0-9._-]+\.(png|json)$/);
 const Index = z.number().int().min(0);
 
-export const PlanIssue = z.object({
-  code: z.string(),
-  severity: z.enum(['error', 'warning']),
-  step: Index.nullable(),
-  message: z.string(),
-});
-// Kept in step with the planner's interface: a drift between the two is a compile error here.
-const _issueMatches: [PlanIssueShape, z.infer<typeof PlanIssue>] extends [z.infer<typeof PlanIssue>, PlanIssueShape] ? true : never = true;
-void _issueMatches;
-
 /** A finding about one plan version, as the report lists it. */
 export const ReportIssue = PlanIssue.extend({ version: z.number().int().min(1) });
 export type ReportIssue = z.infer<typeof ReportIssue>;
 
-/** How one attempt at one step ended. `timeout` is the executor's verdict, the rest are the robot's. */
-export const StepOutcome = z.enum(['done', 'miss', 'rejected', 'timeout', 'cancelled']);
-export type StepOutcome = z.infer<typeof StepOutcome>;
-
 /** One attempt at one step, in the report and in the history the planner sees when it replans. */
-export const StepRecord = z.object({
-  stepIndex: Index,
-  attempt: Index,
-  instruction: z.string(),
-  status: StepOutcome,
-  reason: z.string().optional(),
-  /** What the robot said its grippers hold after the step (StepFeedback.holding). */
-  holding: Holding.optional(),
-  planVersion: z.number().int().min(1),
-});
+export const StepRecord = HistoryEntry.extend({ planVersion: z.number().int().min(1) });
 export type StepRecord = z.infer<typeof StepRecord>;
-const _historyMatches: StepRecord extends HistoryEntry ? true : never = true;
-void _historyMatches;
 
 export const RunOutcome = z.enum(['succeeded', 'failed', 'aborted']);
 export type RunOutcome = z.infer<typeof RunOutcome>;

@@ -1,15 +1,6 @@
-import type { Holding, PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
+import type { HistoryEntry, PlanIssue, PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
 
-/** What happened to one attempt at one step, as the planner sees it when it replans. */
-export interface HistoryEntry {
-  stepIndex: number;
-  attempt: number;
-  instruction: string;
-  status: 'done' | 'miss' | 'rejected' | 'timeout' | 'cancelled';
-  reason?: string;
-  /** What the robot said each gripper holds after this step (StepFeedback.holding), when it said. */
-  holding?: Holding;
-}
+export type { HistoryEntry, PlanIssue };
 
 /** A plan in memory: keyframes are PNG bytes. `version` goes up with every replan of a run. */
 export interface PlanDraft {
@@ -40,14 +31,6 @@ export type StepCheck = (steps: readonly PlannedStep[], request: PlanRequest) =>
 
 /** Checks a plan's step texts before any keyframe is drawn; returns their errors, [] when they pass. */
 export type TextCheck = (instructions: readonly string[], request: PlanRequest) => Promise<PlanIssue[]>;
-
-/** A validation finding, as data (the validator issue fills in the checks). */
-export interface PlanIssue {
-  code: string;
-  severity: 'error' | 'warning';
-  step: number | null;
-  message: string;
-}
 
 export interface PlanRequest {
   robot: RobotProfile;

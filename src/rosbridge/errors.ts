@@ -83,8 +83,9 @@ export class ProtocolStateError extends RosbridgeError {
   }
 }
 
-export class ServiceCallError extends RosbridgeError {
-  override readonly name = 'ServiceCallError';
+/** A service provider answered with `result: false`: the call reached it and it failed. */
+export class ServiceFailedError extends RosbridgeError {
+  override readonly name = 'ServiceFailedError';
 }
 
 /** Best-effort text of anything thrown, for status messages and `values` of failed service calls. */

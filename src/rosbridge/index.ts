@@ -47,7 +47,7 @@ export {
   TopicNotEstablishedError,
   MessageFieldError,
   ServiceNotFoundError,
-  ServiceCallError,
+  ServiceFailedError,
   ProtocolStateError,
 } from './errors.js';
 export { OPS, type Op, type IncomingOp, type OutgoingOp, type StatusLevelSetting } from './protocol.js';

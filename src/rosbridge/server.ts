@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ClientSession, type RosbridgeSocket, type TrafficCounters } from './client.js';
 import { decodeCbor, decodeJson } from './codec.js';
-import { errorText, InvalidArgumentError, ProtocolStateError, RosbridgeError, ServiceCallError, ServiceNotFoundError } from './errors.js';
+import { errorText, InvalidArgumentError, ProtocolStateError, RosbridgeError, ServiceFailedError, ServiceNotFoundError } from './errors.js';
 import { DEFAULT_FRAGMENT_LIMITS, type FragmentLimits } from './fragments.js';
 import { parseTypeName } from './message-types.js';
 import { resolveName } from './names.js';
@@ -546,7 +546,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
 
   /**
    * Calls a service, whoever provides it. Rejects with {@link ServiceNotFoundError} or
-   * {@link ServiceCallError} (carrying the provider's `values` as message).
+   * {@link ServiceFailedError} (carrying the provider's `values` as message).
    */
   callService<Res = unknown>(name: string, args: unknown = {}, options: { timeoutMs?: number } = {}): Promise<Res> {
     this.assertOpen();
@@ -557,7 +557,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
         name,
         args,
         'server',
-        (result, values) => (result ? resolve(values as Res) : reject(new ServiceCallError(errorText(values)))),
+        (result, values) => (result ? resolve(values as Res) : reject(new ServiceFailedError(errorText(values)))),
         options.timeoutMs ?? this.options.serviceTimeoutMs ?? 0,
       );
     });

@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { RunLog, type RunReport } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
@@ -10,6 +9,9 @@ import { runSheet } from './run-sheet.js';
 import { runTask, type BackendName, type ModelBackendOptions } from './session.js';
 import { percentile, round } from './stats.js';
 import { rolloutSummaryPng } from './summary.js';
+import { RolloutResult, type EpisodeSummary } from './rollout-result.js';
+
+export { RolloutResult, type EpisodeSummary };
 
 /**
  * The onnx backend's decoding options the rollout was given: what every episode's planner gets, and
@@ -53,35 +55,6 @@ export interface RolloutOptions {
   onEpisode?: (done: number, episode: EpisodeSummary) => void;
   signal?: AbortSignal;
 }
-
-export interface EpisodeSummary {
-  episode: number;
-  seed: number;
-  success: boolean;
-  outcome: RunReport['outcome'];
-  reason?: string;
-  /** Steps sent to the robot, repeats included. */
-  steps: number;
-  doneSteps: number;
-  misses: number;
-  replans: number;
-  /** Planning rounds after a partial plan was done (see ExecutorInput.partialPlans). */
-  continuations: number;
-  planLatencyMs: number[];
-}
-
-/** What `keystep rollout --json` prints: exactly these fields. */
-export const RolloutResult = z.object({
-  episodes: z.number().int(),
-  successes: z.number().int(),
-  successRate: z.number(),
-  steps: z.number().int(),
-  misses: z.number().int(),
-  replans: z.number().int(),
-  planLatencyMs: z.object({ p50: z.number(), p95: z.number() }),
-  wallS: z.number(),
-});
-export type RolloutResult = z.infer<typeof RolloutResult>;
 
 /** Wraps a planner to time every call. */
 export function timedPlanner(planner: Planner, record: (ms: number) => void): Planner {

@@ -1,5 +1,17 @@
 import sharp from 'sharp';
-import type { EpisodeSummary, RolloutOptions, RolloutResult } from './rollout.js';
+import type { RobotProfile, SceneId } from '../schema/index.js';
+import type { EpisodeSummary, RolloutResult } from './rollout-result.js';
+
+/** The rollout settings the summary picture names in its subtitle. */
+export interface RolloutSetting {
+  profile: Pick<RobotProfile, 'id'>;
+  scene: SceneId;
+  task: string;
+  backend: string;
+  missRate: number;
+  replan: boolean;
+  seed: number;
+}
 
 function esc(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -26,7 +38,7 @@ function bars(x: number, y: number, w: number, h: number, title: string, items: 
  * The rollout at a glance: headline figures, how far episodes got (share of episodes that completed
  * at least k steps), how many replans they needed, and the most common failure reasons.
  */
-export async function rolloutSummaryPng(options: RolloutOptions, result: RolloutResult, episodes: readonly EpisodeSummary[]): Promise<Buffer> {
+export async function rolloutSummaryPng(options: RolloutSetting, result: RolloutResult, episodes: readonly EpisodeSummary[]): Promise<Buffer> {
   const width = 1000;
   const height = 620;
   const maxDone = Math.max(1, ...episodes.map((e) => e.doneSteps));

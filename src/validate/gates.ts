@@ -1,9 +1,9 @@
 import type { PlanDraft, PlanRequest, StepCheck, TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
-import { KEYFRAME_ISSUE_CODES, TASK_ISSUE_CODES } from './issue-codes.js';
+import { KEYFRAME_ISSUE_CODES, TASK_ISSUE_CODES } from '../schema/plan-issue.js';
 import { decodeImage } from './validate-draft.js';
 import { validatePlan, type DecodedImage } from './validate-plan.js';
-import { sceneById } from '../../sim/registry.js';
+import { sceneById } from '../scenes/registry.js';
 
 /** Decodes each picture once per gate: a plan's observation and keyframes are checked step after step. */
 function decoder(): (png: Uint8Array) => Promise<DecodedImage> {

@@ -1,7 +1,6 @@
-export { ISSUE_CODES, ISSUE_SEVERITY, KEYFRAME_ISSUE_CODES, issue, type IssueCode, type ValidationIssue } from './issue-codes.js';
+export { ISSUE_CODES, ISSUE_SEVERITY, KEYFRAME_ISSUE_CODES, issue, type IssueCode, type PlanIssue } from '../schema/plan-issue.js';
 export { KEYFRAME_LIMITS } from './keyframe-checks.js';
 export { keyframeGate, stepSubject, textGate } from './gates.js';
-export { oraclePlan, writeOraclePlanDir, type OraclePlan, type OraclePlanOptions } from './oracle-plan.js';
 export { PlanDirError, isPlanDirError } from './plan-dir-error.js';
 export { PLAN_FILE, loadPlanDir, readPlanDir, writePlanDir, type PlanDir, type WritePlanInput } from './plan-dir.js';
 export { analysePicture, type Picture } from './picture.js';

@@ -1,9 +1,9 @@
 import { meanAbsDiff, strongDiffArea } from '../image/compare.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import type { SceneId } from '../schema/task.js';
-import { RECEPTACLES, TIPPABLE, type ObjectId } from '../../sim/scenes/table/model.js';
-import { homePosition } from '../../sim/arms.js';
-import { issue, type ValidationIssue } from './issue-codes.js';
+import { RECEPTACLES, TIPPABLE, type ObjectId } from '../scenes/table/model.js';
+import { homePosition } from '../scenes/arms.js';
+import { issue, type PlanIssue } from '../schema/plan-issue.js';
 import { OBJECT_CLASSES, SCENE_OBJECTS, classIndex, type GripperClass, type ObjectClass } from './palette-classes.js';
 import { GRIPPER_INDEXES, type Picture } from './picture.js';
 import type { ObservedStart } from './sequence.js';
@@ -59,7 +59,7 @@ export function gripperClassOf(arm: string, armCount: number): GripperClass {
 }
 
 /** Blank or noise: the picture is not a scene at all, so no other picture check applies. */
-export function textureIssues(p: Picture, step: number): ValidationIssue[] {
+export function textureIssues(p: Picture, step: number): PlanIssue[] {
   if (p.lumaStd < KEYFRAME_LIMITS.blankLumaStd) {
     return [issue('keyframe_blank', step, `step ${step}'s keyframe is blank (luminance spread ${p.lumaStd.toFixed(1)}, a scene has far more)`)];
   }
@@ -85,7 +85,7 @@ function floorProfile(p: Picture): { rows: Float64Array; cols: Float64Array } {
 }
 
 /** The floor around the table sits where the observation has it: same camera, same framing. */
-export function backgroundIssues(k: Picture, observation: Picture, step: number): ValidationIssue[] {
+export function backgroundIssues(k: Picture, observation: Picture, step: number): PlanIssue[] {
   const a = floorProfile(observation);
   const b = floorProfile(k);
   let d = 0;
@@ -97,7 +97,7 @@ export function backgroundIssues(k: Picture, observation: Picture, step: number)
   return [];
 }
 
-export function changeIssues(k: Picture, prev: Picture, step: number, prevName: string): ValidationIssue[] {
+export function changeIssues(k: Picture, prev: Picture, step: number, prevName: string): PlanIssue[] {
   const mean = meanAbsDiff(k.rgb, prev.rgb);
   const area = strongDiffArea(k.rgb, prev.rgb);
   if (mean < KEYFRAME_LIMITS.unchangedMeanDiff && area < KEYFRAME_LIMITS.unchangedArea) {
@@ -125,8 +125,8 @@ export interface ObjectCheckInput {
 }
 
 /** Objects conserved, nothing the step does not touch moves, and the arm that moves is the one named. */
-export function objectIssues(x: ObjectCheckInput): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
+export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
+  const out: PlanIssue[] = [];
   const L = KEYFRAME_LIMITS;
   const own = new Set<ObjectClass>(SCENE_OBJECTS[x.scene]);
   for (const cls of OBJECT_CLASSES) {

@@ -1,4 +1,4 @@
-import { PALETTE, rgb } from '../../sim/palette.js';
+import { PALETTE, rgb } from '../scenes/palette.js';
 import type { SceneId } from '../schema/task.js';
 
 /**

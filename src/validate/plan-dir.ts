@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { zodProblems } from '../errors/format.js';
 import type { PlanDraft } from '../planner/planner.js';
 import { Plan } from '../schema/plan.js';
-import { issue, type ValidationIssue } from './issue-codes.js';
+import { issue, type PlanIssue } from '../schema/plan-issue.js';
 import { PlanDirError } from './plan-dir-error.js';
 
 /** A plan directory read into memory: the document, the draft with keyframe bytes, the observation. */
@@ -21,7 +21,7 @@ export const PLAN_FILE = 'plan.json';
  * talk about (no directory, no plan.json, not JSON); a document that breaks the schema, or names a
  * PNG that is not there, comes back as issues (`schema`, `missing_keyframe`) naming file and field.
  */
-export function readPlanDir(dir: string): { ok: true; planDir: PlanDir; issues: ValidationIssue[] } | { ok: false; issues: ValidationIssue[] } {
+export function readPlanDir(dir: string): { ok: true; planDir: PlanDir; issues: PlanIssue[] } | { ok: false; issues: PlanIssue[] } {
   const file = join(dir, PLAN_FILE);
   let text: string;
   try {
@@ -40,7 +40,7 @@ export function readPlanDir(dir: string): { ok: true; planDir: PlanDir; issues: 
     return { ok: false, issues: zodProblems(parsed.error).map((p) => issue('schema', stepOf(p.path), `${file}: ${p.path}: ${p.message}`)) };
   }
   const plan = parsed.data;
-  const issues: ValidationIssue[] = [];
+  const issues: PlanIssue[] = [];
   const readPng = (name: string, step: number | null): Uint8Array => {
     try {
       return new Uint8Array(readFileSync(join(dir, name)));

@@ -3,12 +3,12 @@ import type { RobotProfile, Verb } from '../schema/robot-profile.js';
 // Named apart from this file's own Holding (an arm's state in the abstract model, unknown included).
 import type { Holding as ReportedHolding } from '../schema/step-feedback.js';
 import type { SceneId } from '../schema/task.js';
-import { HOME_OF, OBJECT_IDS, RECEPTACLES, TIPPABLE, type ObjectId, type TableGoal } from '../../sim/scenes/table/model.js';
-import { parseTask as parseTableTask } from '../../sim/scenes/table/words.js';
-import type { TshirtGoal } from '../../sim/scenes/tshirt/model.js';
-import { parseTask as parseTshirtTask } from '../../sim/scenes/tshirt/words.js';
-import type { TaskResult } from '../../sim/scene.js';
-import { issue, type ValidationIssue } from './issue-codes.js';
+import { HOME_OF, OBJECT_IDS, RECEPTACLES, TIPPABLE, type ObjectId, type TableGoal } from '../scenes/table/model.js';
+import { parseTask as parseTableTask } from '../scenes/table/words.js';
+import type { TshirtGoal } from '../scenes/tshirt/model.js';
+import { parseTask as parseTshirtTask } from '../scenes/tshirt/words.js';
+import type { TaskResult } from '../scenes/scene.js';
+import { issue, type PlanIssue } from '../schema/plan-issue.js';
 
 /** What one step means, read from its instruction (and its action where the planner gave one). */
 export interface StepMeaning {
@@ -54,7 +54,7 @@ export interface PastStep {
  * known not done there is `task_incomplete` (a warning: the executor runs the plan and plans again).
  * A task the scene does not know is left to the planner, which refuses it before any plan exists.
  */
-export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], task?: TaskCheck): ValidationIssue[] {
+export function checkSequence(scene: SceneId, steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], task?: TaskCheck): PlanIssue[] {
   switch (scene) {
     case 'table':
       return tableSequence(steps, profile, start, past, task && withSay(parseTableTask(task.text), task));
@@ -77,18 +77,18 @@ export interface TaskCheck {
 }
 
 /** How what the end state leaves undone is reported: task_incomplete, or task_not_done for an empty plan. */
-type SayUndone = (missing: readonly string[]) => ValidationIssue;
+type SayUndone = (missing: readonly string[]) => PlanIssue;
 
 /** "the cup", "the cup and the plate", "the cup, the plate and the fork". */
 function andList(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]!}`;
 }
 
-function incomplete(task: string, missing: readonly string[]): ValidationIssue {
+function incomplete(task: string, missing: readonly string[]): PlanIssue {
   return issue('task_incomplete', null, `the plan ends with ${andList(missing)}, so "${task}" is not done: the run plans again after these steps`);
 }
 
-function notDone(task: string, missing: readonly string[]): ValidationIssue {
+function notDone(task: string, missing: readonly string[]): PlanIssue {
   return issue('task_not_done', null, `the plan is empty ("nothing left to do"), but "${task}" is not done: ${andList(missing)}`);
 }
 
@@ -143,8 +143,8 @@ function startWhere(id: string, seen: ObservedStart['objects'][string], reported
   }
 }
 
-function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TableGoal & { say: SayUndone }): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
+function tableSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TableGoal & { say: SayUndone }): PlanIssue[] {
+  const issues: PlanIssue[] = [];
   const arms = armsState(profile, start);
   // What the robot last said its grippers hold replaces the guess, and tells whether an object seen
   // beside a gripper is held or lies there (after a slip the open gripper stays by the object).
@@ -275,8 +275,8 @@ type Tri = boolean | typeof UNKNOWN;
 type Say = (code: Parameters<typeof issue>[0], s: StepMeaning, text: string) => boolean;
 const CORNER = { bottom_left: 'shirt.bottom_left', bottom_right: 'shirt.bottom_right' } as const;
 
-function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TshirtGoal & { say: SayUndone }): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
+function tshirtSequence(steps: readonly StepMeaning[], profile: RobotProfile, start?: ObservedStart, past: readonly PastStep[] = [], goal?: TshirtGoal & { say: SayUndone }): PlanIssue[] {
+  const issues: PlanIssue[] = [];
   const arms = armsState(profile, start);
   const folded: Record<'left_sleeve' | 'right_sleeve' | 'bottom' | 'half', Tri> = { left_sleeve: UNKNOWN, right_sleeve: UNKNOWN, bottom: UNKNOWN, half: UNKNOWN };
   let collarTidy: Tri = UNKNOWN;

@@ -5,9 +5,9 @@ import type { HistoryEntry, PlanDraft } from '../planner/planner.js';
 import { Action } from '../schema/action.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { SceneId } from '../schema/task.js';
-import { sceneById } from '../../sim/registry.js';
-import type { ActionTemplate } from '../../sim/scene.js';
-import { ISSUE_SEVERITY, issue, type ValidationIssue } from './issue-codes.js';
+import { sceneById } from '../scenes/registry.js';
+import type { ActionTemplate } from '../scenes/scene.js';
+import { ISSUE_SEVERITY, issue, type PlanIssue } from '../schema/plan-issue.js';
 import {
   KEYFRAME_LIMITS,
   backgroundIssues,
@@ -47,7 +47,7 @@ export interface ValidationContext {
 
 export interface PlanValidation {
   ok: boolean;
-  issues: ValidationIssue[];
+  issues: PlanIssue[];
   /** The plan is valid as far as it goes but does not finish the task (`task_incomplete`): plan again after it. */
   incomplete: boolean;
 }
@@ -75,7 +75,7 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const isPng = (b: Uint8Array) => b.length > 8 && PNG_SIGNATURE.every((v, i) => b[i] === v);
 const normalise = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 
-function zodIssues(error: z.ZodError, prefix: string, step: number | null): ValidationIssue[] {
+function zodIssues(error: z.ZodError, prefix: string, step: number | null): PlanIssue[] {
   return error.issues.map((i) => issue('schema', step, `${prefix}${formatPath(i.path)}: ${i.message}`));
 }
 
@@ -104,7 +104,7 @@ const armList = (arms: readonly string[]) => arms.map((a) => `"${a}"`).join(', '
  * answer is `{ ok, issues }`, `ok` false exactly when some issue is an error. See issue-codes.ts.
  */
 export function validatePlan(plan: PlanDraft, profile: RobotProfile, context: ValidationContext = {}): PlanValidation {
-  let issues: ValidationIssue[];
+  let issues: PlanIssue[];
   try {
     issues = check(plan, profile, context);
   } catch (cause) {
@@ -113,8 +113,8 @@ export function validatePlan(plan: PlanDraft, profile: RobotProfile, context: Va
   return { ok: !issues.some((i) => i.severity === 'error'), issues, incomplete: issues.some((i) => i.code === 'task_incomplete') };
 }
 
-function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContext): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
+function check(plan: PlanDraft, profile: RobotProfile, context: ValidationContext): PlanIssue[] {
+  const issues: PlanIssue[] = [];
   const header = DraftHeader.safeParse(plan);
   if (!header.success) {
     issues.push(...zodIssues(header.error, 'plan.', null));

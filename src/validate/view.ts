@@ -1,7 +1,7 @@
 import type { Point2 } from '../schema/action.js';
 import type { Camera } from '../schema/robot-profile.js';
-import { toSvg } from '../../sim/geometry.js';
-import { tableViewBox } from '../../sim/render.js';
+import { toSvg } from '../scenes/geometry.js';
+import { tableViewBox } from '../scenes/view.js';
 
 /**
  * Table frame -> picture pixels for an overhead keyframe camera, the same fit the renderer uses (the

@@ -141,7 +141,7 @@ export function harness(opts: FakeOptions = {}): Harness {
 }
 
 export const issue = (message: string, severity: PlanIssue['severity'] = 'error', step: number | null = 0): PlanIssue => ({
-  code: 'fake',
+  code: 'keyframe_blank',
   severity,
   step,
   message,

@@ -1,5 +1,5 @@
-import { sceneById } from '../../sim/registry.js';
-import { sceneSvg } from '../../sim/render.js';
+import { sceneById } from '../../src/scenes/registry.js';
+import { sceneSvg } from '../../src/scenes/view.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { DEFAULT_MODEL_DIR } from '../../src/model/spec.js';
 import { Rng } from '../../src/util/rng.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sceneById } from '../../sim/registry.js';
-import { heldOutCases, heldOutRecoveries } from '../../src/model/bench.js';
+import { sceneById } from '../../src/scenes/registry.js';
+import { heldOutCases, heldOutRecoveries } from '../../src/run/model-bench.js';
 import { HELDOUT_SEED_BASE } from '../../src/model/dataset.js';
 
 describe('heldOutRecoveries', () => {

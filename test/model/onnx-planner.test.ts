@@ -35,7 +35,7 @@ describe('onnx planner on the committed model', () => {
   it('draws a retry differently from the refused draft, reproducibly', async () => {
     const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3 });
     const first = await planner.plan(request(1));
-    const retry = await planner.plan({ ...request(1), rejected: [{ code: 'x', severity: 'error', step: 0, message: 'refused' }] as never });
+    const retry = await planner.plan({ ...request(1), rejected: [{ code: 'keyframe_blank' as const, severity: 'error', step: 0, message: 'refused' }] as never });
     expect(summary(retry.steps)).not.toEqual(summary(first.steps));
     // The same sequence of drafts from a fresh planner gives the same retry.
     const again = new OnnxPlanner(model, { seed: 4, maxSteps: 3 });
@@ -53,7 +53,7 @@ describe('onnx planner on the committed model', () => {
     const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3 });
     const first = await planner.plan(request(1));
     expect(first.steps).toHaveLength(3);
-    const rejected = [{ code: 'keyframe_background', severity: 'error' as const, step: 2, message: 'step 2 shows a blob' }];
+    const rejected = [{ code: 'background_mismatch' as const, severity: 'error' as const, step: 2, message: 'step 2 shows a blob' }];
     const repair = await planner.plan({ ...request(1), rejected, previous: first });
     expect(repair.steps.map((s) => s.index)).toEqual([0, 1, 2]);
     expect(summary(repair.steps.slice(0, 2))).toEqual(summary(first.steps.slice(0, 2)));
@@ -81,7 +81,7 @@ describe('onnx planner on the committed model', () => {
     }
   });
   it('redraws a keyframe its check refuses, with its own seed, and keeps the first draw that passes', async () => {
-    const refused = { code: 'object_appeared', severity: 'error' as const, step: 1, message: 'step 1 shows a blob' };
+    const refused = { code: 'object_appeared' as const, severity: 'error' as const, step: 1, message: 'step 1 shows a blob' };
     const seen: string[] = [];
     // Refuses step 1's first two draws.
     const check = async (steps: readonly { index: number; keyframe: Uint8Array }[]) => {
@@ -107,7 +107,7 @@ describe('onnx planner on the committed model', () => {
 
   it('stops after keyframeTries draws and keeps the draw with the fewest errors', async () => {
     let draws = 0;
-    const issue = (n: number) => Array.from({ length: n }, () => ({ code: 'object_moved', severity: 'error' as const, step: 0, message: 'moved' }));
+    const issue = (n: number) => Array.from({ length: n }, () => ({ code: 'object_moved' as const, severity: 'error' as const, step: 0, message: 'moved' }));
     // Step 0's draws get 3, 1, 2 errors: the second is kept.
     const check = async (steps: readonly { index: number }[]) => (steps.at(-1)!.index === 0 ? issue([3, 1, 2][draws++]!) : []);
     const kept: string[] = [];
@@ -129,7 +129,7 @@ describe('onnx planner on the committed model', () => {
     // Refuses the greedy plan's step 1 wherever it comes up again, as the validator would.
     const refuseStep1 = async (t: readonly string[]) => {
       checked.push([...t]);
-      return t[1] === texts[1] ? [{ code: 'order', severity: 'error' as const, step: 1, message: 'not yet' }] : [];
+      return t[1] === texts[1] ? [{ code: 'order' as const, severity: 'error' as const, step: 1, message: 'not yet' }] : [];
     };
     const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 4, textCheck: refuseStep1 });
     const plan = await planner.plan(request(1));
@@ -148,7 +148,7 @@ describe('onnx planner on the committed model', () => {
     const n = plain.length;
     expect(n).toBeGreaterThan(1);
     // As textGate reports task_incomplete: at the step the plan lacks, until there is one more step.
-    const short = async (t: readonly string[]) => (t.length <= n ? [{ code: 'task_incomplete', severity: 'error' as const, step: t.length, message: 'short' }] : []);
+    const short = async (t: readonly string[]) => (t.length <= n ? [{ code: 'task_incomplete' as const, severity: 'error' as const, step: t.length, message: 'short' }] : []);
     const planner = new OnnxPlanner(model, { seed: 4, textCheck: short });
     const got = (await planner.plan(request(1))).steps.map((s) => s.instruction);
     const next = await model.stepAlternatives(shirt.profile.id, 'fold the t-shirt', (await model.encodePicture(request(1).observation)).codes, { keep: plain, refused: [''] });
@@ -172,7 +172,7 @@ describe('onnx planner on the committed model', () => {
     expect(await firstStep([miss(0, 0)])).toBe(first);
     expect(await firstStep([miss(0, 0), miss(1, 1)], 0)).toBe(first);
     // No other first step passes the check: the failing one again, rather than no plan.
-    const onlyFirst = async (t: readonly string[]) => (t[0] === first ? [] : [{ code: 'order', severity: 'error' as const, step: 0, message: 'not yet' }]);
+    const onlyFirst = async (t: readonly string[]) => (t[0] === first ? [] : [{ code: 'order' as const, severity: 'error' as const, step: 0, message: 'not yet' }]);
     const stuckPlan = await new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: onlyFirst, putOffAfter: 2 }).plan({ ...request(1), history: [miss(0, 0), miss(1, 1)] });
     expect(stuckPlan.steps[0]!.instruction).toBe(first);
   });
@@ -221,8 +221,8 @@ describe('onnx planner on the committed model', () => {
     // The greedy first step is refused; any other plan gets two errors, but only from step 1 on.
     const check = async (t: readonly string[]) =>
       t[0] === first
-        ? [{ code: 'order', severity: 'error' as const, step: 0, message: 'not yet' }]
-        : t.length > 1 ? [1, 2].map((step) => ({ code: 'order', severity: 'error' as const, step, message: 'later' })) : [];
+        ? [{ code: 'order' as const, severity: 'error' as const, step: 0, message: 'not yet' }]
+        : t.length > 1 ? [1, 2].map((step) => ({ code: 'order' as const, severity: 'error' as const, step, message: 'later' })) : [];
     const plan = await new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: check }).plan(request(1));
     expect(plan.steps[0]!.instruction).not.toBe(first);
   });
@@ -231,7 +231,7 @@ describe('onnx planner on the committed model', () => {
     const seenTexts: string[][] = [];
     const refuseFirst = async (texts: readonly string[]) => {
       seenTexts.push([...texts]);
-      return seenTexts.length === 1 ? [{ code: 'step_count', severity: 'error' as const, step: null, message: 'too many steps' }] : [];
+      return seenTexts.length === 1 ? [{ code: 'step_count' as const, severity: 'error' as const, step: null, message: 'too many steps' }] : [];
     };
     const planner = new OnnxPlanner(model, { seed: 4, maxSteps: 3, textCheck: refuseFirst });
     const plan = await planner.plan(request(1));
@@ -264,7 +264,7 @@ describe('stuckStep', () => {
 });
 
 describe('repairFrom', () => {
-  const e = (step: number | null, severity: 'error' | 'warning' = 'error') => ({ code: 'x', severity, step, message: 'm' });
+  const e = (step: number | null, severity: 'error' | 'warning' = 'error') => ({ code: 'keyframe_blank' as const, severity, step, message: 'm' });
   it('starts at the first step with an error, ignoring warnings', () => {
     expect(repairFrom([e(5), e(3), e(1, 'warning')], 7)).toBe(3);
     expect(repairFrom([e(6)], 7)).toBe(6);

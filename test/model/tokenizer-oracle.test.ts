@@ -8,7 +8,7 @@ import { WorldModel } from '../../src/model/world-model.js';
 import type { PlanDraft, Planner } from '../../src/planner/planner.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { runTask } from '../../src/run/session.js';
-import { oraclePlan } from '../../src/validate/oracle-plan.js';
+import { oraclePlan } from '../../sim/oracle-plan.js';
 import { SimRobot } from '../../sim/robot-node.js';
 import { SimWorld } from '../../sim/world.js';
 import { MODEL_DIR } from './fixtures.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModelSpec, TokenLayout } from '../../src/model/spec.js';
 import { joinWords, words } from '../../src/model/text.js';
-import { PALETTE } from '../../sim/palette.js';
+import { PALETTE } from '../../src/scenes/palette.js';
 import { MODEL_DIR } from './fixtures.js';
 
 const layout = new TokenLayout(loadModelSpec(MODEL_DIR));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimWorld } from '../../sim/world.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { loadProfile } from '../../src/profile/load.js';
-import { oraclePlan } from '../../src/validate/oracle-plan.js';
+import { oraclePlan } from '../../sim/oracle-plan.js';
 import { validateDraft } from '../../src/validate/validate-draft.js';
 import { MODEL_DIR } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, DEFAULT_CONTROLLER_OPTIONS } from '../../sim/controller.js';
-import { sceneById } from '../../sim/registry.js';
+import { sceneById } from '../../src/scenes/registry.js';
 import { didaFill } from '../../src/model/dida.js';
 import { greedy, prefill, softmax } from '../../src/model/generation.js';
 import { WorldModel } from '../../src/model/world-model.js';

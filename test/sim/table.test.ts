@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { meanAbsDiff } from '../../src/image/compare.js';
 import { loadProfile } from '../../src/profile/load.js';
 import type { RobotProfile } from '../../src/schema/index.js';
-import { sceneSvg, svgToRgb } from '../../sim/render.js';
-import { Rng } from '../../sim/rng.js';
-import type { OracleStep } from '../../sim/scene.js';
-import type { TableGoal, TableState } from '../../sim/scenes/table/index.js';
-import { HOME_OF, RECEPTACLES, missKinds, missOfKind, tableScene } from '../../sim/scenes/table/index.js';
-import { footprint } from '../../sim/scenes/table/model.js';
+import { svgToRgb } from '../../sim/render.js';
+import { sceneSvg } from '../../src/scenes/view.js';
+import { Rng } from '../../src/util/rng.js';
+import type { OracleStep } from '../../src/scenes/scene.js';
+import type { TableGoal, TableState } from '../../src/scenes/table/index.js';
+import { HOME_OF, RECEPTACLES, tableScene } from '../../src/scenes/table/index.js';
+import { missKinds, missOfKind, tableMisses } from '../../sim/miss/table.js';
+import { footprint } from '../../src/scenes/table/model.js';
 
 const g1 = loadProfile('agibot-g1');
 const franka = loadProfile('franka-fr3');
@@ -190,12 +192,12 @@ describe('table scene: misses and recovery', () => {
     const plan = tableScene.oracle(s0, goalOf('clear the table'), g1);
     const kinds = new Set<string>();
     for (let i = 0; i < 40; i++) {
-      const a = tableScene.miss(s0, plan[0]!.action, new Rng(i));
-      expect(tableScene.miss(s0, plan[0]!.action, new Rng(i))).toEqual(a);
+      const a = tableMisses.miss(s0, plan[0]!.action, new Rng(i));
+      expect(tableMisses.miss(s0, plan[0]!.action, new Rng(i))).toEqual(a);
       kinds.add(a.kind);
     }
     expect([...kinds].sort()).toEqual(['drop', 'knocked_over', 'slip']);
-    expect(tableScene.miss(plan[0]!.next, plan[1]!.action, new Rng(1)).kind).toBe('drop');
+    expect(tableMisses.miss(plan[0]!.next, plan[1]!.action, new Rng(1)).kind).toBe('drop');
     expect(() => missOfKind(plan[0]!.next, plan[1]!.action, 'slip', new Rng(1))).toThrow(RangeError);
   });
 });

@@ -3,12 +3,14 @@ import { COMPARE_SIZE, meanAbsDiff } from '../../src/image/compare.js';
 import { loadProfile } from '../../src/profile/load.js';
 import type { RobotProfile } from '../../src/schema/index.js';
 import { Action } from '../../src/schema/index.js';
-import { sceneSvg, svgToRgb } from '../../sim/render.js';
-import { Rng } from '../../sim/rng.js';
-import type { OracleStep } from '../../sim/scene.js';
-import { UnsupportedTaskError } from '../../sim/scene.js';
-import type { TshirtGoal, TshirtState } from '../../sim/scenes/tshirt/index.js';
-import { missKinds, missOfKind, tshirtScene } from '../../sim/scenes/tshirt/index.js';
+import { svgToRgb } from '../../sim/render.js';
+import { sceneSvg } from '../../src/scenes/view.js';
+import { Rng } from '../../src/util/rng.js';
+import type { OracleStep } from '../../src/scenes/scene.js';
+import { UnsupportedTaskError } from '../../src/scenes/scene.js';
+import type { TshirtGoal, TshirtState } from '../../src/scenes/tshirt/index.js';
+import { tshirtScene } from '../../src/scenes/tshirt/index.js';
+import { missKinds, missOfKind, tshirtMisses } from '../../sim/miss/tshirt.js';
 
 const aloha = loadProfile('aloha-agilex');
 const stanford = loadProfile('aloha-stanford');
@@ -176,7 +178,7 @@ describe('tshirt scene: misses and recovery', () => {
         const plan = tshirtScene.oracle(s, FULL, aloha);
         expect(plan.length).toBeLessThanOrEqual(9);
         const step = plan[0]!;
-        s = rng.chance(0.3) ? tshirtScene.miss(s, step.action, rng).state : step.next;
+        s = rng.chance(0.3) ? tshirtMisses.miss(s, step.action, rng).state : step.next;
         executed++;
         expect(executed).toBeLessThan(60);
       }
@@ -203,7 +205,7 @@ describe('tshirt scene: off-script states', () => {
         });
         expect(options.length).toBeGreaterThan(0);
         const c = rng.pick(options);
-        s = rng.chance(0.25) ? tshirtScene.miss(s, c.action, rng).state : c.next;
+        s = rng.chance(0.25) ? tshirtMisses.miss(s, c.action, rng).state : c.next;
         const plan = tshirtScene.oracle(s, FULL, aloha);
         expect(plan.length).toBeLessThanOrEqual(10);
         expect(tshirtScene.isGoal(follow(s, plan, aloha), FULL)).toBe(true);

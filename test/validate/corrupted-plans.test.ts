@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { PlanDraft } from '../../src/planner/planner.js';
 import { RobotProfile } from '../../src/schema/robot-profile.js';
 import type { SceneId } from '../../src/schema/task.js';
-import type { IssueCode } from '../../src/validate/issue-codes.js';
+import type { IssueCode } from '../../src/schema/plan-issue.js';
 import { overheadMapper } from '../../src/validate/view.js';
-import { PALETTE } from '../../sim/palette.js';
-import type { OraclePlan } from '../../src/validate/oracle-plan.js';
+import { PALETTE } from '../../src/scenes/palette.js';
+import type { OraclePlan } from '../../sim/oracle-plan.js';
 import { copyDraft, drawDisc, noisePng, oracle, profile, render, solidPng, validate } from './helpers.js';
 
 /**

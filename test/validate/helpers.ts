@@ -4,11 +4,12 @@ import { loadProfile } from '../../src/profile/load.js';
 import type { RobotProfile } from '../../src/schema/robot-profile.js';
 import type { SceneId } from '../../src/schema/task.js';
 import { Rng } from '../../src/util/rng.js';
-import { oraclePlan, type OraclePlan } from '../../src/validate/oracle-plan.js';
+import { oraclePlan, type OraclePlan } from '../../sim/oracle-plan.js';
 import { validateDraft } from '../../src/validate/validate-draft.js';
-import { sceneSvg, svgToPng, type Size } from '../../sim/render.js';
-import type { SceneStateBase, View } from '../../sim/scene.js';
-import { sceneById } from '../../sim/registry.js';
+import { svgToPng } from '../../sim/render.js';
+import { sceneSvg, type Size } from '../../src/scenes/view.js';
+import type { SceneStateBase, View } from '../../src/scenes/scene.js';
+import { sceneById } from '../../src/scenes/registry.js';
 import { SimWorld } from '../../sim/world.js';
 
 /** Keyframes at the size the embedded model draws them: fast to render, and what the validator sees most. */

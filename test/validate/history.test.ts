@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryEntry, PlanRequest } from '../../src/planner/planner.js';
 import { Rng } from '../../src/util/rng.js';
 import { textGate } from '../../src/validate/gates.js';
-import { missOfKind, tshirtScene, type TshirtState } from '../../sim/scenes/tshirt/index.js';
+import { tshirtScene, type TshirtState } from '../../src/scenes/tshirt/index.js';
+import { missOfKind } from '../../sim/miss/tshirt.js';
 import { profile, world } from './helpers.js';
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { oraclePlan } from '../../src/validate/oracle-plan.js';
+import { oraclePlan } from '../../sim/oracle-plan.js';
 import { Rng } from '../../src/util/rng.js';
+import { missModelOf } from '../../sim/miss/index.js';
 import { SIZE, TASK, errorsOf, likeModel, oracle, validate, world } from './helpers.js';
 import type { SceneId } from '../../src/schema/task.js';
 
@@ -40,7 +41,7 @@ describe('oracle replans from miss states validate clean', () => {
         const rng = new Rng(seed);
         let state = w.state;
         for (const step of plan) {
-          w.state = w.scene.miss(state, step.action, rng).state;
+          w.state = missModelOf(w.scene.id).miss(state, step.action, rng).state;
           const replan = await oraclePlan(w, { size: SIZE, version: 2 });
           if (replan.draft.steps.length > 0) {
             replans++;

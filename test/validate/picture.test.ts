@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PALETTE, rgb } from '../../sim/palette.js';
+import { PALETTE, rgb } from '../../src/scenes/palette.js';
 import { analysePicture } from '../../src/validate/picture.js';
 
 const W = 128;

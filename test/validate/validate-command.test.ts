@@ -7,7 +7,7 @@ import { validateCommand } from '../../src/cli/commands/validate.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { loadPlanDir, readPlanDir } from '../../src/validate/plan-dir.js';
 import { PlanDirError } from '../../src/validate/plan-dir-error.js';
-import { writeOraclePlanDir } from '../../src/validate/oracle-plan.js';
+import { writeOraclePlanDir } from '../../sim/oracle-plan.js';
 import { SIZE, solidPng, world } from './helpers.js';
 
 function io(): CliIo & { stdout: string[]; stderr: string[] } {

@@ -1,4 +1,4 @@
-import { benchWorldModel } from '../../model/bench.js';
+import { benchWorldModel } from '../../run/model-bench.js';
 import { DEFAULT_DIDA } from '../../model/dida.js';
 import { DEFAULT_KEEP_BIAS, WorldModel } from '../../model/world-model.js';
 import { intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';

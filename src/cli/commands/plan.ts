@@ -9,7 +9,7 @@ import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
-import { oraclePlan } from '../../validate/oracle-plan.js';
+import { oraclePlan } from '../../../sim/oracle-plan.js';
 import { writePlanDir } from '../../validate/plan-dir.js';
 import { validateDraft } from '../../validate/validate-draft.js';
 import { keyframeGate, textGate } from '../../validate/gates.js';

@@ -2,7 +2,7 @@ import { loadProfile } from '../../profile/load.js';
 import { validateDraft } from '../../validate/validate-draft.js';
 import { isPlanDirError } from '../../validate/plan-dir-error.js';
 import { readPlanDir } from '../../validate/plan-dir.js';
-import type { ValidationIssue } from '../../validate/issue-codes.js';
+import type { PlanIssue } from '../../schema/plan-issue.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -22,7 +22,7 @@ Options:
   --json         print { "ok": boolean, "issues": [ { "code", "severity", "step", "message" } ] }
   -h, --help     this text`;
 
-function line(i: ValidationIssue): string {
+function line(i: PlanIssue): string {
   return `  ${i.severity.padEnd(7)} ${i.step === null ? 'plan   ' : `step ${String(i.step).padEnd(2)}`} ${i.code}: ${i.message}`;
 }
 
@@ -45,14 +45,14 @@ export const validateCommand: Command = {
       io.err(`keystep validate: ${error.message}`);
       return EXIT.config;
     }
-    let issues: ValidationIssue[];
+    let issues: PlanIssue[];
     if (!read.ok) {
       issues = read.issues;
     } else {
       const { plan, draft, observation } = read.planDir;
       const robot = loadProfile(values.robot ?? plan.robot);
       const result = await validateDraft({ plan: draft, robot, task: plan.task, ...(observation !== undefined ? { observation } : {}) });
-      issues = [...read.issues, ...(result.issues as ValidationIssue[])];
+      issues = [...read.issues, ...(result.issues as PlanIssue[])];
     }
     const ok = !issues.some((i) => i.severity === 'error');
     if (values.json) {

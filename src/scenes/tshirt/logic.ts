@@ -1,9 +1,9 @@
-import type { Action, RobotProfile } from '../../../src/schema/index.js';
-import { initialArms, moveArm } from '../../arms.js';
-import type { Point2 } from '../../geometry.js';
-import { lerp } from '../../geometry.js';
-import type { Rng } from '../../rng.js';
-import type { ActionTemplate, ArmState, Candidate, CandidateResult, MissKind, MissOutcome } from '../../scene.js';
+import type { Action, RobotProfile } from '../../schema/index.js';
+import { initialArms, moveArm } from '../arms.js';
+import type { Point2 } from '../geometry.js';
+import { lerp } from '../geometry.js';
+import type { Rng } from '../../util/rng.js';
+import type { ActionTemplate, ArmState, Candidate, CandidateResult } from '../scene.js';
 import type { FoldId, TshirtGoal, TshirtState } from './model.js';
 import {
   ASIDE_SLOTS, FEATURES, FOLD_IDS, collarPoint, featureAt, foldOf, isFolded, localCentre, poseAt, r4, rp, withFold,
@@ -58,7 +58,7 @@ const HOLD: Record<'bottom_left' | 'bottom_right', string> = {
   bottom_right: 'shirt.bottom_right',
 };
 
-const PART_WORDS: Record<string, string> = {
+export const PART_WORDS: Record<string, string> = {
   left_sleeve: 'the left sleeve',
   right_sleeve: 'the right sleeve',
   bottom: 'the bottom',
@@ -71,23 +71,23 @@ const PART_WORDS: Record<string, string> = {
 };
 
 /** Arms in profile order (the first is the leftmost), as the state lists them. */
-function ordered(state: TshirtState, arms: readonly string[]): string[] {
+export function ordered(state: TshirtState, arms: readonly string[]): string[] {
   const names = state.arms.map((a) => a.name);
   return arms.slice().sort((a, b) => names.indexOf(a) - names.indexOf(b));
 }
 
-function arm(state: TshirtState, name: string): ArmState {
+export function arm(state: TshirtState, name: string): ArmState {
   const a = state.arms.find((x) => x.name === name);
   if (a === undefined) throw new Error(`tshirt: no arm "${name}" in the state`);
   return a;
 }
 
-function setArms(arms: ArmState[], name: string, pos: Point2, closed: boolean, holding: string | null): ArmState[] {
+export function setArms(arms: ArmState[], name: string, pos: Point2, closed: boolean, holding: string | null): ArmState[] {
   return moveArm(arms, name, { pos: rp(pos), closed, holding });
 }
 
 /** Where each acting arm grasps for a fold, and which flat-shirt point it carries. */
-function foldGrips(state: TshirtState, id: FoldId, arms: readonly string[]): { arm: string; feature: Point2 }[] {
+export function foldGrips(state: TshirtState, id: FoldId, arms: readonly string[]): { arm: string; feature: Point2 }[] {
   switch (id) {
     case 'left_sleeve':
       return [{ arm: arms[0]!, feature: FEATURES.leftSleeveTip }];
@@ -117,7 +117,7 @@ function foldGrips(state: TshirtState, id: FoldId, arms: readonly string[]): { a
 }
 
 /** The fold made at `extent`; the acting arms end on the carried points, holding them if it stopped short. */
-function doFold(state: TshirtState, id: FoldId, arms: readonly string[], extent: number): TshirtState {
+export function doFold(state: TshirtState, id: FoldId, arms: readonly string[], extent: number): TshirtState {
   const grips = foldGrips(state, id, arms);
   const folds = withFold(state, id, extent);
   const next: TshirtState = { ...state, folds };
@@ -191,7 +191,7 @@ function reaches(profile: RobotProfile, name: string, p: Point2): boolean {
   return p[0] >= ws.min[0] && p[0] <= ws.max[0] && p[1] >= ws.min[1] && p[1] <= ws.max[1];
 }
 
-function fmt(p: Point2): string {
+export function fmt(p: Point2): string {
   return `(${p[0].toFixed(2)}, ${p[1].toFixed(2)})`;
 }
 
@@ -458,13 +458,13 @@ function release(state: TshirtState, template: ActionTemplate, profile: RobotPro
 }
 
 /** The arm that carries the shirt aside: the only one, or of two the one on the side it goes to. */
-function carrierOf(state: TshirtState, act: Action): string {
+export function carrierOf(state: TshirtState, act: Action): string {
   if (act.arms.length < 2) return act.arms[0]!;
   const pair = ordered(state, act.arms);
   return act.slot === 1 ? pair[pair.length - 1]! : pair[0]!;
 }
 
-function featureAtCentre(state: TshirtState): Point2 {
+export function featureAtCentre(state: TshirtState): Point2 {
   return featureAt({ folds: [], pose: state.pose }, localCentre(state));
 }
 
@@ -514,113 +514,3 @@ export function candidates(state: TshirtState, template: ActionTemplate, profile
       return fail(`"${template.verb}" is not a step of folding the t-shirt (fold, grasp, tidy, move)`);
   }
 }
-
-// ---- Misses -----------------------------------------------------------------------------------
-
-/** The ways this action can fail. */
-export function missKinds(action: Action): MissKind[] {
-  switch (action.verb) {
-    case 'fold':
-      return action.part === 'bottom' ? ['slip', 'drop', 'partial_fold'] : ['slip', 'partial_fold'];
-    case 'move':
-      return ['slip', 'drop'];
-    default:
-      return ['slip'];
-  }
-}
-
-/** Every acting arm goes to where it would have grasped, open, nothing held. */
-function reachedOpen(state: TshirtState, action: Action): TshirtState {
-  let a = state.arms;
-  const at = (name: string): Point2 => {
-    if (action.verb === 'fold' && action.part !== undefined && (FOLD_IDS as readonly string[]).includes(action.part)) {
-      const g = foldGrips(state, action.part as FoldId, action.arms).find((x) => x.arm === name);
-      if (g !== undefined) return featureAt(state, g.feature);
-    }
-    if (action.verb === 'grasp') {
-      const left = action.part === 'bottom_left' || (action.part === 'bottom_corners' && ordered(state, action.arms)[0] === name);
-      return featureAt(state, left ? FEATURES.bottomLeft : FEATURES.bottomRight);
-    }
-    if (action.verb === 'tidy') return collarPoint(state);
-    if (action.verb === 'move') return featureAtCentre(state);
-    return arm(state, name).pos;
-  };
-  for (const name of action.arms) {
-    a = setArms(a, name, at(name), false, null);
-  }
-  return { ...state, arms: a };
-}
-
-export function missOfKind(state: TshirtState, action: Action, kind: MissKind, rng: Rng): MissOutcome<TshirtState> {
-  const arms = action.arms.join(' and ');
-  const part = action.part;
-  if (kind === 'partial_fold' && action.verb === 'fold' && part !== undefined && (FOLD_IDS as readonly string[]).includes(part)) {
-    const extent = r4(rng.range(0.35, 0.7));
-    const id = part as FoldId;
-    const holders = id === 'bottom' ? foldGrips(state, id, action.arms).map((g) => g.arm) : action.arms;
-    return {
-      kind,
-      state: doFold(state, id, holders, extent),
-      reason: `the ${arms} arm${action.arms.length > 1 ? 's' : ''} stopped short: ${PART_WORDS[id]} is folded only ${Math.round(extent * 100)}% of the way`,
-    };
-  }
-  if (kind === 'drop' && action.verb === 'fold' && part === 'bottom') {
-    const grips = foldGrips(state, 'bottom', action.arms);
-    const full = doFold(state, 'bottom', grips.map((g) => g.arm), 1);
-    const t = rng.range(0.25, 0.6);
-    let a = state.arms;
-    for (const g of grips) a = setArms(a, g.arm, lerp(arm(state, g.arm).pos, arm(full, g.arm).pos, t), false, null);
-    return {
-      kind,
-      state: { ...state, folds: state.folds.filter((f) => f.id !== 'bottom'), arms: a },
-      reason: 'both corners slipped out mid-lift and the bottom fell back flat',
-    };
-  }
-  if (kind === 'drop' && action.verb === 'move') {
-    const c = localCentre(state);
-    const at: Point2 = [rng.range(-0.12, 0.12), rng.range(-0.1, 0.12)];
-    const angle = rng.range(-0.35, 0.35);
-    const pose = poseAt(c, at, angle);
-    let a = setArms(state.arms, carrierOf(state, action), at, false, null);
-    for (const other of action.arms) if (other !== carrierOf(state, action)) a = setArms(a, other, featureAtCentre(state), false, null);
-    return {
-      kind,
-      state: { ...state, pose, aside: null, arms: a },
-      reason: `the folded shirt fell out of the ${arms} gripper and landed at ${fmt(rp(at))}, not aside`,
-    };
-  }
-  if (action.verb === 'release') {
-    return { kind: 'slip', state, reason: 'the cloth stuck to the gripper fingers; nothing was let go' };
-  }
-  // Slip.
-  if (action.verb === 'grasp' && part === 'bottom_corners') {
-    const which = rng.int(3); // 0: left slipped, 1: right slipped, 2: both
-    const [l, r] = ordered(state, action.arms);
-    const done = perform(state, action);
-    let a = done.arms;
-    if (which !== 1) a = setArms(a, l!, arm(done, l!).pos, false, null);
-    if (which !== 0) a = setArms(a, r!, arm(done, r!).pos, false, null);
-    const lost = which === 0 ? 'the bottom-left corner' : which === 1 ? 'the bottom-right corner' : 'both corners';
-    return { kind: 'slip', state: { ...done, arms: a }, reason: `${lost} slipped out of the gripper${which === 2 ? 's' : ''}` };
-  }
-  if (action.verb === 'fold' && part === 'bottom') {
-    // One corner slips before the lift; the other arm keeps its corner.
-    const grips = foldGrips(state, 'bottom', action.arms);
-    const g = grips[rng.int(grips.length)]!;
-    return {
-      kind: 'slip',
-      state: { ...state, arms: setArms(state.arms, g.arm, arm(state, g.arm).pos, false, null) },
-      reason: `the corner slipped out of the ${g.arm} gripper before the lift`,
-    };
-  }
-  return {
-    kind: 'slip',
-    state: reachedOpen(state, action),
-    reason: `the ${arms} gripper${action.arms.length > 1 ? 's' : ''} closed on nothing: ${PART_WORDS[part ?? ''] ?? 'the shirt'} slipped`,
-  };
-}
-
-export function miss(state: TshirtState, action: Action, rng: Rng): MissOutcome<TshirtState> {
-  return missOfKind(state, action, rng.pick(missKinds(action)), rng);
-}
-

@@ -1,12 +1,11 @@
-import type { SceneModule } from '../../scene.js';
+import type { SceneModule } from '../scene.js';
 import { draw } from './draw.js';
-import { candidates, initial, isGoal, miss, oracle } from './logic.js';
+import { candidates, initial, isGoal, oracle } from './logic.js';
 import type { TableGoal, TableState } from './model.js';
 import { TASKS, VOCABULARY, parseInstruction, parseTask } from './words.js';
 
 export type { ObjectId, ReceptacleId, TableGoal, TableObject, TableState, Where } from './model.js';
 export { HOME_OF, OBJECT_IDS, RECEPTACLES, TIPPABLE } from './model.js';
-export { missKinds, missOfKind } from './logic.js';
 
 /**
  * Table clearing: pick six objects (cup, plate, bowl, fork, napkin, bottle) off the table and put
@@ -23,6 +22,5 @@ export const tableScene: SceneModule<TableState, TableGoal> = {
   oracle,
   parseInstruction,
   candidates,
-  miss,
   draw,
 };

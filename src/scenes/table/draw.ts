@@ -1,7 +1,7 @@
-import type { Point2 } from '../../../src/schema/index.js';
-import { toSvg } from '../../geometry.js';
-import { PALETTE } from '../../palette.js';
-import type { View } from '../../scene.js';
+import type { Point2 } from '../../schema/index.js';
+import { toSvg } from '../geometry.js';
+import { PALETTE } from '../palette.js';
+import type { View } from '../scene.js';
 import type { ObjectId, Pose, Receptacle, TableObject, TableState } from './model.js';
 import { DRAW_SCALE, RECEPTACLES, RECEPTACLE_IDS } from './model.js';
 

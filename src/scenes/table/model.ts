@@ -1,7 +1,7 @@
-import type { Point2, RobotProfile } from '../../../src/schema/index.js';
-import { homePosition } from '../../arms.js';
-import { dist } from '../../geometry.js';
-import type { SceneStateBase } from '../../scene.js';
+import type { Point2, RobotProfile } from '../../schema/index.js';
+import { homePosition } from '../arms.js';
+import { dist } from '../geometry.js';
+import type { SceneStateBase } from '../scene.js';
 
 /**
  * The table-clearing world: six objects, three receptacles at fixed places, in the table frame

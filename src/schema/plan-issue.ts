@@ -1,7 +1,7 @@
-import type { PlanIssue } from '../planner/planner.js';
+import { z } from 'zod';
 
 /**
- * Every check the validator makes, one code each, with the severity it reports at. Errors send a plan
+ * Every finding about a plan, one code each (the validator's checks, and the planner's own), with the severity it reports at. Errors send a plan
  * back to the planner; warnings are logged and shown. A code never changes meaning: logs and the
  * planner's `rejected` list carry them.
  */
@@ -102,7 +102,10 @@ export const ISSUE_SEVERITY = {
   plan_duration: 'error',
   /** Plan duration above 80 % of the limit: little room for replans. */
   plan_duration_near_limit: 'warning',
-} as const satisfies Record<string, PlanIssue['severity']>;
+  // planner
+  /** The planner moved a step the robot failed several times in a row behind another step. */
+  put_off: 'error',
+} as const satisfies Record<string, 'error' | 'warning'>;
 
 export type IssueCode = keyof typeof ISSUE_SEVERITY;
 export const ISSUE_CODES = Object.keys(ISSUE_SEVERITY) as IssueCode[];
@@ -127,11 +130,15 @@ export const KEYFRAME_ISSUE_CODES: ReadonlySet<IssueCode> = new Set<IssueCode>([
 /** The codes about whether the plan finishes the task: what more steps, not other steps, can fix. */
 export const TASK_ISSUE_CODES: ReadonlySet<IssueCode> = new Set<IssueCode>(['task_incomplete', 'task_not_done']);
 
-/** A PlanIssue whose code is one of ours. */
-export interface ValidationIssue extends PlanIssue {
-  code: IssueCode;
-}
+/** A finding about a plan, as data: logs, the report and the planner's `rejected` list carry these. */
+export const PlanIssue = z.object({
+  code: z.enum(ISSUE_CODES as [IssueCode, ...IssueCode[]]),
+  severity: z.enum(['error', 'warning']),
+  step: z.number().int().min(0).nullable(),
+  message: z.string(),
+});
+export type PlanIssue = z.infer<typeof PlanIssue>;
 
-export function issue(code: IssueCode, step: number | null, message: string): ValidationIssue {
+export function issue(code: IssueCode, step: number | null, message: string): PlanIssue {
   return { code, severity: ISSUE_SEVERITY[code], step, message };
 }

@@ -1,4 +1,4 @@
-import type { RobotProfile } from '../src/schema/index.js';
+import type { RobotProfile } from '../schema/index.js';
 import type { Point2 } from './geometry.js';
 import { toSvg } from './geometry.js';
 import { PALETTE } from './palette.js';

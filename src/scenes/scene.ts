@@ -1,5 +1,5 @@
-import type { Action, Point2, RobotProfile, SceneId } from '../src/schema/index.js';
-import type { Rng } from './rng.js';
+import type { Action, Point2, RobotProfile, SceneId } from '../schema/index.js';
+import type { Rng } from '../util/rng.js';
 
 /** One gripper as the simulator tracks it. Scenes move grippers as part of every action. */
 export interface ArmState {
@@ -16,17 +16,6 @@ export interface ArmState {
 export interface SceneStateBase {
   scene: SceneId;
   arms: ArmState[];
-}
-
-/** The ways real grasps fail, as the miss model produces them. */
-export type MissKind = 'slip' | 'drop' | 'partial_fold' | 'knocked_over';
-export const MISS_KINDS: readonly MissKind[] = ['slip', 'drop', 'partial_fold', 'knocked_over'];
-
-export interface MissOutcome<S> {
-  kind: MissKind;
-  state: S;
-  /** For people and logs: "the cup slipped out of the left gripper". */
-  reason: string;
 }
 
 /** One step of the oracle: what to say, what it means, and the state it should lead to. */
@@ -83,7 +72,7 @@ export interface View {
 }
 
 /**
- * A simulated scene. Pure: every function maps inputs to outputs, randomness comes in as an Rng.
+ * A scene of the task domain: its words, rules, oracle and drawing. Pure: every function maps inputs to outputs, randomness comes in as an Rng.
  * `S` is the scene's state type, `G` what a task asks of it.
  */
 export interface SceneModule<S extends SceneStateBase, G> {
@@ -103,8 +92,6 @@ export interface SceneModule<S extends SceneStateBase, G> {
   parseInstruction(text: string, profile: RobotProfile): ParseResult;
   /** Every outcome consistent with the template from this state, distinct in what a camera sees. */
   candidates(state: S, template: ActionTemplate, profile: RobotProfile): CandidateResult<S>;
-  /** What goes wrong when `action` (a candidate from `state`) is executed and misses. */
-  miss(state: S, action: Action, rng: Rng): MissOutcome<S>;
   /** SVG elements (no <svg> wrapper) in table millimetres, see geometry.toSvg; grippers excluded. */
   draw(state: S, view: View): string;
 }

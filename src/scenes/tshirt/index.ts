@@ -1,6 +1,6 @@
-import type { SceneModule, View } from '../../scene.js';
+import type { SceneModule, View } from '../scene.js';
 import { drawShirt } from './draw.js';
-import { candidates, initial, isGoal, miss } from './logic.js';
+import { candidates, initial, isGoal } from './logic.js';
 import type { TshirtGoal, TshirtState } from './model.js';
 import { localStack } from './model.js';
 import { oracle } from './oracle.js';
@@ -8,7 +8,7 @@ import { TASKS, VOCABULARY, parseInstruction, parseTask } from './words.js';
 
 export type { Fold, FoldId, Pose, TshirtGoal, TshirtState } from './model.js';
 export { ASIDE_SLOTS, FULL_LINES, localStack } from './model.js';
-export { missKinds, missOfKind, perform } from './logic.js';
+export { perform } from './logic.js';
 
 /**
  * T-shirt folding for a bimanual (ALOHA-style) robot: the shirt is polygons, folds are lines applied
@@ -24,6 +24,5 @@ export const tshirtScene: SceneModule<TshirtState, TshirtGoal> = {
   oracle,
   parseInstruction,
   candidates,
-  miss,
   draw: (state: TshirtState, view: View) => drawShirt(state, localStack(state), view),
 };

@@ -1,6 +1,6 @@
-import type { RobotProfile } from '../../../src/schema/index.js';
-import { STOPWORDS, leftoverWords, takeArms, takePhrase, takeWord, tokenize } from '../../language.js';
-import type { ActionTemplate, ParseResult, TaskResult, Vocabulary } from '../../scene.js';
+import type { RobotProfile } from '../../schema/index.js';
+import { STOPWORDS, leftoverWords, takeArms, takePhrase, takeWord, tokenize } from '../language.js';
+import type { ActionTemplate, ParseResult, TaskResult, Vocabulary } from '../scene.js';
 import type { ObjectId, TableGoal } from './model.js';
 import { OBJECT_IDS } from './model.js';
 

@@ -1,9 +1,10 @@
-import type { PlanDraft } from '../planner/planner.js';
-import { writePlanDir } from './plan-dir.js';
-import type { RobotProfile } from '../schema/robot-profile.js';
-import { sceneSvg, svgToPng, viewOf, type Size } from '../../sim/render.js';
-import type { OracleStep, SceneStateBase } from '../../sim/scene.js';
-import type { SimWorld } from '../../sim/world.js';
+import type { PlanDraft } from '../src/planner/planner.js';
+import { writePlanDir } from '../src/validate/plan-dir.js';
+import type { RobotProfile } from '../src/schema/robot-profile.js';
+import { svgToPng } from './render.js';
+import { sceneSvg, viewOf, type Size } from '../src/scenes/view.js';
+import type { OracleStep, SceneStateBase } from '../src/scenes/scene.js';
+import type { SimWorld } from './world.js';
 
 export interface OraclePlan {
   draft: PlanDraft;

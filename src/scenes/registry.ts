@@ -1,7 +1,7 @@
-import type { SceneId } from '../src/schema/index.js';
+import type { SceneId } from '../schema/index.js';
 import type { SceneModule, SceneStateBase } from './scene.js';
-import { tableScene } from './scenes/table/index.js';
-import { tshirtScene } from './scenes/tshirt/index.js';
+import { tableScene } from './table/index.js';
+import { tshirtScene } from './tshirt/index.js';
 
 /**
  * Every scene by id. The element type is erased to `any` here only: each scene is fully typed in its

@@ -1,14 +1,15 @@
 import { decide } from '../../sim/controller.js';
-import { sceneById } from '../../sim/registry.js';
-import { sceneSvg } from '../../sim/render.js';
+import { missModelOf } from '../../sim/miss/index.js';
+import { sceneById } from '../scenes/registry.js';
+import { sceneSvg } from '../scenes/view.js';
 import { loadProfile } from '../profile/load.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { Rng } from '../util/rng.js';
-import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from './dataset.js';
-import { DEFAULT_DIDA } from './dida.js';
-import { OnnxPlanner } from './onnx-planner.js';
-import type { Picture } from './picture.js';
-import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from './world-model.js';
+import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from '../model/dataset.js';
+import { DEFAULT_DIDA } from '../model/dida.js';
+import { OnnxPlanner } from '../model/onnx-planner.js';
+import type { Picture } from '../model/picture.js';
+import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from '../model/world-model.js';
 import { keyframeGate, textGate } from '../validate/gates.js';
 
 export interface SamplerFigures {
@@ -132,7 +133,7 @@ export function heldOutRecoveries(scene: SceneId, count: number, seedBase = HELD
       if (afterMiss) out.push({ ...start, state, steps, at: 0 });
       const first = steps[0]!;
       afterMiss = rng.chance(missRate);
-      state = afterMiss ? mod.miss(state as never, first.action, rng).state : first.next;
+      state = afterMiss ? missModelOf(scene).miss(state, first.action, rng).state : first.next;
     }
   }
   return out;

@@ -1,6 +1,6 @@
-import type { Line, Point2, Polygon } from '../../geometry.js';
-import { bounds, reflect, rotate, side, splitPolygon } from '../../geometry.js';
-import type { SceneStateBase } from '../../scene.js';
+import type { Line, Point2, Polygon } from '../geometry.js';
+import { bounds, reflect, rotate, side, splitPolygon } from '../geometry.js';
+import type { SceneStateBase } from '../scene.js';
 
 /**
  * The T-shirt as polygons. The flat shirt is fixed named-part polygons in shirt-local coordinates

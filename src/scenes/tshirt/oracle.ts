@@ -1,6 +1,6 @@
-import type { RobotProfile } from '../../../src/schema/index.js';
-import type { Candidate, OracleStep } from '../../scene.js';
-import { UnsupportedTaskError } from '../../scene.js';
+import type { RobotProfile } from '../../schema/index.js';
+import type { Candidate, OracleStep } from '../scene.js';
+import { UnsupportedTaskError } from '../scene.js';
 import { candidates, isGoal } from './logic.js';
 import type { FoldId, TshirtGoal, TshirtState } from './model.js';
 import { isFolded, localCentre, toTable } from './model.js';

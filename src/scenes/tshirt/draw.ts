@@ -1,7 +1,7 @@
-import type { Point2 } from '../../geometry.js';
-import { svgPoints, toSvg } from '../../geometry.js';
-import { PALETTE } from '../../palette.js';
-import type { View } from '../../scene.js';
+import type { Point2 } from '../geometry.js';
+import { svgPoints, toSvg } from '../geometry.js';
+import { PALETTE } from '../palette.js';
+import type { View } from '../scene.js';
 import type { Piece, TshirtState } from './model.js';
 import { FEATURES, foldOf, toTable } from './model.js';
 

@@ -1,4 +1,4 @@
-import type { Point2 } from '../src/schema/action.js';
+import type { Point2 } from '../schema/action.js';
 
 export type { Point2 };
 export type Polygon = Point2[];

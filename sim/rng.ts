@@ -1,2 +1,0 @@
-// The simulator draws from the same seeded generator as the rest of keystep.
-export { Rng } from '../src/util/rng.js';
