@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# The whole recipe from nothing in one call on a lent GPU machine (the `run` tool): the tokenizer,
-# the encoding of every frame and the transformer train there; the held-out eval and the ONNX export
-# run here afterwards, with Debian's torch 1.13 (the machine's newer torch exports through another
-# path, untested with this runtime). Not yet run on a GPU: none has been lent to this task.
+# Runs the whole training recipe from nothing on a CUDA host, from a few carried files: the VQ
+# tokenizer, the encoding of every frame, the decoder fine-tune and the transformer train there, at 4x
+# the CPU recipe's batches (a step on the GPU costs about the same for 14 or 56 sequences). The held-out
+# eval and the ONNX export run afterwards on a CPU host with Debian's torch 1.13, whose exporter made
+# every graph the runtime is tested on (torch 2.9 and later export through dynamo by default).
+# The CUDA path has only been smoke-tested on the CPU (DEVICE=cpu, a few steps per stage).
 #
-# Carry (about 23 MB; the call takes 64 MiB): DATA/index.json and DATA/frames.bin.xz, made here by
+# Inputs, under $DATA (default gpu/, about 23 MB), made on a host with Node:
 #   npx tsx scripts/export-dataset.ts --out models/.cache/data128c
 #   mkdir -p gpu && cp models/.cache/data128c/index.json gpu/ && xz -T1 -6 -c models/.cache/data128c/frames.bin > gpu/frames.bin.xz
-# then run (carry ["gpu"]):
-#   GPT_STEPS=200 bash models/gpu-train.sh      # first call: a short run that prints s/step
-#   GPT_STEPS=N   bash models/gpu-train.sh      # sized from it to fit the device time left
-# Back under $OUT/run: vq.pt, gpt.pt (or, cut short, gpt-last.pt + gpt-last.json), codes.npy,
-# vq-metrics.json, and $OUT/metrics.json, $OUT/train.log: 7 files, under the 8 a call returns.
-# Then here:
-#   mkdir -p models/.cache/gpu scratch/gpu && cp <files_at>/run/* models/.cache/gpu/ && cp <files_at>/metrics.json scratch/gpu/
+# Run from the repository root, with OUT set to an empty directory for the results:
+#   OUT=/tmp/out GPT_STEPS=200 bash models/gpu-train.sh   # a short run that prints seconds per step
+#   OUT=/tmp/out GPT_STEPS=N   bash models/gpu-train.sh   # N sized from it to fit the time available
+# Results: $OUT/run/ holds vq.pt, gpt.pt (or, for a run cut short, gpt-last.pt + gpt-last.json),
+# codes.npy and vq-metrics.json; $OUT/metrics.json and $OUT/train.log sit beside it.
+# Then, on the CPU host, with the results copied to RESULTS:
+#   mkdir -p models/.cache/gpu scratch/gpu && cp RESULTS/run/* models/.cache/gpu/ && cp RESULTS/metrics.json scratch/gpu/
 #   cd models && /usr/bin/python3 train.py --data .cache/data128c --codes .cache/gpu/codes.npy --cache .cache/gpu --out ../scratch/gpu --stage eval
 #   npx keystep bench --model scratch/gpu        # and rollouts with --model scratch/gpu
-# Every setting below can be overridden from the environment; the batches are 4x the CPU recipe's,
-# since a step on the GPU costs about the same for 14 or 56 sequences.
+# Every setting below can be overridden from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${OUT:?set OUT (the run tool sets it)}"
+: "${OUT:?set OUT to an empty directory for the results}"
 DATA=${DATA:-gpu}
 PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
@@ -40,5 +41,5 @@ mkdir -p "$OUT/run"
   --seed "$SEED" --vq-steps "$VQ_STEPS" --vq-batch "$VQ_BATCH" --vqdec-steps "$VQDEC_STEPS" \
   --gpt-steps "$GPT_STEPS" --gpt-batch "$GPT_BATCH" --gpt-lr "$GPT_LR" --gpt-noise 0.5,24 --gpt-changed-weight 3 --gpt-cond \
   --gpt-focus "$GPT_FOCUS" --gpt-save-every "$SAVE_EVERY" --gpt-save-last 2>&1 | tee "$OUT/train.log"
-# The run finished: its gpt.pt supersedes the snapshot, which would be an eighth file.
+# The run finished: its gpt.pt supersedes the snapshot.
 rm -f "$OUT/run/gpt-last.pt" "$OUT/run/gpt-last.json"

@@ -7,7 +7,7 @@ linear layers as the transposed matrices torch.onnx.export folds them into, in g
 before anything is written exports the recovered weights again and compares every initializer with
 the committed one.
 
-    /usr/bin/python3 import_onnx.py --onnx . --cache .cache/phase7      # needs Debian's python3-onnx
+    /usr/bin/python3 import_onnx.py --onnx . --cache .cache/shipped     # needs Debian's python3-onnx
 """
 import argparse
 import os

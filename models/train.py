@@ -11,12 +11,12 @@ models/spec.json, models/metrics.json.
 Every run that encodes the frames also writes CACHE/codes.npy (int16 [N,16,16], 4.4 MB for the
 8,530-frame export). With --codes that file stands in for frames.bin (419 MB): the gpt, eval and onnx
 stages need only the data's index.json, the codes and CACHE/vq.pt, so a transformer run can move to a
-GPU machine that cannot take, or make, the frames:
+CUDA host that cannot make the frames and should not have to receive them:
 
   /usr/bin/python3 models/train.py --data D --codes C/codes.npy --cache C --stage gpt --device cuda ...
 
 A run that trains the tokenizer too reads frames.bin.xz where there is no frames.bin (`xz -T1 -6`,
-9.4 MB), so a whole run from nothing fits a GPU machine's call as well.
+9.4 MB), so a whole run from nothing needs only 23 MB of files on a CUDA host (models/gpu-train.sh).
 """
 import argparse
 import ctypes
@@ -43,8 +43,9 @@ def keep_freed_memory():
     """Tells glibc's malloc to keep freed memory instead of handing it back to the kernel. A training
     step allocates and frees tensors of tens of MB (a batch's attention is 70 MB); glibc serves every
     block over 32 MB with a fresh mmap and unmaps it on free, so each step faults every page in again,
-    and on these VMs a page fault is dear: measured in session 15, a 64 MB tensor allocated and filled
-    50 times took 7.6 s, and a transformer step 6.6 s, 66 of its 82 s wall in the kernel. With mmap off
+    and on a VM a page fault can be dear: on the 2-core VM this recipe is measured on, a 64 MB tensor
+    allocated and filled 50 times takes 7.6 s, and without this setting a transformer step 6.6 s, 66 of
+    its 82 s wall in the kernel. With mmap off
     and no trimming, the heap is reused: 1.9 s per step, the same weights. (jemalloc preloaded with
     decay off is faster still, 1.8 s: see the model card.) A no-op where malloc is not glibc's."""
     try:
@@ -69,7 +70,7 @@ def log(*a):
 
 def load(data_dir, with_frames=True):
     """The export's index and frames: frames.bin, or where only that is there frames.bin.xz (the same
-    bytes, `xz -T1 -6`: 9.4 MB instead of 419 MB, what fits the 64 MiB a GPU machine's call carries)
+    bytes, `xz -T1 -6`: 9.4 MB instead of 419 MB, small enough to copy to a CUDA host)
     or frames.bin.gz."""
     index = json.load(open(os.path.join(data_dir, 'index.json')))
     if not with_frames:
@@ -454,11 +455,11 @@ def train_gpt(index, codes, layout, steps, seed, batch=(2, 5, 5), cfg_drop=0.1, 
     `factor` times as often. A run sees fewer items than there are distinct transitions, so the mix
     decides where the little compute goes.
     cond: give the transformer the conditioning-cell input (worldmodel.GPT, cond_ids_for).
-    save_every: also write save_dir/gpt-step<N>.pt every that many steps, so a run cut short (a session
-    ends at a fixed time on these machines) still leaves weights to evaluate and export.
+    save_every: also write save_dir/gpt-step<N>.pt every that many steps, so a run cut short (by a
+    time limit on the host) still leaves weights to evaluate and export.
     save_last: the snapshots replace one file, save_dir/gpt-last.pt (written beside it, then renamed,
-    so a run killed mid-write leaves the one before), with gpt-last.json saying its step: a GPU
-    machine's call returns at most 8 files, and what it wrote before a time-out still comes back.
+    so a run killed mid-write leaves the one before), with gpt-last.json saying its step: one file to
+    copy back however far the run got.
     device: where the steps run ('cpu', 'cuda', 'cuda:1'); batches are built on the CPU from the same
     seeded streams either way, and the model comes back on the CPU for evaluation and export."""
     seed_all(seed)
@@ -743,9 +744,10 @@ def transformer_spec(model):
 # (measured s/step: VQ 0.85, VQ decoder 1.27, transformer 2.2 at batch 4,5,5; encoding every frame,
 # the held-out eval and the export take ~10 minutes together). Explicit flags override a preset.
 PRESETS = {
-    # Session 7: VQ 1000 / decoder 300 / transformer 700 (56 min) drew a better tokenizer (the controller
-    # acts on 88 % of its reconstructions, not 58 %) but a weaker transformer (DiDA keyframes acted on
-    # 8 %, not 25 %); neither folds a T-shirt. The transformer is the gap, so it keeps its 850 steps.
+    # Measured alternative: VQ 1000 / decoder 300 / transformer 700 (56 min) gives a better tokenizer
+    # (the controller acts on 88 % of its reconstructions, not 58 %) but a weaker transformer (DiDA
+    # keyframes acted on 8 %, not 25 %); neither folds a T-shirt. The transformer is the gap, so the
+    # preset keeps 850 transformer steps.
     'hour': {'vq_steps': 700, 'vqdec_steps': 200, 'gpt_steps': 850, 'gpt_batch': '4,5,5', 'gpt_lr': 1.5e-3,
              'gpt_noise': '0.5,24', 'gpt_changed_weight': 3.0, 'gpt_cond': True},
 }
@@ -781,7 +783,7 @@ def main():
     ap.add_argument('--gpt-save-last', action='store_true', help='with --gpt-save-every: one snapshot file, CACHE/gpt-last.pt (+ gpt-last.json with its step), replaced each time')
     ap.add_argument('--device', default='cpu', help="where the vq, vqdec and gpt stages train and the frames are encoded: cpu, cuda, cuda:N (evaluation and export stay on the CPU)")
     ap.add_argument('--codes', default=None, help='codes.npy of an earlier run (its CACHE/codes.npy, made by the same vq.pt) instead of frames.bin: gpt, eval and onnx stages only')
-    ap.add_argument('--train-only', action='store_true', help='stop after the training stages, checkpoints in CACHE (no held-out eval, no ONNX): for a GPU machine, whose newer torch exports another way; evaluate and export here with --stage eval')
+    ap.add_argument('--train-only', action='store_true', help='stop after the training stages, checkpoints in CACHE (no held-out eval, no ONNX): for a CUDA host whose newer torch exports another way; evaluate and export with torch 1.13 and --stage eval')
     ap.add_argument('--threads', type=int, default=2, help='torch CPU threads (2 = the target machine; 1 each lets two runs share it)')
     ap.add_argument('--eval-n', type=int, default=60)
     ap.add_argument('--cache', default=None, help='where checkpoints go (default OUT/.cache)')
@@ -801,7 +803,7 @@ def main():
     if args.device != 'cpu' and args.stage not in ('vq', 'vqdec', 'gpt', 'all'):
         ap.error(f'--device {args.device} moves training; --stage {args.stage} has none (evaluation and export run on the CPU)')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
-        ap.error(f'--device {args.device}: this torch sees no CUDA device (torch {torch.__version__}); train on cpu or on the GPU machine')
+        ap.error(f'--device {args.device}: this torch sees no CUDA device (torch {torch.__version__}); train on cpu or on a CUDA host')
     if args.device.startswith('cuda'):
         # The random choices are the CPU run's (seeded generators on the CPU); this also asks CUDA for
         # its deterministic kernels where there are some (a warning where there are none), so a GPU

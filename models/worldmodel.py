@@ -231,7 +231,7 @@ class GPT(nn.Module):
         # concatenate the context frame to the frame they denoise. It starts as a copy of the token
         # embedding, so with tied output weights the copy is the favoured guess from the first step and
         # the layers spend their capacity on what the step changes. Optional: exports without it
-        # (phase 5) keep the five-input graph.
+        # keep the five-input graph.
         self.cond = None
         if cond:
             self.cond = nn.Embedding(VOCAB, d, padding_idx=PAD)
