@@ -1,4 +1,5 @@
 import type { Action, Point2, RobotProfile, SceneId } from '../schema/index.js';
+import type { SequenceCheck } from './sequence.js';
 import type { Rng } from '../util/rng.js';
 
 /** One gripper as the simulator tracks it. Scenes move grippers as part of every action. */
@@ -92,6 +93,8 @@ export interface SceneModule<S extends SceneStateBase, G> {
   parseInstruction(text: string, profile: RobotProfile): ParseResult;
   /** Every outcome consistent with the template from this state, distinct in what a camera sees. */
   candidates(state: S, template: ActionTemplate, profile: RobotProfile): CandidateResult<S>;
+  /** The validator's sequence rules for this scene (sequence.ts), next to the scene's own rules. */
+  checkSequence(...args: Parameters<SequenceCheck<G>>): ReturnType<SequenceCheck<G>>;
   /** SVG elements (no <svg> wrapper) in table millimetres, see geometry.toSvg; grippers excluded. */
   draw(state: S, view: View): string;
 }

@@ -1,4 +1,5 @@
 import type { SceneModule } from '../scene.js';
+import { checkTableSequence } from './sequence.js';
 import { draw } from './draw.js';
 import { candidates, initial, isGoal, oracle } from './logic.js';
 import type { TableGoal, TableState } from './model.js';
@@ -22,5 +23,6 @@ export const tableScene: SceneModule<TableState, TableGoal> = {
   oracle,
   parseInstruction,
   candidates,
+  checkSequence: checkTableSequence,
   draw,
 };

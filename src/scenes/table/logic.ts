@@ -28,6 +28,7 @@ import {
   roundAngle,
   roundPoint,
 } from './model.js';
+import { pickable } from './rules.js';
 import { NOUN, parseInstruction } from './words.js';
 
 export const isObjectId = (s: string): s is ObjectId => (OBJECT_IDS as readonly string[]).includes(s);
@@ -189,7 +190,7 @@ function armStateOf(state: TableState, name: string) {
 function pickCandidates(state: TableState, obj: TableObject, arms: Arm[] | undefined, profile: RobotProfile): Result {
   const noun = NOUN[obj.id]!;
   if (obj.at.kind !== 'table') return refuse(`the ${noun} is ${wherePhrase(obj)}, not on the table`);
-  if (obj.pose === 'tipped') return refuse(`the ${noun} is tipped over: stand it upright first`);
+  if (!pickable(obj.pose)) return refuse(`the ${noun} is tipped over: stand it upright first`);
   let chosen: Arm[];
   if (arms !== undefined) {
     const arm = arms[0]!;

@@ -1,4 +1,5 @@
 import type { SceneModule, View } from '../scene.js';
+import { checkTshirtSequence } from './sequence.js';
 import { drawShirt } from './draw.js';
 import { candidates, initial, isGoal } from './logic.js';
 import type { TshirtGoal, TshirtState } from './model.js';
@@ -24,5 +25,6 @@ export const tshirtScene: SceneModule<TshirtState, TshirtGoal> = {
   oracle,
   parseInstruction,
   candidates,
+  checkSequence: checkTshirtSequence,
   draw: (state: TshirtState, view: View) => drawShirt(state, localStack(state), view),
 };

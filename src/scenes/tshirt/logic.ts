@@ -5,6 +5,7 @@ import { lerp } from '../geometry.js';
 import type { Rng } from '../../util/rng.js';
 import type { ActionTemplate, ArmState, Candidate, CandidateResult } from '../scene.js';
 import type { FoldId, TshirtGoal, TshirtState } from './model.js';
+import { COVERED_BY, PREREQUISITES, type Milestone } from './rules.js';
 import {
   ASIDE_SLOTS, FEATURES, FOLD_IDS, collarPoint, featureAt, foldOf, isFolded, localCentre, poseAt, r4, rp, withFold,
 } from './model.js';
@@ -22,6 +23,29 @@ import {
  */
 
 const SHIRT = 'shirt';
+
+/** Whether a milestone of the fold (rules.ts) is complete in this state. */
+function done(state: TshirtState, m: Milestone): boolean {
+  switch (m) {
+    case 'collar':
+      return state.collarCrumple === null;
+    case 'aside':
+      return state.aside !== null;
+    default:
+      return isFolded(state, m);
+  }
+}
+
+/** Whether a milestone has begun: a fold part-way lies on what it covers as much as a full one. */
+function begun(state: TshirtState, m: Milestone): boolean {
+  switch (m) {
+    case 'collar':
+    case 'aside':
+      return done(state, m);
+    default:
+      return foldOf(state, m) !== undefined;
+  }
+}
 
 export function initial(profile: RobotProfile, rng: Rng): TshirtState {
   const layout = rng.fork('tshirt.layout');
@@ -239,7 +263,7 @@ function foldSleeve(state: TshirtState, template: ActionTemplate, profile: Robot
   const p = needPrimitive(profile, 'fold');
   if (p !== null) return fail(p);
   if (isFolded(state, id)) return fail(`${PART_WORDS[id]} is already folded in`);
-  if (foldOf(state, 'bottom') !== undefined || foldOf(state, 'half') !== undefined) {
+  if (COVERED_BY[id].some((m) => begun(state, m))) {
     return fail(`${PART_WORDS[id]} is under the bottom fold now; sleeves are folded before the bottom`);
   }
   const holder = state.arms.find((a) => a.holding === `shirt.${id}`)?.name;
@@ -276,7 +300,8 @@ function graspCorners(state: TshirtState, template: ActionTemplate, profile: Rob
   const p = needPrimitive(profile, 'grasp');
   if (p !== null) return fail(p);
   if (isFolded(state, 'bottom')) return fail('the bottom is already folded up');
-  if (!isFolded(state, 'left_sleeve') || !isFolded(state, 'right_sleeve')) {
+  // The corners are grasped for the bottom fold: its prerequisites hold for the grasp.
+  if (PREREQUISITES.bottom.some((m) => !done(state, m))) {
     return fail('fold both sleeves in before grasping the bottom corners');
   }
   const heldBy = (h: string) => state.arms.find((a) => a.holding === h)?.name;
@@ -348,8 +373,9 @@ function foldHalf(state: TshirtState, template: ActionTemplate, profile: RobotPr
   const p = needPrimitive(profile, 'fold');
   if (p !== null) return fail(p);
   if (isFolded(state, 'half')) return fail('the shirt is already folded in half');
-  if (!isFolded(state, 'bottom')) return fail('fold the bottom up before folding the shirt in half');
-  if (state.collarCrumple !== null) return fail('tidy the collar first: the half fold covers it');
+  const missing = PREREQUISITES.half.filter((m) => !done(state, m));
+  if (missing.includes('bottom')) return fail('fold the bottom up before folding the shirt in half');
+  if (missing.includes('collar')) return fail('tidy the collar first: the half fold covers it');
   const holders = state.arms.filter((a) => a.holding === 'shirt.half').map((a) => a.name);
   let arms = pair;
   if (holders.length > 0) {
@@ -379,7 +405,7 @@ function tidyCollar(state: TshirtState, template: ActionTemplate, profile: Robot
   const p = needPrimitive(profile, 'tidy');
   if (p !== null) return fail(p);
   if (state.collarCrumple === null) return fail('the collar is already tidy');
-  if (foldOf(state, 'half') !== undefined) return fail('the collar is folded under the half fold');
+  if (COVERED_BY.collar.some((m) => begun(state, m))) return fail('the collar is folded under the half fold');
   const choices = singleArmChoices(state, template, 'tidying the collar');
   if (typeof choices === 'string') return fail(choices);
   const at = collarPoint(state);
@@ -398,7 +424,7 @@ function tidyCollar(state: TshirtState, template: ActionTemplate, profile: Robot
 function moveAside(state: TshirtState, template: ActionTemplate, profile: RobotProfile): Result {
   const p = needPrimitive(profile, 'move');
   if (p !== null) return fail(p);
-  if (!isFolded(state, 'half')) return fail('the shirt is not folded yet; fold it before moving it aside');
+  if (PREREQUISITES.aside.some((m) => !done(state, m))) return fail('the shirt is not folded yet; fold it before moving it aside');
   if (state.aside !== null) return fail(`the shirt is already aside (${state.aside === 0 ? 'left' : 'right'})`);
   const slots = template.target === 'aside_left' ? [0] : template.target === 'aside_right' ? [1] : [0, 1];
   const from = rp(featureAtCentre(state));
