@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const extraSeeds = Number(arg('extra-train-seeds', '0'));
   const extraMissRate = Number(arg('extra-miss-rate', '0.5'));
   const seed = Number(arg('seed', '7'));
-  // Model picture size (square): 128 by default (MODEL_IMAGE); --size 64 rebuilds phase 1's data.
+  // Model picture size (square): 128 by default (MODEL_IMAGE); --size 64 gives 64x64 pictures.
   const side = Number(arg('size', String(MODEL_IMAGE.width)));
   const size = { width: side, height: side };
   mkdirSync(out, { recursive: true });

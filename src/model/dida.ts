@@ -140,7 +140,7 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
   const uncond = guided ? spanFeeder((await prefill(model, unconditional)).cache, imagePos, options.condition) : null;
 
   // Greedy without guidance or keep prior needs only each position's best code and its probability,
-  // which exports since phase 4 compute in the graph (onnx-session.ts `picks`).
+  // which the exported graphs compute (onnx-session.ts `picks`).
   const plain = !uncond && !options.keep && options.temperature <= 0;
   // Greedy with a keep prior: the graph's picks plus a few logits per position (keptPick).
   const kept = !uncond && options.keep !== undefined && options.temperature <= 0 ? options.keep : null;

@@ -14,7 +14,7 @@ import { ModelError, modelFile, type ModelFileName } from './model-error.js';
  *                     past float32 [L,2,B,H,P,Dh],
  *                     and (exports with spec transformer.condInput) cond_ids int64 [B,T]
  *                                                          -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh],
- *                                                             and (exports since phase 4) visual_best int64 [B,T],
+ *                                                             and visual_best int64 [B,T],
  *                                                             visual_confidence float32 [B,T]: the most likely
  *                                                             visual code and its softmax probability among codes
  */
