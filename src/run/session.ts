@@ -147,6 +147,8 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     actor.start();
+    // A Ctrl-C while connecting or opening the model came before the listener: abort now.
+    if (options.signal?.aborted) abort();
     const report = (await toPromise(actor)) as RunReport;
     return { report, dir: log.dir, badMessages: channel.badMessages, reconnects: connection.reconnects };
   } finally {
