@@ -1,9 +1,11 @@
 import type { PlanDraft, PlanRequest, StepCheck, TextCheck } from '../planner/planner.js';
 import type { PlannedStep } from '../schema/index.js';
-import { KEYFRAME_ISSUE_CODES, TASK_ISSUE_CODES } from '../schema/plan-issue.js';
-import { decodeImage } from './validate-draft.js';
-import { validatePlan, type DecodedImage } from './validate-plan.js';
+import { TASK_ISSUE_CODES } from '../schema/plan-issue.js';
 import { sceneById } from '../scenes/registry.js';
+import type { CheckGroupName } from './check-groups.js';
+import type { DecodedImage } from './plan-reading.js';
+import { decodeImage } from './validate-draft.js';
+import { checkPlan } from './validate-plan.js';
 
 /** Decodes each picture once per gate: a plan's observation and keyframes are checked step after step. */
 function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
@@ -18,17 +20,20 @@ function decoder(): (png: Uint8Array) => Promise<DecodedImage> {
   };
 }
 
-/** A plan of `steps` as the validator takes it, for the request's robot and scene. */
-function check(steps: PlannedStep[], request: PlanRequest, context: { observation: DecodedImage; keyframes?: DecodedImage[] }) {
+/** What redrawing the texts can fix: everything but the pictures. */
+const TEXT_GROUPS: readonly CheckGroupName[] = ['structure', 'capability', 'language', 'sequence', 'safety'];
+
+/** The issues the named check groups find in a plan of `steps`, for the request's robot and scene. */
+function check(groups: readonly CheckGroupName[], steps: PlannedStep[], request: PlanRequest, context: { observation: DecodedImage; keyframes?: DecodedImage[] }) {
   const draft: PlanDraft = { id: 'gate', version: request.version, backend: 'gate', createdAt: new Date(0).toISOString(), ...(request.scene ? { scene: request.scene } : {}), steps };
-  return validatePlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), history: request.history, task: request.task, ...context }).issues;
+  return checkPlan(draft, request.robot, { ...(request.scene ? { scene: request.scene } : {}), history: request.history, task: request.task, ...context }, groups);
 }
 
 /**
- * The validator's text checks as a TextCheck: the step texts alone (no keyframes) validated against
- * the observation, which tells what the arms hold and where the objects are. Returns the errors that
- * are not about pictures: words that do not parse, steps out of order, an arm named for an object it
- * cannot reach, a plan too long. Redrawing the texts can fix those.
+ * The validator's text checks as a TextCheck: the step texts alone, checked by every group but the
+ * keyframes against the observation, which tells what the arms hold and where the objects are. Returns
+ * the errors: words that do not parse, steps out of order, an arm named for an object it cannot reach,
+ * a plan too long. Redrawing the texts can fix those.
  *
  * Texts that stop short of the task (TASK_ISSUE_CODES: `task_incomplete`, a warning to the
  * validator, and `task_not_done` for no text at all) come back refused at the step they lack, index
@@ -40,11 +45,11 @@ export function textGate(): TextCheck {
   const decode = decoder();
   return async (instructions: readonly string[], request: PlanRequest) => {
     const steps = instructions.map((instruction, index) => ({ index, instruction, keyframe: new Uint8Array(0) }));
-    const issues = check(steps, request, { observation: await decode(request.observation) });
+    const issues = check(TEXT_GROUPS, steps, request, { observation: await decode(request.observation) });
     return issues
       .flatMap((i) => {
         if (TASK_ISSUE_CODES.has(i.code)) return [{ ...i, severity: 'error' as const, step: instructions.length }];
-        return i.severity === 'error' && !KEYFRAME_ISSUE_CODES.has(i.code) ? [i] : [];
+        return i.severity === 'error' ? [i] : [];
       })
       .sort((a, b) => (a.step ?? -1) - (b.step ?? -1));
   };
@@ -64,8 +69,8 @@ export function stepSubject(instruction: string, request: PlanRequest): string |
 }
 
 /**
- * The validator's keyframe checks as a StepCheck: the plan drawn so far is validated against the
- * observation, and the errors of its last step that are about the picture (KEYFRAME_ISSUE_CODES) are
+ * The validator's keyframe checks as a StepCheck: the plan drawn so far is checked against the
+ * observation by the keyframes group alone (KEYFRAME_ISSUE_CODES), and the errors of its last step are
  * returned. Text and sequence errors are left to the full validation: redrawing a keyframe cannot fix
  * them. Decoded pictures are kept per PNG buffer, so gating every step of a plan decodes each picture
  * once (the checks themselves take well under a millisecond per step at 128x96).
@@ -76,7 +81,7 @@ export function keyframeGate(): StepCheck {
     const index = steps.length - 1;
     if (index < 0) return [];
     const [observation, ...keyframes] = await Promise.all([decode(request.observation), ...steps.map((s) => decode(s.keyframe))]);
-    const issues = check([...steps], request, { observation: observation!, keyframes });
-    return issues.filter((i) => i.severity === 'error' && i.step === index && KEYFRAME_ISSUE_CODES.has(i.code));
+    const issues = check(['keyframes'], [...steps], request, { observation: observation!, keyframes });
+    return issues.filter((i) => i.severity === 'error' && i.step === index);
   };
 }

@@ -4,5 +4,19 @@ export { keyframeGate, stepSubject, textGate } from './gates.js';
 export { PlanDirError, isPlanDirError } from './plan-dir-error.js';
 export { PLAN_FILE, loadPlanDir, readPlanDir, writePlanDir, type PlanDir, type WritePlanInput } from './plan-dir.js';
 export { analysePicture, type Picture } from './picture.js';
+export { ValidationResult, type ValidatorInput } from './contract.js';
 export { decodeImage, validateDraft } from './validate-draft.js';
-export { DURATION_WARNING_SHARE, validatePlan, type DecodedImage, type PlanValidation, type ValidationContext } from './validate-plan.js';
+export {
+  CHECK_GROUPS,
+  CHECK_GROUP_NAMES,
+  DURATION_WARNING_SHARE,
+  checkPlan,
+  validatePlan,
+  type CheckContext,
+  type CheckGroup,
+  type CheckGroupName,
+  type DecodedImage,
+  type PlanReading,
+  type PlanValidation,
+  type ValidationContext,
+} from './validate-plan.js';

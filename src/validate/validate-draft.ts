@@ -1,7 +1,7 @@
 import sharp from 'sharp';
-import type { ValidationResult, ValidatorInput } from '../executor/machine.js';
 import { COMPARE_SIZE } from '../image/compare.js';
 import type { SceneId } from '../schema/task.js';
+import type { ValidationResult, ValidatorInput } from './contract.js';
 import { analysePicture } from './picture.js';
 import { validatePlan, type DecodedImage } from './validate-plan.js';
 
@@ -31,8 +31,8 @@ export async function decodeImage(bytes: unknown): Promise<DecodedImage> {
 }
 
 /**
- * The validator the executor's validating state calls: decodes the observation and every keyframe
- * (in parallel, through sharp's thread pool), then runs the pure checks. Never rejects.
+ * The validator a run calls before it sends a plan's steps (contract.ts): decodes the observation and
+ * every keyframe (in parallel, through sharp's thread pool), then runs the pure checks. Never rejects.
  */
 export async function validateDraft(input: ValidatorInput & { scene?: SceneId }): Promise<ValidationResult> {
   const steps = Array.isArray(input.plan?.steps) ? input.plan.steps : [];
