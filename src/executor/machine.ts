@@ -1,10 +1,11 @@
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
-import { repairFrom, type HistoryEntry, type PlanDraft, type PlanIssue, type PlanRequest } from '../planner/planner.js';
+import type { HistoryEntry, PlanDraft, PlanIssue, PlanRequest } from '../planner/planner.js';
 import type { Plan, PlannedStep } from '../schema/plan.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { stepId } from '../schema/step-command.js';
 import type { Holding, StepFeedback } from '../schema/step-feedback.js';
 import type { SceneId } from '../schema/task.js';
+import type { ValidationResult, ValidatorInput } from '../validate/contract.js';
 import { ExecutorError, messageOf } from './errors.js';
 import {
   runFiles,
@@ -17,6 +18,9 @@ import {
   type StepOutcome,
   type StepRecord,
 } from './run-event.js';
+import { afterValidation, validatedRecord, validationUpdate, type Fallback, type ValidationDecision } from './validation-decisions.js';
+
+export type { ValidationResult, ValidatorInput } from '../validate/contract.js';
 
 /*
  * The executor: plan -> validate -> dispatch steps one by one -> replan on a miss. All I/O is in
@@ -49,25 +53,6 @@ export interface ObserveInput {
   runId: string;
   /** Planning round, 1 for the first plan of a run. */
   round: number;
-}
-export interface ValidatorInput {
-  plan: PlanDraft;
-  robot: RobotProfile;
-  observation?: Uint8Array;
-  /** The run so far, as the planner saw it: the validator checks the plan continues it. */
-  history?: readonly HistoryEntry[];
-  /** The run's task: the validator checks whether the plan finishes it. */
-  task?: string;
-}
-export interface ValidationResult {
-  ok: boolean;
-  issues: PlanIssue[];
-  /**
-   * The plan is valid but stops short of the task (a model that wrote "clear the table" without the
-   * napkin): it runs, and the run plans again from a new observation when it is done, as after a
-   * partial plan, instead of finishing as succeeded.
-   */
-  incomplete?: boolean;
 }
 export interface DispatchInput {
   runId: string;
@@ -166,7 +151,7 @@ export interface ExecutorContext {
    * The refused draft of this round with the longest run of steps before its first error, and that
    * length: what runs if no draft passes (partialPlans).
    */
-  fallback: { draft: PlanDraft; steps: number } | null;
+  fallback: Fallback | null;
   /** The draft being validated is such a prefix: if it is refused too, the run fails. */
   trimming: boolean;
   /** The accepted plan being executed, its global step base, and the plan step to run next. */
@@ -266,25 +251,6 @@ function replanLimitReason(f: StepRecord, limit: number): string {
   const why = f.reason !== undefined && f.reason !== f.status ? ` (${f.reason})` : '';
   const times = f.attempt + 1;
   return `step ${f.stepIndex} ${describeFailure(f.status)}${why}, ${times} failed attempt${times === 1 ? '' : 's'} since the last done step; replan limit ${limit} reached`;
-}
-
-/**
- * The round's fallback after `draft` was refused with `issues`: the draft with the most steps before
- * its first error (repairFrom, which skips warnings: 0 when an error is about the whole plan), the
- * earliest on a tie.
- */
-function fallbackAfter(ctx: ExecutorContext, draft: PlanDraft, issues: readonly PlanIssue[]): ExecutorContext['fallback'] {
-  const steps = repairFrom(issues, draft.steps.length);
-  return steps > (ctx.fallback?.steps ?? 0) ? { draft, steps } : ctx.fallback;
-}
-
-/** The steps of `fallback` before its first error, as a draft of its own (same version and files). */
-function prefixDraft(fallback: NonNullable<ExecutorContext['fallback']>): PlanDraft {
-  return { ...fallback.draft, steps: fallback.draft.steps.slice(0, fallback.steps) };
-}
-
-function issueList(issues: readonly PlanIssue[]): string {
-  return issues.map((i) => `${i.step === null ? '' : `step ${i.step}: `}${i.message}`).join('; ');
 }
 
 export function buildReport(ctx: ExecutorContext): RunReport {
@@ -409,6 +375,12 @@ const notProvided = (name: string) =>
   fromPromise<never, unknown>(async () => {
     throw new ExecutorError('not_provided', `the executor's ${name} actor was not provided`);
   });
+
+/** A guard on the validator's answer: the decision afterValidation makes of it is `type`. */
+const decided =
+  (type: ValidationDecision['type']) =>
+  ({ context, event }: { context: ExecutorContext; event: { output: ValidationResult } }) =>
+    afterValidation(context, event.output).type === type;
 
 // ---------------------------------------------------------------------------------------------------
 // The machine
@@ -603,110 +575,40 @@ export const executorMachine = setup({
           history: history(context.steps),
           task: context.task,
         }),
+        // One decision (validation-decisions.ts) picks the branch. Each logs the answer against the round as
+        // it stood when the answer came, then applies the decision to the context.
         onDone: [
           {
-            guard: ({ event }) => event.output.ok && !event.output.issues.some((i) => i.severity === 'error'),
+            guard: decided('accept'),
             target: 'executing',
             actions: [
-              assign({
-                plan: ({ context }) => context.draft,
-                planBase: ({ context }) => context.nextStepIndex,
-                cursor: 0,
-                // A prefix, or a plan the validator says stops short of the task: plan again after it.
-                partial: ({ context, event }) => context.trimming || event.output.incomplete === true,
-                redispatch: false,
-                issues: ({ context, event }) => [
-                  ...context.issues,
-                  ...event.output.issues.map((i) => ({ ...i, version: context.draft!.version })),
-                ],
-              }),
-              {
-                type: 'log',
-                params: ({ context, event }): RunRecord => ({
-                  event: {
-                    type: 'plan_validated',
-                    // A prefix keeps the version (and keyframe files) of the draft it was cut from.
-                    version: context.draft!.version,
-                    ok: true,
-                    issues: event.output.issues,
-                    stepBase: context.planBase,
-                    ...(context.trimming ? { prefix: context.draft!.steps.length } : {}),
-                    ...(event.output.incomplete === true ? { incomplete: true } : {}),
-                  },
-                }),
-              },
+              { type: 'log', params: ({ context, event }) => validatedRecord(context, event.output) },
+              assign(({ context, event }) => validationUpdate(context, event.output)),
             ],
           },
           {
-            guard: ({ context }) => !context.trimming && context.validationRetries < context.maxValidationRetries,
+            guard: decided('redraw'),
             target: 'planning.drafting',
             actions: [
-              assign({
-                validationRetries: ({ context }) => context.validationRetries + 1,
-                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues),
-                rejected: ({ event }) => event.output.issues.filter((i) => i.severity === 'error'),
-                issues: ({ context, event }) => [
-                  ...context.issues,
-                  ...event.output.issues.map((i) => ({ ...i, version: context.planVersion })),
-                ],
-              }),
-              {
-                type: 'log',
-                params: ({ context, event }): RunRecord => ({
-                  event: { type: 'plan_validated', version: context.draft!.version, ok: false, issues: event.output.issues },
-                }),
-              },
+              { type: 'log', params: ({ context, event }) => validatedRecord(context, event.output) },
+              assign(({ context, event }) => validationUpdate(context, event.output)),
             ],
           },
           {
-            // No draft passed, but one has steps before its first error: validate those alone and run
-            // them (receding horizon; see ExecutorInput.partialPlans).
-            guard: ({ context, event }) =>
-              context.partialPlans && !context.trimming && fallbackAfter(context, context.draft!, event.output.issues) !== null,
+            // Receding horizon: the good start of a refused draft is validated alone, then run.
+            guard: decided('trim'),
             target: 'validating',
             reenter: true,
             actions: [
-              assign({
-                issues: ({ context, event }) => [
-                  ...context.issues,
-                  ...event.output.issues.map((i) => ({ ...i, version: context.planVersion })),
-                ],
-                fallback: ({ context, event }) => fallbackAfter(context, context.draft!, event.output.issues),
-              }),
-              {
-                type: 'log',
-                params: ({ context, event }): RunRecord => ({
-                  event: { type: 'plan_validated', version: context.draft!.version, ok: false, issues: event.output.issues },
-                }),
-              },
-              assign({ draft: ({ context }) => prefixDraft(context.fallback!), trimming: true }),
+              { type: 'log', params: ({ context, event }) => validatedRecord(context, event.output) },
+              assign(({ context, event }) => validationUpdate(context, event.output)),
             ],
           },
           {
             target: 'failed',
             actions: [
-              assign({
-                issues: ({ context, event }) => [
-                  ...context.issues,
-                  ...event.output.issues.map((i) => ({ ...i, version: context.draft!.version })),
-                ],
-                reason: ({ context, event }) => {
-                  const errors = event.output.issues.filter((i) => i.severity === 'error');
-                  const drafts = context.validationRetries + 1;
-                  const why = errors.length > 0 ? issueList(errors) : 'the validator said no';
-                  if (context.trimming) {
-                    const n = context.draft!.steps.length;
-                    return `no valid plan after ${drafts} draft${drafts === 1 ? '' : 's'}, and the first ${n} step${n === 1 ? '' : 's'} of plan v${context.draft!.version} alone were refused too: ${why}`;
-                  }
-                  return `no valid plan after ${drafts} draft${drafts === 1 ? '' : 's'}: ${why}`;
-                },
-              }),
-              {
-                type: 'log',
-                params: ({ context, event }): RunRecord => ({
-                  event: { type: 'plan_validated', version: context.draft!.version, ok: false, issues: event.output.issues },
-                }),
-              },
+              { type: 'log', params: ({ context, event }) => validatedRecord(context, event.output) },
+              assign(({ context, event }) => validationUpdate(context, event.output)),
             ],
           },
         ],
