@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { RunOutcome, RunReport, StepRecord } from '../executor/run-event.js';
+import { KEYFRAME_SAMPLERS } from '../model/world-model.js';
+import { BACKENDS } from '../run/session.js';
+import { Action, HistoryEntry, PlanIssue, RobotProfile, SceneId } from '../schema/index.js';
+
+/*
+ * The service's wire format: every request body, parameter and response as a zod schema. Routes are
+ * validated with these (fastify-type-provider-zod) and /openapi.json is generated from them, so the
+ * document and the checks cannot drift apart.
+ */
+
+/** Also a directory name under --runs: no separators, no leading dot, so no path can escape it. */
+export const RunId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+export type RunId = z.infer<typeof RunId>;
+
+export const RobotId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a robot id like "aloha-agilex" (robots/<id>.json)');
+
+export const RobotRef = z
+  .union([RobotId, RobotProfile])
+  .describe('a shipped profile id (robots/<id>.json) or a whole robot profile inline (robots/robot-profile.schema.json)');
+
+/** Base64, optionally as a data URL; 24 MiB of text at most (the body limit is lower by default). */
+export const Base64Image = z
+  .string()
+  .max(24 * 1024 * 1024)
+  .regex(/^(data:image\/(png|jpeg);base64,)?[A-Za-z0-9+/]+={0,2}$/, 'base64 PNG or JPEG bytes (a data: URL is fine)')
+  .describe('a PNG or JPEG picture, base64, at most 4096 px a side');
+
+export const Task = z.string().trim().min(1, 'a task needs words, e.g. "fold the t-shirt"').max(500);
+
+const Seed = z.number().int().min(0).max(2 ** 31 - 1);
+
+export const PlanBody = z.strictObject({
+  robot: RobotRef,
+  task: Task,
+  observation: Base64Image.describe("the keyframe camera's current picture, PNG or JPEG, base64"),
+  history: z.array(HistoryEntry).max(1000).optional().describe('steps done, missed or rejected so far, oldest first'),
+  scene: SceneId.optional(),
+  backend: z
+    .literal('onnx', {
+      error: 'the service plans with "onnx" only: the oracles read a simulator\'s state, so use them in a run against keystep sim (POST /v1/runs)',
+    })
+    .optional()
+    .describe('the embedded world model (the only planner the service runs on its own)'),
+  sampling: z
+    .strictObject({
+      seed: Seed.optional(),
+      sampler: z.enum(KEYFRAME_SAMPLERS).optional(),
+    })
+    .optional(),
+});
+export type PlanBody = z.infer<typeof PlanBody>;
+
+export const PlanStepOut = z.object({
+  index: z.number().int().min(0),
+  instruction: z.string(),
+  action: Action.optional(),
+  keyframe: z.string().describe('the goal keyframe, base64 PNG'),
+});
+
+export const ValidationOut = z.object({
+  ok: z.boolean(),
+  issues: z.array(PlanIssue),
+  incomplete: z.boolean().optional(),
+});
+
+export const PlanResponse = z.object({
+  plan: z.object({
+    id: z.string(),
+    version: z.number().int(),
+    backend: z.string(),
+    createdAt: z.string(),
+    robot: z.string(),
+    task: z.string(),
+    scene: SceneId.optional(),
+    steps: z.array(PlanStepOut),
+  }),
+  validation: ValidationOut,
+  timing: z.object({
+    queueMs: z.number().describe('waiting for a device'),
+    planMs: z.number(),
+    validateMs: z.number(),
+    device: z.string().describe('the device queue the plan went through'),
+  }),
+});
+export type PlanResponse = z.infer<typeof PlanResponse>;
+
+export const RunBody = z.strictObject({
+  robot: RobotRef,
+  task: Task,
+  scene: SceneId.optional(),
+  rosbridge: z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL of the robot\'s rosbridge server'),
+  backend: z.enum(BACKENDS).optional().describe('default onnx; the oracles plan only against keystep sim'),
+  runId: RunId.optional().describe('default: generated'),
+  seed: Seed.optional(),
+  sampling: z.strictObject({ sampler: z.enum(KEYFRAME_SAMPLERS).optional() }).optional(),
+  limits: z
+    .strictObject({
+      maxReplans: z.number().int().min(0).max(1000).optional().describe("default: the profile's"),
+      connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+      wholePlans: z.boolean().optional().describe('fail when no draft passes validation instead of running its validated first steps'),
+    })
+    .optional(),
+});
+export type RunBody = z.infer<typeof RunBody>;
+
+export const ResumeBody = z.strictObject({
+  rosbridge: z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL of the robot\'s rosbridge server'),
+  connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+});
+export type ResumeBody = z.infer<typeof ResumeBody>;
+
+export const RunState = z.enum(['running', 'finished', 'interrupted', 'unreadable']);
+export type RunState = z.infer<typeof RunState>;
+
+export const RunSummary = z.object({
+  runId: z.string(),
+  state: RunState.describe('interrupted: the log stops before the run finished (resume it)'),
+  outcome: RunOutcome.optional(),
+  robot: z.string().optional(),
+  task: z.string().optional(),
+  backend: z.string().optional(),
+  startedAt: z.number().optional().describe('ms since the epoch'),
+  events: z.number().int().describe('records in events.jsonl'),
+  error: z.string().optional().describe('why the run stopped without finishing, or why its log cannot be read'),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunDetail = z.object({
+  run: RunSummary,
+  report: RunReport.nullable().describe('the final report, once finished'),
+  progress: z.object({ steps: z.array(StepRecord), replans: z.number().int(), planVersions: z.number().int() }),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+export const RunIdParams = z.strictObject({ id: RunId });
+export const RunFileParams = z.strictObject({
+  id: RunId,
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\.(png|json)$/, 'a PNG or JSON file name of the run directory'),
+});
+
+export const EventsQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).max(1e9).default(0).describe('the first sequence number to send (last one seen + 1)'),
+});
+
+export const Readiness = z.object({
+  ready: z.boolean(),
+  model: z.object({ state: z.enum(['loading', 'ready', 'failed', 'none']), error: z.string().optional() }),
+  devices: z.array(z.object({ device: z.string(), pending: z.number().int(), served: z.number().int() })),
+  queue: z.object({ depth: z.number().int().describe('plans waiting for a device'), running: z.number().int() }),
+  runs: z.object({ active: z.number().int() }),
+});
+export type Readiness = z.infer<typeof Readiness>;
+
+export const ErrorBody = z.object({
+  error: z.string().describe('a stable code: bad_request, unauthorized, not_found, conflict, too_large, unavailable, ...'),
+  message: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('which fields are wrong, e.g. body.robot'),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/**
+ * The schemas /openapi.json names as components instead of writing them out at every use (a robot
+ * profile alone is several KB). A registry of the service's own, so the schemas' JSON Schema
+ * exports elsewhere (robots/robot-profile.schema.json) are unaffected.
+ */
+export const apiComponents = z.registry<{ id: string }>();
+apiComponents.add(RobotProfile, { id: 'RobotProfile' });
+apiComponents.add(HistoryEntry, { id: 'HistoryEntry' });
+apiComponents.add(PlanIssue, { id: 'PlanIssue' });
+apiComponents.add(RunSummary, { id: 'RunSummary' });
+apiComponents.add(RunReport, { id: 'RunReport' });
+apiComponents.add(ErrorBody, { id: 'Error' });
+
+/** Response schemas of the error statuses a route can answer with. */
+export function errorResponses(...codes: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(codes.map((c) => [c, ErrorBody]));
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DEFAULT_BACKEND } from '../../run/session.js';
+import { errorResponses, EventsQuery, ResumeBody, RunBody, RunDetail, RunFileParams, RunIdParams, RunSummary } from '../api-schema.js';
+import { streamEvents } from '../event-stream.js';
+import type { ServiceParts } from '../parts.js';
+import { resolveRobot } from '../robot-ref.js';
+
+/** A new run's id, as `keystep run` makes them: the start time and a random tail. */
+function newRunId(): string {
+  return `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** /v1/runs: start, list, inspect, abort and resume runs, their logs, files and live events. */
+export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs }) => {
+  app.get(
+    '/v1/runs',
+    { schema: { summary: 'every run under --runs, including those from before a restart', response: { 200: z.object({ runs: z.array(RunSummary) }), ...errorResponses(401) } } },
+    async () => ({ runs: runs.list() }),
+  );
+
+  app.post(
+    '/v1/runs',
+    {
+      schema: {
+        summary: 'start a run: the same run `keystep run` makes (same log, same events.jsonl, resumable)',
+        description: 'Answers once the run has logged its first event. 502 when the rosbridge server cannot be reached.',
+        body: RunBody,
+        response: { 201: RunSummary, ...errorResponses(400, 401, 409, 413, 415, 502, 503) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const { profile, inline } = resolveRobot(body.robot);
+      const summary = await runs.start({
+        runId: body.runId ?? newRunId(),
+        profile,
+        inline,
+        task: body.task,
+        ...(body.scene ? { scene: body.scene } : {}),
+        url: body.rosbridge,
+        backend: body.backend ?? DEFAULT_BACKEND,
+        seed: body.seed ?? 0,
+        partialPlans: body.limits?.wholePlans !== true,
+        ...(body.limits?.maxReplans !== undefined ? { maxReplans: body.limits.maxReplans } : {}),
+        ...(body.limits?.connectTimeoutMs !== undefined ? { connectTimeoutMs: body.limits.connectTimeoutMs } : {}),
+        ...(body.sampling?.sampler ? { sampler: body.sampling.sampler } : {}),
+      });
+      return reply.code(201).send(summary);
+    },
+  );
+
+  app.get(
+    '/v1/runs/:id',
+    { schema: { summary: "a run's state, its report once finished, and its steps so far", params: RunIdParams, response: { 200: RunDetail, ...errorResponses(400, 401, 404) } } },
+    async (request) => runs.detail(request.params.id),
+  );
+
+  app.post(
+    '/v1/runs/:id/abort',
+    {
+      schema: {
+        summary: 'abort a running run: the step in flight is cancelled on the robot and the run ends as aborted',
+        params: RunIdParams,
+        response: { 202: RunSummary, ...errorResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(runs.abort(request.params.id)),
+  );
+
+  app.post(
+    '/v1/runs/:id/resume',
+    {
+      schema: {
+        summary: 'continue an interrupted run from its log, as `keystep run --resume` does',
+        params: RunIdParams,
+        body: ResumeBody,
+        response: { 202: RunSummary, ...errorResponses(400, 401, 404, 409, 502, 503) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await runs.resume(request.params.id, request.body.rosbridge, request.body.connectTimeoutMs)),
+  );
+
+  app.get(
+    '/v1/runs/:id/events.jsonl',
+    { schema: { summary: "the run's log as written: one event a line (application/x-ndjson)", params: RunIdParams } },
+    async (request, reply) => reply.type('application/x-ndjson').send(createReadStream(runs.eventsFile(request.params.id))),
+  );
+
+  app.get(
+    '/v1/runs/:id/files/:name',
+    { schema: { summary: 'a file the log names: a plan version (JSON), a keyframe or an observation (PNG)', params: RunFileParams } },
+    async (request, reply) => {
+      const file = runs.fileOf(request.params.id, request.params.name);
+      return reply.type(request.params.name.endsWith('.png') ? 'image/png' : 'application/json').send(createReadStream(file));
+    },
+  );
+
+  // wsHandler rather than `websocket: true`, which would hide the route from /openapi.json.
+  app.route({
+    method: 'GET',
+    url: '/v1/runs/:id/events',
+    schema: {
+      summary: "WebSocket: the run's events.jsonl records, one text frame each with its seq, live; closed (1000) after `finished`",
+      description: 'Connect with a WebSocket upgrade. Reconnect with ?since=<last seq + 1> to go on where a dropped stream stopped. Frames sent to the server are ignored.',
+      params: RunIdParams,
+      querystring: EventsQuery,
+      response: errorResponses(400, 401, 404, 426),
+    },
+    // Refused before the upgrade, as plain HTTP, when there is no such run.
+    preHandler: async (request) => {
+      runs.eventsFile(request.params.id);
+    },
+    handler: async (_request, reply) => reply.code(426).send({ error: 'upgrade_required', message: 'this is a WebSocket: connect with an upgrade request' }),
+    wsHandler: (socket, request) => {
+      const { id } = request.params;
+      let file: string;
+      try {
+        file = runs.eventsFile(id);
+      } catch {
+        socket.close(1011, 'the run log is gone');
+        return;
+      }
+      streamEvents(socket, { file, since: request.query.since, subscribe: (listener) => runs.onAppend(id, listener) });
+    },
+  });
+};
