@@ -1,7 +1,9 @@
-import { repairFrom, type HistoryEntry, type Planner, type PlanDraft, type PlanIssue, type PlanRequest, type StepCheck, type TextCheck } from '../planner/planner.js';
-import type { PlannedStep } from '../schema/index.js';
-import { meanAbsDiff } from '../image/compare.js';
-import type { Picture } from './picture.js';
+import type { Planner, PlanDraft, PlanRequest, StepCheck, TextCheck } from '../planner/planner.js';
+import type { DraftContext } from './draft-context.js';
+import { nextAttempt, type PlanAttempt } from './plan-attempts.js';
+import { planKeyframes, type DrawnSteps, type KeyframeDrawOptions } from './plan-keyframes.js';
+import { planTexts, type TextDrawOptions } from './plan-texts.js';
+import { draftSeeds } from './seed-scheme.js';
 import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
 
 export interface OnnxPlannerOptions {
@@ -85,23 +87,6 @@ export interface OnnxPlannerOptions {
   stepSubject?: (instruction: string, request: PlanRequest) => string | null;
 }
 
-/**
- * The step the robot failed `times` times or more in a row at the end of `history` (misses, refusals,
- * timeouts since the last done step, all with the same `key`: by default the text), or null.
- */
-export function stuckStep(history: readonly HistoryEntry[], times: number, key: (instruction: string) => string = (t) => t): string | null {
-  if (times <= 0) return null;
-  let count = 0;
-  let stuck: string | null = null;
-  for (let i = history.length - 1; i >= 0; i--) {
-    const h = history[i]!;
-    if (h.status === 'done' || h.status === 'cancelled' || (stuck !== null && key(h.instruction) !== stuck)) break;
-    stuck = key(h.instruction);
-    count++;
-  }
-  return count >= times ? stuck : null;
-}
-
 /** What the planner measured while planning, for benches and logs. */
 export interface PlanTiming {
   textMs: number;
@@ -118,16 +103,18 @@ export interface PlanTiming {
  * The embedded world model as a planner backend: camera frame -> visual tokens -> step texts -> one
  * keyframe per step, each drawn from the previous keyframe (the first from the observation). It sees
  * the picture, the robot's id and the task text, never the simulator's state.
+ *
+ * Every draft is one PlanAttempt (plan-attempts.ts: which draft of which version, the repair streak,
+ * the step to put off, the step just missed) and takes its seeds from seed-scheme.ts; the text and
+ * keyframe phases (plan-texts.ts, plan-keyframes.ts) read both and share nothing else.
  */
 export class OnnxPlanner implements Planner {
   readonly name = 'onnx';
   lastTiming: PlanTiming | null = null;
-  /** Drafts already made for the plan version being planned (validator retries). */
-  private drafts = { version: -1, count: 0 };
+  /** The latest draft's attempt: the next draft counts on from it (null before the first). */
+  private attempt: PlanAttempt | null = null;
   /** The latest draft's steps and the pictures they were drawn as, so a repair continues from them. */
-  private last: { steps: PlannedStep[]; pictures: Picture[] } | null = null;
-  /** Repairs in a row within one planning round (a draft without `previous` ends the streak). */
-  private repairs = 0;
+  private last: DrawnSteps | null = null;
 
   constructor(
     private readonly model: WorldModel,
@@ -136,164 +123,42 @@ export class OnnxPlanner implements Planner {
 
   async plan(request: PlanRequest): Promise<PlanDraft> {
     const t0 = performance.now();
-    this.drafts = this.drafts.version === request.version ? { version: request.version, count: this.drafts.count + 1 } : { version: request.version, count: 0 };
-    const seed = (this.options.seed ?? 0) + request.version * 7919 + this.drafts.count * 104_729;
-    const retry = this.drafts.count > 0 || request.version > 1;
-    const retryTemperature = this.options.retryTemperature ?? 0.7;
-    const temperature = retry && retryTemperature > 0 ? retryTemperature : undefined;
-    // A redraw of refused texts or of a refused keyframe samples (greedy would draw it again).
-    const temperatureOf = (draw: number) => (draw > 0 && retryTemperature > 0 ? retryTemperature : temperature);
-    const robot = request.robot.id;
-    const picture = await this.model.encodePicture(request.observation);
-    const observation = picture.codes;
-    // A repair keeps the refused draft's steps before its first error and redraws from there. When a
-    // repair is refused again, the fault may lie in the picture the failing step starts from (the
-    // keyframes drift along a chain), so each further repair in a row starts one step earlier.
-    const firstError = request.previous ? repairFrom(request.rejected, request.previous.steps.length) : 0;
-    this.repairs = firstError > 0 ? this.repairs + 1 : 0;
-    const from = firstError > 0 ? Math.max(1, firstError - (this.repairs - 1)) : 0;
-    const kept = from > 0 ? await this.keptSteps(request.previous!, from) : { steps: [], pictures: [] };
-    const write = async (draw: number, keep: readonly string[], temperature: number): Promise<string[]> => {
-      const written = await this.model.stepTexts(robot, request.task, observation, {
-        seed: seed + draw * 65_537,
-        keep,
-        temperature,
-        ...(this.options.topK !== undefined ? { topK: this.options.topK } : {}),
-        ...(this.options.topP !== undefined ? { topP: this.options.topP } : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
-      return written.slice(0, this.options.maxSteps ?? 24);
-    };
-    const gate = this.options.textCheck;
-    const subject = this.options.stepSubject;
-    const keyOf = (text: string) => subject?.(text, request) ?? text;
-    const putOffAfter = this.options.putOffAfter ?? 0;
-    const stuck = gate ? stuckStep(request.history, putOffAfter, keyOf) : null;
-    // A stuck step as the first step written counts as refused (see putOffAfter), so the redraws ask
-    // the model for its best other first step that passes the gate.
-    const textCheck: TextCheck | undefined =
-      gate && stuck !== null
-        ? async (texts, req) => {
-            const errors = await gate(texts, req);
-            const first = kept.steps.length;
-            if (texts[first] === undefined || keyOf(texts[first]) !== stuck) return errors;
-            const putOff: PlanIssue = { code: 'put_off', severity: 'error', step: first, message: `"${texts[first]}" failed ${putOffAfter} or more times in a row; another step first` };
-            return [...errors, putOff];
-          }
-        : gate;
-    // The latest refused texts and their first refused step; refused step texts per prefix.
-    let refusal: { texts: string[]; step: number } | null = null;
-    const refusedAfter = new Map<string, string[]>();
-    const drawTexts = async (draw: number): Promise<string[]> => {
-      if (draw > 0 && textCheck && refusal !== null) {
-        const better = await this.departFrom(refusal, refusedAfter, request, textCheck, observation);
-        if (better !== null) return write(draw, better, this.options.textTemperature ?? 0);
-      }
-      return write(draw, kept.steps.map((s) => s.instruction), temperatureOf(draw) ?? this.options.textTemperature ?? 0);
-    };
-    const { value: texts, redraws: textRedraws } = await leastRefused(
-      textCheck ? Math.max(1, this.options.textTries ?? 3) : 1,
-      drawTexts,
-      async (t) => {
-        if (!textCheck) return 0;
-        // Only errors in the steps written now count: kept steps passed before, and cannot change here.
-        const errors = (await textCheck(t, request)).filter((i) => i.step === null || i.step >= kept.steps.length);
-        const steps = errors.map((i) => i.step);
-        refusal = errors.length > 0 && !steps.includes(null) ? { texts: [...t], step: Math.min(...(steps as number[])) } : null;
-        // The draw whose first error comes latest wins, then the one with the fewest: the steps before
-        // the first error are what a refused plan can still run (the executor's partial plans).
-        if (errors.length === 0) return 0;
-        const first = refusal === null ? 0 : refusal.step + 1;
-        return (TEXT_STEPS_SCORED - Math.min(first, TEXT_STEPS_SCORED)) * 1000 + errors.length;
-      },
-    );
+    const ctx = await this.draftContext(request);
+    // A repair keeps the refused draft's steps before its first error, and the pictures they end on.
+    const kept = ctx.attempt.keep > 0 ? await this.keptSteps(request.previous!, ctx.attempt.keep) : { steps: [], pictures: [] };
+    // The texts are settled (and gated) before any keyframe: each keyframe is drawn for its text,
+    // from the keyframe before it, so a changed text would throw away every keyframe after it.
+    const { texts, redraws: textRedraws } = await planTexts(ctx, kept.steps.map((s) => s.instruction), textDrawOptions(this.options));
     const t1 = performance.now();
-    const steps: PlannedStep[] = [...kept.steps];
-    const pictures: Picture[] = [...kept.pictures];
-    const keyframeMs: number[] = [];
-    const redraws: number[] = [];
-    const keep = this.options.keepUnchanged ?? true;
-    const missed = stuckStep(request.history, 1);
-    const keepBiasFor = (instruction: string) =>
-      instruction === missed && this.options.missedKeepBias !== undefined ? this.options.missedKeepBias : this.options.keepBias;
-    const check = this.options.check;
-    const tries = check ? Math.max(1, this.options.keyframeTries ?? 4) : 1;
-    const missedDraws = Math.max(1, this.options.missedDraws ?? 1);
-    for (let index = kept.steps.length; index < texts.length; index++) {
-      const instruction = texts[index]!;
-      // Each keyframe is drawn from the one before it, the first from the observation.
-      const previous = pictures.at(-1) ?? picture;
-      const keepBias = keepBiasFor(instruction);
-      const k0 = performance.now();
-      const drawKeyframe = async (draw: number) => {
-        const t = temperatureOf(draw);
-        const codes = await this.model.keyframe(robot, request.task, previous.codes, instruction, {
-          sampler: this.options.sampler ?? 'dida',
-          seed: seed + index + 1 + draw * 65_537,
-          ...(this.options.passes !== undefined ? { passes: this.options.passes } : {}),
-          ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
-          ...(this.options.guidance !== undefined ? { guidance: this.options.guidance } : {}),
-          ...(keepBias !== undefined ? { keepBias } : {}),
-          ...(t !== undefined ? { temperature: t } : {}),
-          ...(request.signal ? { signal: request.signal } : {}),
-        });
-        const drawn = await this.model.decodePicture(codes, keep ? previous : undefined);
-        const step: PlannedStep = { index, instruction, keyframe: await this.model.toPng(drawn.rgb) };
-        return { step, drawn };
-      };
-      const errorsOf = async (v: { step: PlannedStep }) => (check ? (await check([...steps, v.step], request)).length : 0);
-      const { value, redraws: redrawn } =
-        instruction === missed && missedDraws > 1
-          ? await boldestPassing(missedDraws, tries, drawKeyframe, errorsOf, (v) => meanAbsDiff(v.drawn.rgb, previous.rgb))
-          : await leastRefused(tries, drawKeyframe, errorsOf);
-      steps.push(value.step);
-      pictures.push(value.drawn);
-      keyframeMs.push(performance.now() - k0);
-      redraws.push(redrawn);
-    }
-    this.last = { steps, pictures };
+    const { keyframeMs, redraws, ...drawn } = await planKeyframes(ctx, texts, kept, keyframeDrawOptions(this.options));
+    this.last = drawn;
     this.lastTiming = { textMs: t1 - t0, keyframeMs, redraws, textRedraws, totalMs: performance.now() - t0 };
     return {
-      id: `${robot}-onnx`,
+      id: `${request.robot.id}-onnx`,
       version: request.version,
       backend: this.name,
       createdAt: new Date().toISOString(),
       ...(request.scene ? { scene: request.scene } : {}),
-      steps,
+      steps: drawn.steps,
     };
   }
 
-  /**
-   * The steps before `refusal.step` plus the model's most likely other text for that step that the
-   * text check passes (WorldModel.stepAlternatives), or null when none of the best few does. Every
-   * text refused at that step after that prefix, in this planning round, stays refused. The caller
-   * writes the rest of the plan after these steps.
-   */
-  private async departFrom(
-    refusal: { texts: string[]; step: number },
-    refusedAfter: Map<string, string[]>,
-    request: PlanRequest,
-    textCheck: TextCheck,
-    observation: ArrayLike<number>,
-  ): Promise<string[] | null> {
-    const prefix = refusal.texts.slice(0, refusal.step);
-    const key = prefix.join('\n');
-    const refused = refusedAfter.get(key) ?? [];
-    refusedAfter.set(key, refused);
-    // A refusal one past the last text is a plan that stopped too early (textGate): stopping is what
-    // was refused there, and stepAlternatives forbids stopping for the empty text.
-    refused.push(refusal.texts[refusal.step] ?? '');
-    const alternatives = await this.model.stepAlternatives(request.robot.id, request.task, observation, {
-      keep: prefix,
-      refused,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    for (const { text } of alternatives.slice(0, ALTERNATIVES_CHECKED)) {
-      const errors = (await textCheck([...prefix, text], request)).filter((i) => i.step === refusal.step);
-      if (errors.length === 0) return [...prefix, text];
-      refused.push(text);
-    }
-    return null;
+  /** This draft's attempt (which becomes the latest), its seeds and the observation as the model sees it. */
+  private async draftContext(request: PlanRequest): Promise<DraftContext> {
+    const { stepSubject, textCheck, putOffAfter } = this.options;
+    const subjectOf = (instruction: string) => stepSubject?.(instruction, request) ?? instruction;
+    // Only the text check can refuse a stuck first step, so without it nothing is put off.
+    const attempt = nextAttempt(this.attempt, request, { after: textCheck ? (putOffAfter ?? 0) : 0, subjectOf });
+    this.attempt = attempt;
+    return {
+      model: this.model,
+      request,
+      attempt,
+      seeds: draftSeeds(this.options.seed ?? 0, request.version, attempt.draft),
+      observation: await this.model.encodePicture(request.observation),
+      retryTemperature: this.options.retryTemperature ?? 0.7,
+      subjectOf,
+    };
   }
 
   /**
@@ -301,7 +166,7 @@ export class OnnxPlanner implements Planner {
    * draft is this planner's latest one (its keyframe buffers are ours), the pictures are the ones it
    * drew; otherwise (another backend's draft, a resumed run) each keyframe PNG is encoded again.
    */
-  private async keptSteps(draft: PlanDraft, count: number): Promise<{ steps: PlannedStep[]; pictures: Picture[] }> {
+  private async keptSteps(draft: PlanDraft, count: number): Promise<DrawnSteps> {
     const steps = draft.steps.slice(0, count).map((s, index) => ({ ...s, index }));
     const ours = this.last !== null && steps.every((s, i) => this.last!.steps[i]?.keyframe === s.keyframe);
     const pictures = ours ? this.last!.pictures.slice(0, count) : await Promise.all(steps.map((s) => this.model.encodePicture(s.keyframe)));
@@ -309,41 +174,29 @@ export class OnnxPlanner implements Planner {
   }
 }
 
-/** Text draws are ranked by where their first error is, up to this step (see the text scoring). */
-const TEXT_STEPS_SCORED = 64;
-
-/** Alternatives tried per refused step before the planner falls back to sampling. */
-const ALTERNATIVES_CHECKED = 8;
-
-/**
- * Draws `draw(0)` ... `draw(n - 1)`, and on until one passes or `tries` draws are made, and keeps the
- * draw with the fewest errors, the one with the largest `change` among those, the earliest on a tie
- * (OnnxPlannerOptions.missedDraws). `redraws` counts the draws after the first.
- */
-export async function boldestPassing<T>(
-  n: number,
-  tries: number,
-  draw: (k: number) => Promise<T>,
-  errorsOf: (value: T) => Promise<number>,
-  change: (value: T) => number,
-): Promise<{ value: T; redraws: number }> {
-  let best: { value: T; errors: number; change: number } | null = null;
-  let k = 0;
-  for (; k < Math.max(n, tries); k++) {
-    if (k >= n && best !== null && best.errors === 0) break;
-    const value = await draw(k);
-    const errors = await errorsOf(value);
-    const c = change(value);
-    if (best === null || errors < best.errors || (errors === best.errors && c > best.change)) best = { value, errors, change: c };
-  }
-  return { value: best!.value, redraws: k - 1 };
+/** How the step texts are drawn, the options' defaults filled in. */
+function textDrawOptions(o: OnnxPlannerOptions): TextDrawOptions {
+  return {
+    ...(o.textCheck ? { check: o.textCheck } : {}),
+    tries: Math.max(1, o.textTries ?? 3),
+    temperature: o.textTemperature ?? 0,
+    ...(o.topK !== undefined ? { topK: o.topK } : {}),
+    ...(o.topP !== undefined ? { topP: o.topP } : {}),
+    maxSteps: o.maxSteps ?? 24,
+  };
 }
 
-/**
- * Draws `draw(0)`, then `draw(1)`, ... until a draw has no errors or `tries` draws are made, and keeps
- * the draw with the fewest errors (the earliest on a tie): boldestPassing with one draw asked for and
- * no change to prefer. `redraws` counts the draws after the first.
- */
-function leastRefused<T>(tries: number, draw: (k: number) => Promise<T>, errorsOf: (value: T) => Promise<number>): Promise<{ value: T; redraws: number }> {
-  return boldestPassing(1, tries, draw, errorsOf, () => 0);
+/** How keyframes are drawn, the options' defaults filled in. */
+function keyframeDrawOptions(o: OnnxPlannerOptions): KeyframeDrawOptions {
+  return {
+    sampler: o.sampler ?? 'dida',
+    ...(o.passes !== undefined ? { passes: o.passes } : {}),
+    ...(o.schedule !== undefined ? { schedule: o.schedule } : {}),
+    ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
+    ...(o.keepBias !== undefined ? { keepBias: o.keepBias } : {}),
+    ...(o.missedKeepBias !== undefined ? { missedKeepBias: o.missedKeepBias } : {}),
+    missedDraws: Math.max(1, o.missedDraws ?? 1),
+    ...(o.check ? { check: o.check, tries: Math.max(1, o.keyframeTries ?? 4) } : { tries: 1 }),
+    keepUnchanged: o.keepUnchanged ?? true,
+  };
 }

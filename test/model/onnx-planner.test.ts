@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boldestPassing, OnnxPlanner, stuckStep } from '../../src/model/onnx-planner.js';
+import { boldestPassing } from '../../src/model/best-draw.js';
+import { OnnxPlanner } from '../../src/model/onnx-planner.js';
+import { stuckStep } from '../../src/model/plan-attempts.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { repairFrom, type HistoryEntry, type PlanRequest } from '../../src/planner/planner.js';
 import { heldOutShirt, MODEL_DIR } from './fixtures.js';
