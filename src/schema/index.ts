@@ -6,3 +6,4 @@ export * from './step-feedback.js';
 export * from './task.js';
 export * from './history.js';
 export * from './plan-issue.js';
+export * from './lease.js';

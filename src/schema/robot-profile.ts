@@ -26,6 +26,8 @@ export const Gripper = z.strictObject({
   kind: z.enum(['parallel', 'suction', 'hand']),
   /** Largest opening in metres. */
   maxOpening: z.number().positive(),
+  /** The gripper's joint in the arm's JointState, published after the arm's joints (none for suction). */
+  joint: z.string().min(1).optional(),
 });
 
 export const Arm = z.strictObject({
@@ -38,7 +40,14 @@ export const Arm = z.strictObject({
   workspace: Box3,
   /** Topic carrying this arm's sensor_msgs/JointState. */
   jointStates: RosTopic,
-}).refine((a) => a.joints.length >= a.dof, { message: 'joints must list at least dof names', path: ['joints'] });
+}).refine((a) => a.joints.length === a.dof, {
+  // A gripper joint listed here made a 6-DoF arm look like a 7-DoF one.
+  error: (issue) => {
+    const a = issue.input as { joints: unknown[]; dof: number };
+    return `lists ${a.joints.length} joint names for dof ${a.dof}: list exactly the arm's ${a.dof} joints, and put a gripper joint in gripper.joint`;
+  },
+  path: ['joints'],
+});
 export type Arm = z.infer<typeof Arm>;
 
 /** Where a camera looks from; the simulator renders each camera from its mount. */
@@ -63,7 +72,19 @@ export type Camera = z.infer<typeof Camera>;
 export const Verb = z.enum(['pick', 'place', 'fold', 'grasp', 'tidy', 'move', 'upright', 'release']);
 export type Verb = z.infer<typeof Verb>;
 
+/**
+ * The lease topics (std_msgs/String carrying JSON, see schema/lease.ts): keystep asks on `request`,
+ * the robot answers on `state`. Optional: by default `/keystep/lease` and `/keystep/lease_state`
+ * with the step command's type (see leaseTopics).
+ */
+export const LeaseTopics = z.strictObject({
+  request: RosTopic,
+  state: RosTopic,
+});
+export type LeaseTopics = z.infer<typeof LeaseTopics>;
+
 export const RosInterface = z.strictObject({
+  /** 1 for ROS 1 (rosbridge_server on roscore), 2 for ROS 2: decides the type spellings a server accepts. */
   rosVersion: z.union([z.literal(1), z.literal(2)]),
   /** std_msgs/String carrying a JSON StepCommand. */
   stepCommand: RosTopic,
@@ -71,7 +92,33 @@ export const RosInterface = z.strictObject({
   keyframe: RosTopic,
   /** std_msgs/String carrying a JSON StepFeedback. */
   feedback: RosTopic,
+  lease: LeaseTopics.optional(),
 });
+export type RosInterface = z.infer<typeof RosInterface>;
+
+/** The lease topics of a robot: the profile's, or the defaults in the spelling of its step topic. */
+export function leaseTopics(ros: RosInterface): LeaseTopics {
+  return ros.lease ?? {
+    request: { name: '/keystep/lease', type: ros.stepCommand.type },
+    state: { name: '/keystep/lease_state', type: ros.feedback.type },
+  };
+}
+
+/** `pkg/msg/Name`: how ROS 2 spells a message type; a ROS 1 rosbridge refuses it. */
+export function isRos2Spelling(type: string): boolean {
+  return /^[^/]+\/msg\/[^/]+$/.test(type);
+}
+
+/** Every topic type a profile names, with its path in the profile, for checks that look at them all. */
+export function profileTopics(p: Pick<RobotProfile, 'arms' | 'cameras' | 'ros'>): { path: (string | number)[]; name: string; type: string }[] {
+  const lease = leaseTopics(p.ros);
+  return [
+    ...p.arms.map((a, i) => ({ path: ['arms', i, 'jointStates', 'type'], name: a.jointStates.name, type: a.jointStates.type })),
+    ...p.cameras.map((c, i) => ({ path: ['cameras', i, 'type'], name: c.topic, type: c.type })),
+    ...(['stepCommand', 'keyframe', 'feedback'] as const).map((k) => ({ path: ['ros', k, 'type'], name: p.ros[k].name, type: p.ros[k].type })),
+    ...(p.ros.lease ? [{ path: ['ros', 'lease', 'request', 'type'], ...lease.request }, { path: ['ros', 'lease', 'state', 'type'], ...lease.state }] : []),
+  ];
+}
 
 export const Zone = z.strictObject({
   name: z.string().min(1),
@@ -123,6 +170,18 @@ export const RobotProfile = z.strictObject({
   }
   if (p.bimanual && p.arms.length < 2) {
     ctx.addIssue({ code: 'custom', path: ['bimanual'], message: 'a bimanual robot needs at least two arms' });
+  }
+  if (p.ros.rosVersion === 1) {
+    // The real ROS 1 rosbridge_server logs "not a valid type string" and delivers nothing: refuse it here, with the fix.
+    for (const t of profileTopics(p)) {
+      if (!isRos2Spelling(t.type)) continue;
+      const ros1 = t.type.replace('/msg/', '/');
+      ctx.addIssue({
+        code: 'custom',
+        path: t.path,
+        message: `"${t.type}" is the ROS 2 spelling, but ros.rosVersion is 1: a ROS 1 rosbridge refuses it and delivers nothing on ${t.name}. Write "${ros1}", or set ros.rosVersion to 2 if the robot runs ROS 2`,
+      });
+    }
   }
   if (p.limits.minSteps > p.limits.maxSteps) {
     ctx.addIssue({ code: 'custom', path: ['limits', 'minSteps'], message: 'minSteps is above maxSteps' });

@@ -41,7 +41,8 @@ describe('robot profiles', () => {
     expect(agilex.cameras.map((c) => c.topic)).toContain('/camera_f/color/image_raw');
     const stanford = loadProfile('aloha-stanford');
     expect(stanford.cameras.map((c) => c.name)).toEqual(['cam_high', 'cam_low', 'cam_left_wrist', 'cam_right_wrist']);
-    expect(stanford.arms[0]!.joints).toEqual(['waist', 'shoulder', 'elbow', 'forearm_roll', 'wrist_angle', 'wrist_rotate', 'gripper']);
+    expect(stanford.arms[0]!.joints).toEqual(['waist', 'shoulder', 'elbow', 'forearm_roll', 'wrist_angle', 'wrist_rotate']);
+    expect(stanford.arms[0]!.gripper.joint).toBe('gripper');
     expect(stanford.arms[1]!.jointStates.name).toBe('/puppet_right/joint_states');
   });
 
@@ -102,6 +103,32 @@ describe('robot profiles', () => {
     const file = join(dir, 'my-robot.json');
     writeFileSync(file, JSON.stringify(base()));
     expect(() => loadProfile(file)).toThrow(/id: is "aloha-agilex" but the file is named my-robot\.json/);
+  });
+
+  it('lists exactly dof joint names per arm, the gripper joint apart (the ALOHA profiles had 7 names for dof 6)', () => {
+    for (const id of listProfiles()) {
+      for (const arm of loadProfile(id).arms) expect(arm.joints, `${id} ${arm.name}`).toHaveLength(arm.dof);
+    }
+    const raw = base();
+    raw.arms[0].joints.push('joint6');
+    const problems = problemsOf(raw);
+    expect(problems).toEqual([{ path: 'arms[0].joints', message: "lists 7 joint names for dof 6: list exactly the arm's 6 joints, and put a gripper joint in gripper.joint" }]);
+    raw.arms[0].dof = 7;
+    expect(() => parseProfile(JSON.stringify(raw), 'robots/aloha-agilex.json')).not.toThrow();
+  });
+
+  it('refuses ROS 2 type spellings in a ROS 1 profile, naming the field and the fix', () => {
+    const raw = base();
+    raw.cameras[0].type = 'sensor_msgs/msg/Image';
+    raw.ros.feedback.type = 'std_msgs/msg/String';
+    const problems = problemsOf(raw);
+    expect(problems.map((p) => p.path)).toEqual(['cameras[0].type', 'ros.feedback.type']);
+    expect(problems[0]!.message).toContain('"sensor_msgs/msg/Image" is the ROS 2 spelling, but ros.rosVersion is 1');
+    expect(problems[0]!.message).toContain('Write "sensor_msgs/Image", or set ros.rosVersion to 2');
+    // The same types are right on a ROS 2 robot.
+    const ros2 = JSON.parse(JSON.stringify(raw).replaceAll('"sensor_msgs/', '"sensor_msgs/msg/').replaceAll('"std_msgs/String"', '"std_msgs/msg/String"').replaceAll('msg/msg/', 'msg/'));
+    ros2.ros.rosVersion = 2;
+    expect(() => parseProfile(JSON.stringify(ros2), 'robots/aloha-agilex.json')).not.toThrow();
   });
 
   it('keeps the exported JSON Schemas in step with the zod schemas', () => {
