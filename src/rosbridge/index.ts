@@ -51,3 +51,4 @@ export {
   ProtocolStateError,
 } from './errors.js';
 export { OPS, type Op, type IncomingOp, type OutgoingOp, type StatusLevelSetting } from './protocol.js';
+export { serveRosapi, ROSAPI } from './rosapi.js';

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { ClientSession, type RosbridgeSocket, type TrafficCounters } from './client.js';
 import { decodeCbor, decodeJson } from './codec.js';
-import { errorText, InvalidArgumentError, ProtocolStateError, RosbridgeError, ServiceFailedError, ServiceNotFoundError } from './errors.js';
+import { errorText, InvalidArgumentError, InvalidTypeStringError, ProtocolStateError, RosbridgeError, ServiceFailedError, ServiceNotFoundError } from './errors.js';
 import { DEFAULT_FRAGMENT_LIMITS, type FragmentLimits } from './fragments.js';
-import { parseTypeName } from './message-types.js';
+import { parseTypeName, type RosTypeName } from './message-types.js';
 import { resolveName } from './names.js';
 import type { OutgoingMessage } from './outgoing.js';
 import {
@@ -47,6 +47,16 @@ export interface RosbridgeServerOptions {
   readonly defaultStatusLevel?: StatusLevelSetting;
   /** Monotonic clock in ms, for throttling and fragment expiry. */
   readonly now?: () => number;
+  /**
+   * 1: refuse ROS 2 type spellings (`pkg/msg/Name`) from clients, as rosbridge_server on ROS 1 does
+   * ("not a valid type string"; nothing is advertised, subscribed or delivered). Default: accept both.
+   */
+  readonly rosVersion?: 1 | 2;
+  /**
+   * false: send no `status` frames at all, as the real rosbridge_server (which only logs; a missing
+   * service still gets its failed service_response). They are still emitted as 'status' events.
+   */
+  readonly statusMessages?: boolean;
 }
 
 export interface ClientInfo {
@@ -198,7 +208,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
       this.counters,
       this.fragmentLimits,
       this.now,
-      this.options.defaultStatusLevel ?? 'error',
+      this.options.statusMessages === false ? 'none' : (this.options.defaultStatusLevel ?? 'error'),
       this.options.maxFragmentsPerMessage ?? 10_000,
       (c, status, sent) => this.emitSafely('status', { client: { id: c.id, name: c.name }, status, sent }),
       (c, err) => this.internalError(err, `sending to client ${c.id}`),
@@ -283,14 +293,22 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
     // Clients have no business sending status; it is accepted (it is a valid op) and ignored.
     status: () => undefined,
     set_level: (c, m) => {
+      if (this.options.statusMessages === false) return;
       // Spec 3.2.1: "If a bad string is specified, the message is dropped."
       if ((STATUS_LEVELS as readonly string[]).includes(m.level)) c.level = m.level as StatusLevelSetting;
     },
   };
 
+  /** A type string from a client, refused in a ROS 2 spelling when this server plays ROS 1. */
+  private clientType(type: string, kind: 'msg' | 'srv' = 'msg'): RosTypeName {
+    const parsed = parseTypeName(type, kind);
+    if (this.options.rosVersion === 1 && type.split('/').filter((p) => p.length > 0).length === 3) throw new InvalidTypeStringError(type);
+    return parsed;
+  }
+
   private onAdvertise(client: ClientSession, m: OpMessage<'advertise'>): void {
     const topic = resolveName('topic', m.topic);
-    const type = parseTypeName(m.type);
+    const type = this.clientType(m.type);
     this.graph.addPublisher(topic, type, client.publisherId, m.latch ?? false);
     let ids = client.advertisements.get(topic);
     if (ids === undefined) client.advertisements.set(topic, (ids = new Set()));
@@ -313,7 +331,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
 
   private onPublish(client: ClientSession, m: OpMessage<'publish'>): void {
     const topic = resolveName('topic', m.topic);
-    const type = m.type === undefined ? undefined : parseTypeName(m.type);
+    const type = m.type === undefined ? undefined : this.clientType(m.type);
     this.graph.checkType(topic, type);
     // Check the message before registering anything: a refused publish leaves no trace.
     const msg = this.graph.normalise(topic, m.msg ?? {}, type);
@@ -326,7 +344,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
 
   private onSubscribe(client: ClientSession, m: OpMessage<'subscribe'>): void {
     const topic = resolveName('topic', m.topic);
-    const type = m.type === undefined ? undefined : parseTypeName(m.type);
+    const type = m.type === undefined ? undefined : this.clientType(m.type);
     if (m.fragment_size !== undefined && m.fragment_size < 1) {
       throw new InvalidArgumentError(`Expected field fragment_size to be a positive int. Invalid value: ${m.fragment_size}`);
     }
@@ -412,7 +430,7 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
 
   private onAdvertiseService(client: ClientSession, m: OpMessage<'advertise_service'>): void {
     const service = resolveName('service', m.service);
-    const type = parseTypeName(m.type, 'srv');
+    const type = this.clientType(m.type, 'srv');
     const replaced = this.registry.advertise(service, type, {
       kind: 'client',
       clientId: client.id,
@@ -569,6 +587,14 @@ export class RosbridgeServer extends EventEmitter<RosbridgeServerEvents> {
 
   topics(): TopicInfo[] {
     return this.graph.list();
+  }
+
+  /**
+   * Who publishes and who listens on a topic: `client:<id>` for a client (a subscription is
+   * `client:<id>:<topic as it wrote it>`), `server:<n>` for this process's own publishers and handlers.
+   */
+  topicParticipants(topic: string): { publishers: string[]; subscribers: string[] } | undefined {
+    return this.graph.participants(resolveName('topic', topic));
   }
 
   services(): ServiceInfo[] {

@@ -64,6 +64,13 @@ export class TopicGraph {
     };
   }
 
+  /** Who publishes and who listens on a topic, by graph id (`client:<id>`, `server:<n>`). */
+  participants(name: string): { publishers: string[]; subscribers: string[] } | undefined {
+    const t = this.topics.get(name);
+    if (t === undefined) return undefined;
+    return { publishers: [...t.publishers.keys()], subscribers: [...t.sinks.keys()] };
+  }
+
   list(): TopicInfo[] {
     return [...this.topics.keys()].map((name) => this.info(name)!);
   }
