@@ -76,13 +76,15 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
   });
   const parts: ServiceParts = { model, queue, runs };
 
-  if (options.token !== undefined) app.addHook('onRequest', bearerAuth(options.token));
   await app.register(swagger, {
     openapi: OPENAPI,
     transform: createJsonSchemaTransform({ schemaRegistry: apiComponents }),
     transformObject: createJsonSchemaTransformObject({ schemaRegistry: apiComponents }),
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // After the websocket plugin: its onRequest hook marks upgrade requests so that one refused with a
+  // plain HTTP answer has its socket destroyed; before it, a 401 left the socket open for good.
+  if (options.token !== undefined) app.addHook('onRequest', bearerAuth(options.token));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, parts);
   await app.register(planRoutes, parts);

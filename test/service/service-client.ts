@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
@@ -22,16 +23,31 @@ export async function startService(options: ServiceOptions): Promise<TestService
     base,
     ws: `ws://127.0.0.1:${port}`,
     async request(method, path, o = {}) {
-      const headers: Record<string, string> = { ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers };
-      const response = await fetch(base + path, { method, headers, ...(o.json !== undefined ? { body: JSON.stringify(o.json) } : o.body !== undefined ? { body: o.body } : {}) });
-      const text = await response.text();
-      let json: unknown = null;
+      const body = o.json !== undefined ? JSON.stringify(o.json) : o.body;
+      const headers: Record<string, string> = {
+        ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        // Framed for every method: node:http sends a DELETE's body unframed, as a second request.
+        ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+        ...o.headers,
+      };
+      // node:http sends the path as given (fetch would resolve "..", "%2e%2e" before sending it).
+      const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      let json: any = null;
       try {
         json = JSON.parse(text);
       } catch {
         // not JSON: events.jsonl, a PNG, an empty body
       }
-      return { status: response.status, text, json };
+      return { status, text, json };
     },
     close: () => app.close(),
   };
@@ -65,6 +81,7 @@ export function collectEvents(url: string, options: { headers?: Record<string, s
     });
     socket.on('unexpected-response', (_request, response) => {
       clearTimeout(timer);
+      socket.terminate();
       reject(new Error(`upgrade refused: ${response.statusCode}`));
     });
     socket.on('error', (e) => {
@@ -81,7 +98,10 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
     socket.on('unexpected-response', (_request, response) => {
       let body = '';
       response.on('data', (d: Buffer) => (body += d.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('end', () => {
+        socket.terminate();
+        resolve({ status: response.statusCode ?? 0, body });
+      });
     });
     socket.on('open', () => {
       socket.close();
