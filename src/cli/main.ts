@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo.js';
 import { planCommand } from './commands/plan.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { sheetCommand } from './commands/sheet.js';
 import { simCommand } from './commands/sim.js';
 import { validateCommand } from './commands/validate.js';
@@ -16,6 +17,7 @@ const COMMANDS = {
   plan: planCommand,
   run: runCommand,
   rollout: rolloutCommand,
+  serve: serveCommand,
   sim: simCommand,
   sheet: sheetCommand,
   validate: validateCommand,
