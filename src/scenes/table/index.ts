@@ -1,7 +1,8 @@
 import type { SceneModule } from '../scene.js';
 import { checkTableSequence } from './sequence.js';
 import { draw } from './draw.js';
-import { candidates, initial, isGoal, oracle } from './logic.js';
+import { candidates, initial, isGoal } from './logic.js';
+import { oracle } from './oracle.js';
 import type { TableGoal, TableState } from './model.js';
 import { TASKS, VOCABULARY, parseInstruction, parseTask } from './words.js';
 
