@@ -1,16 +1,7 @@
-import type { HistoryEntry, PlanIssue, PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
+import type { HistoryEntry, PlanDraft, PlanIssue, PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
 
-export type { HistoryEntry, PlanIssue };
+export type { HistoryEntry, PlanDraft, PlanIssue };
 
-/** A plan in memory: keyframes are PNG bytes. `version` goes up with every replan of a run. */
-export interface PlanDraft {
-  id: string;
-  version: number;
-  backend: string;
-  createdAt: string;
-  scene?: SceneId;
-  steps: PlannedStep[];
-}
 
 /**
  * Where a repair of `previous` starts: its first step with an error, or 0 (redraw everything) when an

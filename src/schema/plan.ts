@@ -35,3 +35,13 @@ export type Plan = z.infer<typeof Plan>;
 export interface PlannedStep extends Omit<Step, 'keyframe'> {
   keyframe: Uint8Array;
 }
+
+/** A plan in memory: keyframes are PNG bytes. `version` goes up with every replan of a run. */
+export interface PlanDraft {
+  id: string;
+  version: number;
+  backend: string;
+  createdAt: string;
+  scene?: SceneId;
+  steps: PlannedStep[];
+}
