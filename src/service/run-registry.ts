@@ -332,6 +332,12 @@ function startFailure(error: unknown): Error {
     case 'ConnectError':
     case 'ReconnectLimitError':
       return new ServiceError(502, 'bad_gateway', `cannot reach the robot's rosbridge: ${e.message}`, [{ path: 'body.rosbridge', message: e.message }], { cause: e });
+    case 'CameraTimeoutError':
+    case 'LeaseUnansweredError':
+      return new ServiceError(502, 'bad_gateway', `the robot did not answer as its profile says: ${e.message}`, [], { cause: e });
+    case 'LeaseRefusedError':
+      // Another run (from this service or a keystep run elsewhere) drives the robot.
+      return new ServiceError(409, 'conflict', e.message, [], { cause: e });
     case 'ModelError':
       return new ServiceError(503, 'unavailable', e.message, [], { cause: e });
     case 'RunLogError':
