@@ -1,6 +1,6 @@
-import { KEYFRAME_FRAME_PREFIX, StepCommand, stepId, type RobotProfile, type SceneId, type StepFeedback } from '../src/schema/index.js';
+import { KEYFRAME_FRAME_PREFIX, LeaseHolder, LeaseRequest, leaseTopics, StepCommand, stepId, type LeaseState, type RobotProfile, type SceneId, type StepFeedback } from '../src/schema/index.js';
 import { CompressedImageMsg, compressedImage, rawImage, stampNow, StringMsg } from '../src/ros/messages.js';
-import { listen, type RosbridgeServer } from '../src/rosbridge/index.js';
+import { listen, serveRosapi, type RosbridgeServer } from '../src/rosbridge/index.js';
 import { homePosition, jointPositions } from '../src/scenes/arms.js';
 import { renderCamera } from './render.js';
 import { SimWorld } from './world.js';
@@ -20,6 +20,12 @@ export interface SimRobotOptions {
   stepMs?: number;
   /** How long a command waits for its keyframe before it is rejected. */
   keyframeWaitMs?: number;
+  /**
+   * Answer protocol errors as the real rosbridge_server does: no `status` frames, only a log line
+   * here. A client tested this way sees what it will see on a robot. (On a ROS 1 profile, ROS 2 type
+   * spellings are refused either way, as the real ROS 1 server refuses them.)
+   */
+  realErrors?: boolean;
   log?: (line: string) => void;
 }
 
@@ -54,7 +60,11 @@ export class SimRobot {
   }
 
   static async start(options: SimRobotOptions): Promise<SimRobot> {
-    const { server, port } = await listen({ port: options.port ?? 9090, host: options.host ?? '127.0.0.1' });
+    const { server, port } = await listen({
+      port: options.port ?? 9090,
+      host: options.host ?? '127.0.0.1',
+      serverOptions: { rosVersion: options.profile.ros.rosVersion, statusMessages: options.realErrors !== true },
+    });
     const robot = new SimRobot(server, `ws://${options.host ?? '127.0.0.1'}:${port}`, options);
     robot.wire();
     return robot;
@@ -129,6 +139,38 @@ export class SimRobot {
     this.wireCameras();
     this.wireJoints();
     this.wireServices();
+    this.wireLease();
+    serveRosapi(this.server, { localNode: '/keystep_sim', rosVersion: ros.rosVersion });
+    // What the real server would only log: refused type strings, wrong types, malformed frames.
+    this.server.on('status', ({ client, status }) => {
+      if (status.level !== 'info') this.log(`rosbridge ${status.level} for client ${client.name}: ${status.msg}`);
+    });
+  }
+
+  /** The robot side of the lease (schema/lease.ts): one executor at a time. */
+  readonly lease = new LeaseHolder();
+
+  private wireLease(): void {
+    const topics = leaseTopics(this.profile.ros);
+    const state = this.server.advertise<{ data: string }>(topics.state.name, topics.state.type);
+    this.server.subscribe<unknown>(topics.request.name, topics.request.type, (msg) => {
+      const outer = StringMsg.safeParse(msg);
+      let parsed: ReturnType<typeof LeaseRequest.safeParse> | undefined;
+      try {
+        parsed = outer.success ? LeaseRequest.safeParse(JSON.parse(outer.data.data)) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success) {
+        this.log(`ignored a malformed lease request on ${topics.request.name}`);
+        return;
+      }
+      const before = this.lease.current(Date.now());
+      const answer: LeaseState = this.lease.handle(parsed.data, Date.now());
+      if (answer.holder !== before) this.log(answer.holder ? `lease: held by run ${answer.holder}` : `lease: free (released by run ${parsed.data.runId})`);
+      else if (!answer.answer?.granted && parsed.data.kind === 'acquire') this.log(`lease: refused run ${parsed.data.runId}, held by run ${answer.holder}`);
+      state.publish({ data: JSON.stringify(answer) });
+    });
   }
 
   private parseCommand(msg: unknown, publishFeedback: (f: StepFeedback) => void): StepCommand | undefined {
@@ -212,10 +254,13 @@ export class SimRobot {
         const state = this.world.state.arms.find((a) => a.name === arm.name);
         if (!state) continue;
         const base = homePosition(arm.name, this.profile.arms.length);
+        // The arm's joints, then its gripper's, as a driver publishes them.
+        const gripper = arm.gripper.joint;
+        const positions = jointPositions(state, arm.joints.length + 1, [base[0], base[1] - 0.15]);
         pub.publish({
           header: { frame_id: '', stamp: stampNow(this.profile.ros.rosVersion) },
-          name: arm.joints,
-          position: jointPositions(state, arm.joints.length, [base[0], base[1] - 0.15]),
+          name: gripper ? [...arm.joints, gripper] : arm.joints,
+          position: gripper ? positions : positions.slice(0, -1),
           velocity: [],
           effort: [],
         });

@@ -1,8 +1,10 @@
 import { isProfileError } from '../errors/profile-error.js';
 import { isUsageError } from '../errors/usage-error.js';
+import { isRobotLinkError } from '../ros/errors.js';
 import type { CliIo, Command } from './command.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { planCommand } from './commands/plan.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
@@ -19,6 +21,7 @@ const COMMANDS = {
   rollout: rolloutCommand,
   serve: serveCommand,
   sim: simCommand,
+  doctor: doctorCommand,
   sheet: sheetCommand,
   validate: validateCommand,
   bench: benchCommand,
@@ -70,6 +73,11 @@ function report(error: unknown, command: string, io: CliIo): ExitCode {
     io.err(`keystep ${command}: ${error.message}`);
     return EXIT.config;
   }
+  if (isRobotLinkError(error)) {
+    // Which failure it was and what to check is in the message; no stack, it is not a bug.
+    io.err(`keystep ${command}: ${error.message}`);
+    return EXIT.runtime;
+  }
   const e = error as Error & { code?: string };
   switch (e?.name) {
     case 'UnknownTaskError':
@@ -79,7 +87,6 @@ function report(error: unknown, command: string, io: CliIo): ExitCode {
     case 'ModelError':
       io.err(`keystep ${command}: ${e.message}`);
       return EXIT.config;
-    case 'ConnectTimeoutError':
     case 'PlannerError':
       io.err(`keystep ${command}: ${e.message}`);
       return EXIT.runtime;

@@ -6,8 +6,20 @@ export function progressLine(record: RunRecord): string | undefined {
   switch (e.type) {
     case 'run_started':
       return `run ${e.runId}: ${e.robot}, "${e.task}"${e.backend ? `, backend ${e.backend}` : ''} (replan limit ${e.limits.maxReplans}, step timeout ${e.limits.stepTimeoutMs} ms)`;
-    case 'run_resumed':
-      return `resumed at step ${e.nextStepIndex} (attempt ${e.attempt}, ${e.replans} replans so far, from ${e.start})`;
+    case 'run_resumed': {
+      const so = `${e.replans} replan${e.replans === 1 ? '' : 's'} so far`;
+      switch (e.next?.action) {
+        case 'resend':
+          return `resumed at step ${e.next.stepIndex} (attempt ${e.next.attempt}, ${so}): re-sending it with its step id; a robot that already ran it answers with its result instead of acting again`;
+        case 'send':
+          return `resumed at step ${e.next.stepIndex} (attempt ${e.next.attempt}, ${so}): sending it`;
+        case 'plan':
+          return `resumed (${so}): planning again from a new camera frame; the new plan starts at step ${e.next.stepIndex}`;
+        case undefined:
+          return `resumed from the log (${so}, from ${e.start})`;
+      }
+      break;
+    }
     case 'observed':
       return undefined;
     case 'plan_created':
@@ -22,7 +34,7 @@ export function progressLine(record: RunRecord): string | undefined {
           : undefined
         : `plan v${e.version} rejected: ${e.issues.filter((i) => i.severity === 'error').map((i) => `${i.code} ${i.message}`).join('; ')}`;
     case 'step_dispatched':
-      return e.redispatch ? `  step ${e.stepIndex} re-sent after reconnect: ${e.instruction}` : undefined;
+      return e.redispatch ? `  step ${e.stepIndex} re-sent with the same step id: ${e.instruction}` : undefined;
     case 'step_feedback': {
       const mark = e.status === 'done' ? 'done' : e.status.toUpperCase();
       return `  step ${String(e.stepIndex).padStart(2)} (v${e.planVersion}, attempt ${e.attempt}) ${e.instruction} -> ${mark}${e.reason ? `: ${e.reason}` : ''}`;
@@ -40,6 +52,8 @@ export function progressLine(record: RunRecord): string | undefined {
       return 'connection lost: dispatch paused, reconnecting...';
     case 'connection_restored':
       return 'connection restored';
+    case 'bad_message':
+      return e.count === 1 ? `ignored a bad message on ${e.topic}: ${e.reason}` : undefined;
     case 'finished': {
       const r = e.report;
       const continued = r.continuations ? `, ${r.continuations} partial plans continued` : '';

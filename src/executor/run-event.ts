@@ -68,11 +68,18 @@ export const RunEvent = z.discriminatedUnion('type', [
   }),
   event('run_resumed', {
     start: ResumeStart,
+    /** The first global step index never sent (not the step a resume re-sends: see `next`). */
     nextStepIndex: Index,
     attempt: Index,
     replans: Index,
     continuations: Index.optional(),
     planVersion: Index,
+    /**
+     * What the resumed run does first, added by the run session (which has the log's plan): `resend`
+     * the step that was in flight, with its old id; `send` the plan's next step; or `plan` again,
+     * the new plan starting at `stepIndex`. Absent in older logs.
+     */
+    next: z.object({ action: z.enum(['resend', 'send', 'plan']), stepIndex: Index, attempt: Index, instruction: z.string().optional() }).optional(),
   }),
   /** A keyframe-camera frame the next plan is drawn from. */
   event('observed', { round: z.number().int().min(1), file: FileName }),
@@ -137,6 +144,18 @@ export const RunEvent = z.discriminatedUnion('type', [
   event('paused', {}),
   event('resumed', {}),
   event('connection_lost', { stepIndex: Index.optional() }),
+  /**
+   * Messages from the robot keystep refused to trust (bad feedback, undecodable frames), recorded by the
+   * run session, not the machine: the first of each kind at once, repeats counted in later records.
+   */
+  event('bad_message', {
+    topic: z.string(),
+    reason: z.string(),
+    /** Messages of this topic and reason since the previous record of them (1 for the first). */
+    count: z.number().int().min(1),
+    /** The start of the first such message, as JSON, for reading what the robot sent. */
+    sample: z.string().max(500).optional(),
+  }),
   event('connection_restored', {}),
   event('finished', { report: RunReport }),
 ]);

@@ -348,6 +348,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
       case 'resumed':
       case 'connection_lost':
       case 'connection_restored':
+      case 'bad_message':
         break;
       default: {
         const never: never = e;

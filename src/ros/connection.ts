@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { Ros } from 'roslib';
 import { Rng } from '../util/rng.js';
+import { classifyConnectFailure, ConnectError, ConnectTimeoutError, PERMANENT_FAILURES, ReconnectLimitError, type ConnectFailure } from './errors.js';
+
+export { ConnectTimeoutError };
 
 export interface BackoffOptions {
   /** First retry delay. */
@@ -22,22 +25,25 @@ export function backoffDelay(attempt: number, options: BackoffOptions, rng: Rng)
   return Math.round(base * (1 - options.jitter + 2 * options.jitter * rng.float()));
 }
 
-export class ConnectTimeoutError extends Error {
-  override readonly name = 'ConnectTimeoutError' as const;
-  constructor(readonly url: string, readonly timeoutMs: number) {
-    super(`could not connect to rosbridge at ${url} within ${timeoutMs} ms; is rosbridge_server (or keystep sim) running there?`);
-  }
-}
-
 type ConnectionEvents = {
   connected: [];
   disconnected: [];
-  reconnecting: [attempt: number, delayMs: number];
+  /** Retry `attempt` (1-based, counted since the last connection) starts in `delayMs`. */
+  reconnecting: [attempt: number, delayMs: number, lastFailure: ConnectFailure | undefined];
+  /** The connection dropped and `reconnectLimit` retries did not bring it back; the connection is closed. */
+  gaveUp: [error: ReconnectLimitError];
 };
+
+export interface ConnectionOptions {
+  /** Retries after a drop before giving up ('gaveUp'); counted from the last good connection. Default: no limit. */
+  reconnectLimit?: number;
+  /** One connection attempt that neither opens nor fails within this long is abandoned and retried. */
+  attemptTimeoutMs?: number;
+}
 
 /**
  * A roslib connection that stays up: after the socket closes it reconnects with backoff until
- * `close()`. roslib itself re-sends subscribe/advertise for topics on reconnect (reconnect_on_close)
+ * `close()` or the reconnect limit. roslib itself re-sends subscribe/advertise for topics on reconnect
  * and queues publishes made while disconnected; what it lacks is the retry loop, which lives here.
  */
 export class RosConnection extends EventEmitter<ConnectionEvents> {
@@ -45,45 +51,71 @@ export class RosConnection extends EventEmitter<ConnectionEvents> {
   private closing = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private attemptTimer: NodeJS.Timeout | undefined;
   private readonly rng: Rng;
   /** Times the connection came back after a drop. */
   reconnects = 0;
   private everConnected = false;
+  /** How the latest attempt failed, from the socket's error. */
+  lastFailure: ConnectFailure | undefined;
 
   constructor(
     readonly url: string,
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
+    private readonly options: ConnectionOptions = {},
   ) {
     super();
     this.rng = new Rng(backoff.seed);
     this.ros.on('connection', () => {
+      clearTimeout(this.attemptTimer);
       if (this.everConnected) this.reconnects++;
       this.everConnected = true;
       this.attempt = 0;
+      this.lastFailure = undefined;
       this.emit('connected');
     });
     this.ros.on('close', () => {
+      clearTimeout(this.attemptTimer);
       this.emit('disconnected');
       this.scheduleReconnect();
     });
-    // roslib emits 'error' before 'close'; without a listener EventEmitter would throw.
-    this.ros.on('error', () => undefined);
+    // roslib emits 'error' (ws's ErrorEvent) before 'close': it says which failure it was.
+    this.ros.on('error', (e: unknown) => {
+      const failure = classifyConnectFailure(e);
+      // Our own abandoning of a hung attempt (below) is not news: keep the reason we gave.
+      if (!/closed before the connection was established/.test(failure.detail)) this.lastFailure = failure;
+    });
+  }
+
+  get reconnectLimit(): number {
+    return this.options.reconnectLimit ?? Number.POSITIVE_INFINITY;
   }
 
   get connected(): boolean {
     return this.ros.isConnected;
   }
 
-  /** Connects, retrying with backoff, and resolves once connected (or rejects after `timeoutMs`). */
+  /**
+   * Connects and resolves once connected. A failure waiting cannot fix (refused, unknown host, an
+   * HTTP server, TLS, a bad URL) rejects at once with a ConnectError naming it; others are retried
+   * with backoff until `timeoutMs`, then rejected with ConnectTimeoutError and the last failure.
+   */
   async start(timeoutMs = 10_000): Promise<this> {
-    const up = new Promise<void>((resolve) => {
-      if (this.ros.isConnected) resolve();
-      else this.ros.once('connection', () => resolve());
+    let onFailure: (() => void) | undefined;
+    const up = new Promise<void>((resolve, reject) => {
+      if (this.ros.isConnected) return resolve();
+      this.ros.once('connection', () => resolve());
+      onFailure = () => {
+        const failure = this.lastFailure;
+        if (failure && PERMANENT_FAILURES.has(failure.kind)) reject(new ConnectError(this.url, failure));
+      };
+      this.on('reconnecting', onFailure);
     });
+    this.attemptTimeoutMs = Math.min(this.options.attemptTimeoutMs ?? timeoutMs, timeoutMs);
     this.open();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectTimeoutError(this.url, timeoutMs)), timeoutMs);
+      timer = setTimeout(() => reject(new ConnectTimeoutError(this.url, timeoutMs, this.lastFailure)), timeoutMs);
     });
     try {
       await Promise.race([up, timeout]);
@@ -92,9 +124,12 @@ export class RosConnection extends EventEmitter<ConnectionEvents> {
       throw e;
     } finally {
       clearTimeout(timer);
+      if (onFailure) this.off('reconnecting', onFailure);
     }
     return this;
   }
+
+  private attemptTimeoutMs = 10_000;
 
   /** Resolves on the next (re)connection, or at once when connected. */
   waitConnected(): Promise<void> {
@@ -105,17 +140,36 @@ export class RosConnection extends EventEmitter<ConnectionEvents> {
   close(): void {
     this.closing = true;
     clearTimeout(this.timer);
+    clearTimeout(this.attemptTimer);
     this.ros.close();
   }
 
   private open(): void {
-    this.ros.connect(this.url).catch(() => this.scheduleReconnect());
+    this.ros.connect(this.url).catch((e: unknown) => {
+      // ws throws at once for a URL it cannot open: no socket, so no 'close' to retry from.
+      this.lastFailure = classifyConnectFailure(e);
+      this.scheduleReconnect();
+    });
+    // A SYN nobody answers can take minutes to fail: give the attempt up and count it.
+    clearTimeout(this.attemptTimer);
+    this.attemptTimer = setTimeout(() => {
+      if (!this.ros.isConnected && !this.closing) {
+        this.lastFailure = { kind: 'unreachable', detail: `no answer within ${this.attemptTimeoutMs} ms` };
+        this.ros.close();
+      }
+    }, this.attemptTimeoutMs);
   }
 
   private scheduleReconnect(): void {
     if (this.closing || this.timer !== undefined) return;
+    if (this.everConnected && this.attempt >= this.reconnectLimit) {
+      const error = new ReconnectLimitError(this.url, this.attempt, this.lastFailure);
+      this.close();
+      this.emit('gaveUp', error);
+      return;
+    }
     const delay = backoffDelay(this.attempt++, this.backoff, this.rng);
-    this.emit('reconnecting', this.attempt, delay);
+    this.emit('reconnecting', this.attempt, delay, this.lastFailure);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.closing) this.open();

@@ -1,7 +1,8 @@
 import { Topic } from 'roslib';
 import { StepCommand, StepFeedback, KEYFRAME_FRAME_PREFIX, stepId, type RobotProfile } from '../schema/index.js';
+import { CameraFeed, type CameraContext } from './camera-feed.js';
 import type { RosConnection } from './connection.js';
-import { compressedImage, readImage, StringMsg } from './messages.js';
+import { compressedImage, StringMsg } from './messages.js';
 
 export type ExecuteCommand = Extract<StepCommand, { kind: 'execute' }>;
 
@@ -21,6 +22,9 @@ export class StepCancelledError extends Error {
 
 const TERMINAL = new Set<StepFeedback['status']>(['done', 'miss', 'rejected', 'cancelled']);
 
+/** How long keystep waits for the first camera frame unless told otherwise (--camera-timeout). */
+export const DEFAULT_CAMERA_TIMEOUT_MS = 10_000;
+
 /**
  * keystep's side of a robot's ROS interface (from its profile): publishes step commands with their
  * keyframes, reads feedback, keeps the latest keyframe-camera frame for replanning. Every incoming
@@ -30,37 +34,42 @@ export class RobotChannel {
   private readonly stepTopic: Topic<{ data: string }>;
   private readonly keyframeTopic: Topic<unknown>;
   private readonly feedbackTopic: Topic<unknown>;
-  private readonly cameraTopic: Topic<unknown>;
+  /** The keyframe camera: plans are drawn from its latest frame. */
+  readonly camera: CameraFeed;
   private readonly waiters = new Map<string, Set<(f: StepFeedback) => void>>();
   /** Terminal feedback by step id, so a late waiter (after a reconnect) still gets the result. */
   private readonly results = new Map<string, StepFeedback>();
-  /**
-   * Latest frame and its time on the robot's clock (header stamp, else when it arrived). Frames are
-   * checked as they arrive but encoded to PNG only when asked for, once: a camera streams far more
-   * frames than planning ever looks at.
-   */
-  private latest: Frame | undefined;
-  private frameWaiters: ((frame: Frame) => void)[] = [];
+  /** Step ids the robot answered `accepted` for: a timeout after it is the robot's, before it the link's. */
+  private readonly accepted = new Set<string>();
+  /** Messages that arrived on the feedback topic, good or bad: none at all points at the topic. */
+  feedbackMessages = 0;
   badMessages = 0;
 
   constructor(
     readonly connection: RosConnection,
     readonly profile: RobotProfile,
     private readonly hooks: { onBadMessage?: (m: BadMessage) => void; onFeedback?: (f: StepFeedback) => void } = {},
+    options: { cameraTimeoutMs?: number } = {},
   ) {
     const ros = connection.ros;
     const { stepCommand, keyframe, feedback } = profile.ros;
     this.stepTopic = new Topic({ ros, name: stepCommand.name, messageType: stepCommand.type });
     this.keyframeTopic = new Topic({ ros, name: keyframe.name, messageType: keyframe.type });
     this.feedbackTopic = new Topic({ ros, name: feedback.name, messageType: feedback.type, queue_length: 100 });
+    this.cameraTimeoutMs = options.cameraTimeoutMs ?? DEFAULT_CAMERA_TIMEOUT_MS;
     const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
-    // Frames are only needed when replanning: throttle them so a 30 Hz camera does not flood the socket.
-    // CBOR carries the pixels as bytes instead of base64 text: a 640x480 rgb8 frame is 0.9 MB, not 1.2 MB of JSON.
-    this.cameraTopic = new Topic({ ros, name: camera.topic, messageType: camera.type, throttle_rate: 200, queue_length: 1, compression: 'cbor' });
+    const context: CameraContext = { robot: profile.id, url: connection.url, rosVersion: profile.ros.rosVersion };
+    this.camera = new CameraFeed(connection, camera, context, (topic, reason) => this.bad(topic, reason, undefined));
     this.stepTopic.advertise();
     this.keyframeTopic.advertise();
     this.feedbackTopic.subscribe((m) => this.onFeedback(m));
-    this.cameraTopic.subscribe((m) => this.onFrame(m));
+  }
+
+  private readonly cameraTimeoutMs: number;
+
+  /** Whether the robot answered `accepted` for a step id. */
+  wasAccepted(id: string): boolean {
+    return this.accepted.has(id);
   }
 
   /** Publishes the keyframe, then the command that refers to it by step id. */
@@ -98,41 +107,23 @@ export class RobotChannel {
     });
   }
 
-  /** The latest keyframe-camera frame as PNG; waits for the first one if none has come yet. */
+  /** The latest keyframe-camera frame as PNG; waits up to the camera timeout for the first one. */
   latestFrame(): Promise<Uint8Array> {
-    if (this.latest) return this.latest.png();
-    return new Promise((resolve, reject) => this.frameWaiters.push((f) => f.png().then(resolve, reject)));
+    return this.camera.latestPng(this.cameraTimeoutMs);
   }
 
   /**
    * A frame taken at or after `sinceMs` on the robot's clock (e.g. the scene after the step whose
-   * feedback carried that stamp), or, if none comes within `timeoutMs`, the latest one there is.
+   * feedback carried that stamp), or, if none comes within `freshMs`, the latest one there is
+   * (CameraTimeoutError when none came within the camera timeout at all).
    */
-  async frameAfter(sinceMs: number, timeoutMs: number): Promise<Uint8Array> {
-    if (this.latest && this.latest.stampMs >= sinceMs) return this.latest.png();
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: ((f: Frame) => void) | undefined;
-    const fresh = new Promise<Uint8Array>((resolve, reject) => {
-      waiter = (f) => {
-        if (f.stampMs >= sinceMs) f.png().then(resolve, reject);
-        else this.frameWaiters.push(waiter!);
-      };
-      this.frameWaiters.push(waiter);
-    });
-    const fallback = new Promise<Uint8Array | undefined>((resolve, reject) => {
-      timer = setTimeout(() => (this.latest ? this.latest.png().then(resolve, reject) : resolve(undefined)), timeoutMs);
-    });
-    try {
-      return (await Promise.race([fresh, fallback])) ?? (await fresh);
-    } finally {
-      clearTimeout(timer);
-      this.frameWaiters = this.frameWaiters.filter((w) => w !== waiter);
-    }
+  frameAfter(sinceMs: number, freshMs: number): Promise<Uint8Array> {
+    return this.camera.frameAfter(sinceMs, freshMs, Math.max(freshMs, this.cameraTimeoutMs));
   }
 
   close(): void {
     this.feedbackTopic.unsubscribe();
-    this.cameraTopic.unsubscribe();
+    this.camera.close();
     this.stepTopic.unadvertise();
     this.keyframeTopic.unadvertise();
   }
@@ -143,6 +134,7 @@ export class RobotChannel {
   }
 
   private onFeedback(message: unknown): void {
+    this.feedbackMessages++;
     const topic = this.profile.ros.feedback.name;
     const outer = StringMsg.safeParse(message);
     if (!outer.success) return this.bad(topic, 'not a std_msgs/String', message);
@@ -159,63 +151,12 @@ export class RobotChannel {
     }
     const feedback = parsed.data;
     this.hooks.onFeedback?.(feedback);
-    if (!TERMINAL.has(feedback.status)) return;
     const id = stepId(feedback.runId, feedback.stepIndex, feedback.attempt);
+    if (feedback.status === 'accepted') this.accepted.add(id);
+    if (!TERMINAL.has(feedback.status)) return;
     this.results.set(id, feedback);
     const waiting = this.waiters.get(id);
     this.waiters.delete(id);
     waiting?.forEach((w) => w(feedback));
   }
-
-  private onFrame(message: unknown): void {
-    let encode: () => Promise<Uint8Array>;
-    try {
-      encode = readImage(message);
-    } catch (e) {
-      this.bad(this.cameraTopic.name, (e as Error).message, undefined);
-      return;
-    }
-    // Never let an older frame replace a newer one.
-    const stamp = stampMs(message) ?? Date.now();
-    if (this.latest && this.latest.stampMs > stamp) return;
-    // A frame that passes the checks can still fail to decode (a corrupt JPEG): then it counts as a
-    // bad message and the frame before it stands in, as if the bad one had never arrived.
-    // Unlinked as soon as a newer frame arrives, so frames never chain up in memory.
-    if (this.latest) this.latest.previous = undefined;
-    let png: Promise<Uint8Array> | undefined;
-    const frame: Frame = {
-      stampMs: stamp,
-      previous: this.latest,
-      png: () =>
-        (png ??= encode().catch((e: unknown) => {
-          this.bad(this.cameraTopic.name, (e as Error).message, undefined);
-          const fallback = frame.previous;
-          frame.previous = undefined;
-          if (fallback) return fallback.png();
-          throw e;
-        })),
-    };
-    this.latest = frame;
-    const waiting = this.frameWaiters;
-    this.frameWaiters = [];
-    waiting.forEach((w) => w(frame));
-  }
-}
-
-/** A camera frame: its robot-clock stamp, and its PNG encoding, made on first use. */
-interface Frame {
-  stampMs: number;
-  png: () => Promise<Uint8Array>;
-  /** The frame before, kept only until this one is encoded, to stand in if it fails to decode. */
-  previous?: Frame | undefined;
-}
-
-/** header.stamp in ms since the epoch, ROS 1 (secs/nsecs) or ROS 2 (sec/nanosec); undefined if absent. */
-function stampMs(message: unknown): number | undefined {
-  const stamp = (message as { header?: { stamp?: { secs?: number; nsecs?: number; sec?: number; nanosec?: number } } })?.header?.stamp;
-  if (!stamp) return undefined;
-  const sec = stamp.sec ?? stamp.secs;
-  const nsec = stamp.nanosec ?? stamp.nsecs ?? 0;
-  if (typeof sec !== 'number' || sec <= 0) return undefined;
-  return sec * 1000 + nsec / 1e6;
 }

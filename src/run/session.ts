@@ -1,10 +1,25 @@
+import { join } from 'node:path';
 import { createActor, toPromise } from 'xstate';
-import { executorFor, RunLog, type ExecutorInput, type RunRecord, type RunReport } from '../executor/index.js';
+import {
+  DEFAULT_MAX_VALIDATION_RETRIES,
+  executorFor,
+  RunLog,
+  type ExecutorInput,
+  type ExecutorResume,
+  type RunEventOf,
+  type RunRecord,
+  type RunReport,
+  type ValidationResult,
+} from '../executor/index.js';
 import { OraclePlanner } from '../planner/oracle.js';
-import type { Planner } from '../planner/planner.js';
+import type { PlanDraft, Planner } from '../planner/planner.js';
+import { CameraFeed } from '../ros/camera-feed.js';
 import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/connection.js';
-import { RobotChannel, type BadMessage } from '../ros/robot-channel.js';
+import { LeaseLostError, type ConnectFailure, type ReconnectLimitError } from '../ros/errors.js';
+import { RobotLease, type LeaseOptions } from '../ros/lease.js';
+import { DEFAULT_CAMERA_TIMEOUT_MS, RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
+import { BadMessageLog } from './bad-message-log.js';
 import { keyframeGate, stepSubject, textGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import { TokenizerOraclePlanner } from '../model/tokenizer-oracle.js';
@@ -55,6 +70,12 @@ export interface RunOptions {
   partialPlans?: boolean;
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
+  /** How long to wait for the keyframe camera's first frame (default 10 s). */
+  cameraTimeoutMs?: number;
+  /** Reconnect attempts after a drop before the run stops (default DEFAULT_RECONNECT_LIMIT). */
+  reconnectLimit?: number;
+  /** The robot lease (see schema/lease.ts); false runs without taking it. */
+  lease?: LeaseOptions | false;
   onRecord?: (record: RunRecord) => void;
   /** Options of the onnx backend. */
   modelOptions?: ModelBackendOptions;
@@ -62,6 +83,8 @@ export interface RunOptions {
   wrapPlanner?: (planner: Planner) => Planner;
   onBadMessage?: (message: BadMessage) => void;
   onConnection?: (state: 'lost' | 'restored') => void;
+  /** Every reconnect attempt after a drop, counted against `limit`. */
+  onReconnecting?: (attempt: number, limit: number, delayMs: number, lastFailure: ConnectFailure | undefined) => void;
   /** Aborting it sends ABORT: the step in flight is cancelled on the robot. */
   signal?: AbortSignal;
 }
@@ -71,35 +94,82 @@ export interface RunResult {
   dir: string;
   badMessages: number;
   reconnects: number;
+  /** `--resume` of a run whose log already ends: nothing ran, `report` is the logged one. */
+  alreadyFinished?: boolean;
+  /**
+   * The link to the robot ended the run (the connection did not come back, the lease went to another
+   * run): the run is logged as aborted with this as its reason, and the CLI exits 4.
+   */
+  linkError?: ReconnectLimitError | LeaseLostError;
 }
 
+/** Retries after a dropped connection before a run gives up: about a minute and a half of backoff. */
+export const DEFAULT_RECONNECT_LIMIT = 20;
+
 /**
- * One run of one task against a robot behind rosbridge: connect, plan, validate, execute, replan, log.
- * The thin I/O shell around the executor machine; everything it decides is in src/executor.
+ * One run of one task against a robot behind rosbridge: connect, take the robot's lease, wait for the
+ * camera, plan, validate, execute, replan, log. The thin I/O shell around the executor machine;
+ * everything it decides is in src/executor. The run directory is made only once the robot is reached
+ * and the camera seen, so a run that could not start leaves nothing behind.
  */
 export async function runTask(options: RunOptions): Promise<RunResult> {
   const profile = options.maxReplans === undefined ? options.profile : { ...options.profile, limits: { ...options.profile.limits, maxReplans: options.maxReplans } };
-  const log = options.resume ? RunLog.open(options.runsDir, options.runId) : RunLog.create(options.runsDir, options.runId);
-  const resumed = options.resume ? log.resumeState() : undefined;
+  const resumed = options.resume ? RunLog.open(options.runsDir, options.runId).resumeState() : undefined;
   if (resumed?.finished) {
-    return { report: resumed.finished, dir: log.dir, badMessages: 0, reconnects: 0 };
+    return { report: resumed.finished, dir: join(options.runsDir, options.runId), badMessages: 0, reconnects: 0, alreadyFinished: true };
   }
-  const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
-  const channel = new RobotChannel(connection, profile, { ...(options.onBadMessage ? { onBadMessage: options.onBadMessage } : {}) });
+  const reconnectLimit = options.reconnectLimit ?? DEFAULT_RECONNECT_LIMIT;
+  const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF, { reconnectLimit }).start(options.connectTimeoutMs);
+  const badMessages = new BadMessageLog();
+  const cleanups: (() => void | Promise<void>)[] = [() => connection.close()];
+  const cleanUp = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  };
+  let channel: RobotChannel;
+  let lease: RobotLease | undefined;
   let created: Awaited<ReturnType<typeof createPlanner>>;
   try {
+    channel = new RobotChannel(
+      connection,
+      profile,
+      {
+        onBadMessage: (m) => {
+          badMessages.add(m);
+          options.onBadMessage?.(m);
+        },
+      },
+      { cameraTimeoutMs: options.cameraTimeoutMs ?? DEFAULT_CAMERA_TIMEOUT_MS },
+    );
+    const opened = channel;
+    cleanups.push(() => opened.close());
+    // A camera that never delivers would leave the run waiting for its first observation forever.
+    // First, because no topic of a wrongly written profile would work: the camera error says why.
+    await channel.camera.firstFrame(options.cameraTimeoutMs ?? DEFAULT_CAMERA_TIMEOUT_MS, options.signal).catch((e: unknown) => {
+      if (!options.signal?.aborted) throw e;
+    });
+    if (options.lease !== false) {
+      lease = new RobotLease(connection, profile, options.runId, options.lease ?? {});
+      const held = lease;
+      cleanups.push(() => held.release());
+      await lease.acquire(options.signal);
+    }
     created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
   } catch (error) {
-    // A model that cannot be opened must not leave the socket and the log open behind it.
-    channel.close();
-    log.close();
-    connection.close();
+    // Nothing ran: no socket, lease or model may stay open behind the error.
+    await cleanUp();
     throw error;
   }
-  const { planner: backend, close: closeBackend } = created;
+  cleanups.push(created.close);
+  const log = options.resume ? RunLog.open(options.runsDir, options.runId) : RunLog.create(options.runsDir, options.runId);
+  cleanups.push(() => log.close());
+  const { planner: backend } = created;
   const planner: Planner = options.wrapPlanner ? options.wrapPlanner(backend) : backend;
   // Robot-clock stamp of the last feedback: a replan must look at a frame taken after it.
   let lastFeedbackStamp = 0;
+  const record = (r: RunRecord) => {
+    log.record(r);
+    options.onRecord?.(r);
+  };
 
   const machine = executorFor({
     // A replan must see the scene after the miss: wait for a frame newer than the last feedback.
@@ -117,9 +187,19 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
       return feedback;
     },
     cancelStep: (p) => channel.cancel({ runId: p.runId, stepIndex: p.stepIndex, attempt: p.attempt }, p.reason),
-    onRecord: (record) => {
-      log.record(record);
-      options.onRecord?.(record);
+    onRecord: (r) => {
+      const e = r.event;
+      // The machine knows a step timed out; the link knows on which topics nothing came.
+      if (e.type === 'step_feedback' && e.status === 'timeout') return record({ ...r, event: { ...e, reason: timeoutReason(profile, channel, e.stepId) } });
+      // The machine knows where the log stopped; the log's plan says which step that is.
+      if (e.type === 'run_resumed' && resumed) {
+        record({ ...r, event: { ...e, next: resumePoint(resumed.resume) } });
+        return badMessages.attach(record);
+      }
+      // Bad messages are recorded between the first event and the last.
+      if (e.type === 'finished') badMessages.close();
+      record(r);
+      if (e.type === 'run_started') badMessages.attach(record);
     },
   });
   const input: ExecutorInput = {
@@ -133,6 +213,11 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     ...(resumed ? { resume: resumed.resume } : {}),
   };
   const actor = createActor(machine, { input });
+  let linkError: ReconnectLimitError | LeaseLostError | undefined;
+  const stop = (error: ReconnectLimitError | LeaseLostError) => {
+    linkError ??= error;
+    actor.send({ type: 'ABORT', reason: error.message });
+  };
   const lost = () => {
     options.onConnection?.('lost');
     actor.send({ type: 'CONNECTION_LOST' });
@@ -141,8 +226,13 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     options.onConnection?.('restored');
     actor.send({ type: 'CONNECTION_RESTORED' });
   };
+  const reconnecting = (attempt: number, delayMs: number, lastFailure: ConnectFailure | undefined) => options.onReconnecting?.(attempt, reconnectLimit, delayMs, lastFailure);
+  const leaseLost = (holder: string | null) => stop(new LeaseLostError(options.runId, holder));
   connection.on('disconnected', lost);
   connection.on('connected', restored);
+  connection.on('reconnecting', reconnecting);
+  connection.on('gaveUp', stop);
+  lease?.on('lost', leaseLost);
   const abort = () => actor.send({ type: 'ABORT', reason: 'operator abort' });
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
@@ -150,15 +240,98 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     // A Ctrl-C while connecting or opening the model came before the listener: abort now.
     if (options.signal?.aborted) abort();
     const report = (await toPromise(actor)) as RunReport;
-    return { report, dir: log.dir, badMessages: channel.badMessages, reconnects: connection.reconnects };
+    return { report, dir: log.dir, badMessages: channel.badMessages, reconnects: connection.reconnects, ...(linkError ? { linkError } : {}) };
   } finally {
     options.signal?.removeEventListener('abort', abort);
     connection.off('disconnected', lost);
     connection.off('connected', restored);
-    channel.close();
-    log.close();
+    connection.off('reconnecting', reconnecting);
+    connection.off('gaveUp', stop);
+    lease?.off('lost', leaseLost);
+    await cleanUp();
+  }
+}
+
+/** What a resumed run does first, from the log's state (run_resumed.next). */
+export function resumePoint(resume: ExecutorResume): NonNullable<RunEventOf<'run_resumed'>['next']> {
+  if (resume.start === 'dispatch' && resume.plan !== null) {
+    const step = resume.plan.draft.steps[resume.plan.cursor];
+    return {
+      action: resume.redispatch ? 'resend' : 'send',
+      stepIndex: resume.plan.base + resume.plan.cursor,
+      attempt: resume.attempt,
+      ...(step ? { instruction: step.instruction } : {}),
+    };
+  }
+  return { action: 'plan', stepIndex: resume.nextStepIndex, attempt: resume.attempt };
+}
+
+/** Why a step timed out, as far as the link can tell: which topics stayed silent, and what to check. */
+function timeoutReason(profile: RobotProfile, channel: RobotChannel, id: string): string {
+  const { stepCommand, feedback } = profile.ros;
+  const within = `within the step timeout (${profile.limits.stepTimeoutMs} ms)`;
+  if (channel.wasAccepted(id)) {
+    return `timeout: the robot accepted step ${id} but reported no result on ${feedback.name} ${within}; a step that takes longer needs a larger limits.stepTimeoutMs`;
+  }
+  if (channel.feedbackMessages === 0) {
+    return (
+      `timeout: no feedback for step ${id} ${within}, and not one message on ${feedback.name} (${feedback.type}) since the run started: ` +
+      `is the robot node subscribed to ${stepCommand.name} (${stepCommand.type}) and publishing its answers on ${feedback.name}? keystep doctor checks both`
+    );
+  }
+  return `timeout: no feedback for step ${id} on ${feedback.name} ${within}; the robot answers there, so did step ${id} reach it on ${stepCommand.name}?`;
+}
+
+export interface DryRunResult {
+  /** The last draft: the accepted one, or the last refused. */
+  plan: PlanDraft;
+  validation: ValidationResult;
+  /** Drafts planned, validation retries included. */
+  drafts: number;
+  /** The camera frame planned from, PNG. */
+  observation: Uint8Array;
+}
+
+/**
+ * `run --dry-run`: plans and validates against the robot's live camera exactly as a run's first
+ * round does (with its validation retries), and sends nothing to the robot: no lease, no step topic.
+ */
+export async function dryRunTask(
+  options: Pick<RunOptions, 'url' | 'profile' | 'task' | 'scene' | 'backend' | 'seed' | 'backoff' | 'connectTimeoutMs' | 'cameraTimeoutMs' | 'modelOptions' | 'signal'>,
+): Promise<DryRunResult> {
+  const { profile } = options;
+  const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
+  const cameraTimeoutMs = options.cameraTimeoutMs ?? DEFAULT_CAMERA_TIMEOUT_MS;
+  const camera = new CameraFeed(connection, profile.cameras.find((c) => c.name === profile.keyframeCamera)!, { robot: profile.id, url: options.url, rosVersion: profile.ros.rosVersion });
+  let close = async () => undefined as void;
+  try {
+    const observation = await (await camera.firstFrame(cameraTimeoutMs, options.signal)).png();
+    const created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
+    close = created.close;
+    let plan: PlanDraft | undefined;
+    let validation: ValidationResult | undefined;
+    let drafts = 0;
+    for (let retry = 0; retry <= DEFAULT_MAX_VALIDATION_RETRIES; retry++) {
+      const rejected = validation?.issues.filter((i) => i.severity === 'error') ?? [];
+      plan = await created.planner.plan({
+        robot: profile,
+        task: options.task,
+        ...(options.scene ? { scene: options.scene } : {}),
+        observation,
+        history: [],
+        version: retry + 1,
+        ...(plan && rejected.length > 0 ? { rejected, previous: plan } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      drafts++;
+      validation = await validateDraft({ plan, robot: profile, observation, history: [], task: options.task, ...(options.scene ? { scene: options.scene } : {}) });
+      if (validation.ok) break;
+    }
+    return { plan: plan!, validation: validation!, drafts, observation };
+  } finally {
+    camera.close();
     connection.close();
-    await closeBackend();
+    await close();
   }
 }
 

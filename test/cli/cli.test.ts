@@ -28,7 +28,7 @@ describe('keystep CLI', () => {
   });
 
   it('gives every command a --help', async () => {
-    for (const name of ['demo', 'plan', 'run', 'rollout', 'sim', 'sheet', 'validate', 'bench']) {
+    for (const name of ['demo', 'plan', 'run', 'rollout', 'sim', 'doctor', 'sheet', 'validate', 'bench']) {
       const r = await cli(name, '--help');
       expect(r.code, name).toBe(0);
       expect(r.out).toContain(`keystep ${name}`);

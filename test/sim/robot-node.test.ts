@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { WebSocket } from 'ws';
 import { Service, Topic, type Ros } from 'roslib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
@@ -97,8 +98,10 @@ describe('sim robot over rosbridge, driven by the real roslib client', () => {
     expect([meta.width, meta.height]).toEqual([cam.resolution.width, cam.resolution.height]);
     const arm = profile.arms[1]!;
     const joints = await nextMessage<{ name: string[]; position: number[] }>(ros, arm.jointStates.name, arm.jointStates.type);
-    expect(joints.name).toEqual(arm.joints);
-    expect(joints.position).toHaveLength(arm.joints.length);
+    // The arm's joints, then its gripper's, as a driver publishes them.
+    expect(joints.name).toEqual([...arm.joints, arm.gripper.joint]);
+    expect(arm.joints).toHaveLength(arm.dof);
+    expect(joints.position).toHaveLength(arm.dof + 1);
   });
 
   it('executes a step sent as instruction + keyframe and reports accepted, then done', async () => {
@@ -195,5 +198,40 @@ describe('sim robot over rosbridge, driven by the real roslib client', () => {
     expect(robot.world.state).not.toEqual(before);
     const state = await call<{ goalReached: boolean; seed: number }>('/keystep/sim/state', 'keystep/SimState', {});
     expect(state).toMatchObject({ goalReached: false, seed: 99 });
+  });
+
+  it('on a ROS 1 profile refuses ROS 2 type spellings as the real ROS 1 rosbridge does: delivers nothing, logs why', async () => {
+    const log: string[] = [];
+    const { ros, profile } = await start('aloha-agilex', 'tshirt', { log: (l) => log.push(l) });
+    const cam = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+    expect(cam.type).toBe('sensor_msgs/Image');
+    const ros2 = cam.type.replace('/', '/msg/');
+    await expect(nextMessage(ros, cam.topic, ros2, { timeoutMs: 1500 })).rejects.toThrow(/no message/);
+    expect(log.join('\n')).toContain(`${ros2} is not a valid type string`);
+    // The ROS 1 spelling on the same topic is served.
+    await expect(nextMessage(ros, cam.topic, cam.type, { timeoutMs: 3000 })).resolves.toBeDefined();
+  });
+
+  it('with realErrors answers protocol errors as the real server: no status frames, only its log', async () => {
+    const frames = async (realErrors: boolean) => {
+      const log: string[] = [];
+      const { robot } = await start('aloha-agilex', 'tshirt', { realErrors, log: (l) => log.push(l) });
+      const ws = new WebSocket(robot.url);
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const got: unknown[] = [];
+      ws.on('message', (data) => got.push(JSON.parse(String(data))));
+      ws.send('not json');
+      ws.send(JSON.stringify({ op: 'subscribe', id: 's1', topic: '/keystep/feedback', type: 'std_msgs/msg/String' }));
+      ws.send(JSON.stringify({ op: 'call_service', id: 'c1', service: '/no/such/service' }));
+      await until(() => log.filter((l) => l.startsWith('rosbridge error')).length >= 3, 3000, 'the errors in the log');
+      await new Promise((r) => setTimeout(r, 200));
+      ws.close();
+      return got as { op: string; result?: boolean }[];
+    };
+    const spec = await frames(false);
+    expect(spec.filter((f) => f.op === 'status').length).toBeGreaterThanOrEqual(3);
+    const real = await frames(true);
+    // A call to a missing service still gets its failed response; nothing else answers.
+    expect(real).toEqual([expect.objectContaining({ op: 'service_response', result: false })]);
   });
 });

@@ -22,7 +22,8 @@ This is what npm start runs.
 The planner is the embedded world model (models/*.onnx on the CPU) unless --backend oracle asks for
 the simulator's oracle, which plans from the sim's state and keyframes from its renderer.
 
-${modelFlagsHelp(22)}`;
+${modelFlagsHelp(22)}
+  --camera-timeout <ms> give up when no camera frame comes within this long (default 10000)`;
 
 export const demoCommand: Command = {
   summary: 'one T-shirt fold against the simulator, end to end (npm start)',
@@ -37,6 +38,7 @@ export const demoCommand: Command = {
       sampler: { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
+      'camera-timeout': { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -50,6 +52,7 @@ export const demoCommand: Command = {
     const sampler = choiceFlag('demo', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida');
     // Read before the sim robot starts, so a bad flag costs nothing to clean up.
     const source = modelFlags('demo', values);
+    const cameraTimeoutMs = intFlag('demo', 'camera-timeout', values['camera-timeout'], 10_000, { min: 100, max: 600_000 });
     const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate, port: 0, stepMs: 150 });
     io.out(`sim robot ${profile.id} (scene tshirt, seed ${seed}, miss rate ${missRate}) on ${robot.url}`);
     io.out(`planner backend: ${describeBackend(backend, sampler, source)}`);
@@ -65,6 +68,7 @@ export const demoCommand: Command = {
         modelOptions: { sampler, source },
         runsDir,
         seed,
+        cameraTimeoutMs,
         onRecord: (r) => {
           const line = progressLine(r);
           if (line) io.out(line);

@@ -3,7 +3,8 @@ import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import { RunLog } from '../../executor/index.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
-import { BACKENDS, DEFAULT_BACKEND, runTask } from '../../run/session.js';
+import { BACKENDS, DEFAULT_BACKEND, DEFAULT_RECONNECT_LIMIT, dryRunTask, runTask } from '../../run/session.js';
+import { rosbridgeUrlProblem } from '../../ros/rosbridge-url.js';
 import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -30,11 +31,18 @@ ${modelFlagsHelp(24)}
   --run-id <id>         name of the run directory (default: generated)
   --runs <dir>          parent directory of run logs (default runs)
   --seed <n>            recorded with the run for reproducibility (default 0)
-  --connect-timeout <ms> give up connecting after this long (default 10000); after the first
-                        connection, drops are retried with backoff for as long as the run lasts
+  --connect-timeout <ms> give up connecting after this long (default 10000); a refused connection,
+                        an unknown host, a web server or a TLS failure gives up at once
+  --camera-timeout <ms> give up when the keyframe camera sends no frame within this long (default 10000)
+  --reconnect-limit <n> after a dropped connection, retry this many times with backoff, then stop the
+                        run (default ${DEFAULT_RECONNECT_LIMIT}, about 90 s)
+  --no-lease            run without the robot's lease (for a robot node that does not offer one);
+                        then nothing stops a second executor driving the same robot
+  --dry-run             plan and validate against the live camera, print the plan, send nothing
   --whole-plans         fail when no draft of a plan passes validation, instead of running the
                         validated steps before the first refused one and planning again after them
-  --resume <run-id>     continue a killed run from its log, without redoing finished steps
+  --resume <run-id>     continue a killed run from its log, without redoing finished steps; a run whose
+                        log already ends is not run again: it says how it ended and exits with its code
   -h, --help            this text
 
 Ctrl-C aborts: the step in flight is cancelled on the robot, and the run ends as aborted.
@@ -56,6 +64,10 @@ export const runCommand: Command = {
       resume: { type: 'string' },
       'whole-plans': { type: 'boolean' },
       'connect-timeout': { type: 'string' },
+      'camera-timeout': { type: 'string' },
+      'reconnect-limit': { type: 'string' },
+      'no-lease': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       sampler: { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
@@ -66,7 +78,11 @@ export const runCommand: Command = {
     }
     const runsDir = values.runs ?? 'runs';
     const url = values.rosbridge ?? 'ws://127.0.0.1:9090';
-    if (!/^wss?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--rosbridge must be a ws:// or wss:// URL, got "${url}"`, 'run');
+    const urlProblem = rosbridgeUrlProblem(url);
+    if (urlProblem) throw new UsageError(`--rosbridge ${urlProblem}`, 'run');
+    if (values['dry-run'] && values.resume !== undefined) throw new UsageError('--dry-run plans a new run; it cannot --resume one', 'run');
+    const cameraTimeoutMs = intFlag('run', 'camera-timeout', values['camera-timeout'], 10_000, { min: 100, max: 600_000 });
+    const reconnectLimit = intFlag('run', 'reconnect-limit', values['reconnect-limit'], DEFAULT_RECONNECT_LIMIT, { min: 0, max: 10_000 });
     let robotId: string;
     let task: string;
     let scene: SceneId | undefined;
@@ -77,7 +93,14 @@ export const runCommand: Command = {
     if (values.resume !== undefined) {
       runId = values.resume;
       // The log says how the run was started; flags cannot change a run half way.
-      const started = RunLog.open(runsDir, runId).resumeState().started;
+      const state = RunLog.open(runsDir, runId).resumeState();
+      if (state.finished) {
+        const r = state.finished;
+        io.out(`run ${runId} already finished: ${r.outcome.toUpperCase()}${r.reason ? ` (${r.reason})` : ''}, ${r.steps.length} step attempts; nothing to resume. Start a new run to try again.`);
+        io.out(`run log: ${RunLog.open(runsDir, runId).dir}`);
+        return r.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
+      }
+      const started = state.started;
       robotId = started.robot;
       task = started.task;
       scene = started.scene;
@@ -99,7 +122,17 @@ export const runCommand: Command = {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const modelOptions = { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) };
+    const connectTimeoutMs = intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 });
     try {
+      if (values['dry-run']) {
+        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, signal: controller.signal });
+        io.out(`dry run: "${task}" on ${profile.id}, planned from the live camera (${dry.drafts} draft${dry.drafts === 1 ? '' : 's'}); nothing was sent to the robot`);
+        dry.plan.steps.forEach((step, i) => io.out(`  step ${String(i).padStart(2)} ${step.instruction}`));
+        for (const issue of dry.validation.issues) io.out(`  ${issue.severity} ${issue.code}${issue.step !== null ? ` (step ${issue.step})` : ''}: ${issue.message}`);
+        io.out(dry.validation.ok ? `plan valid: ${dry.plan.steps.length} steps` : 'plan INVALID: a run would plan again or fail here');
+        return dry.validation.ok ? EXIT.ok : EXIT.failed;
+      }
       const result = await runTask({
         url,
         profile,
@@ -111,15 +144,25 @@ export const runCommand: Command = {
         seed,
         partialPlans,
         resume: values.resume !== undefined,
-        modelOptions: { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) },
-        connectTimeoutMs: intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 }),
+        modelOptions,
+        connectTimeoutMs,
+        cameraTimeoutMs,
+        reconnectLimit,
+        ...(values['no-lease'] ? { lease: false as const } : {}),
         signal: controller.signal,
+        onReconnecting: (attempt, limit, delayMs, last) =>
+          io.err(`reconnecting to ${url}: attempt ${attempt} of ${limit} in ${(delayMs / 1000).toFixed(1)} s${last ? ` (last: ${last.kind.replace('_', ' ')}: ${last.detail.split('\n')[0]})` : ''}`),
         onRecord: (r) => {
           const line = progressLine(r);
           if (line) io.out(line);
         },
-        onBadMessage: (m) => io.err(`ignored a bad message on ${m.topic}: ${m.reason}`),
       });
+      if (result.linkError) {
+        // The run is logged as aborted; the robot link is why.
+        io.err(`keystep run: ${result.linkError.message}`);
+        io.out(`run log: ${result.dir}`);
+        return EXIT.runtime;
+      }
       io.out(`run log: ${result.dir}`);
       return result.report.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
     } finally {

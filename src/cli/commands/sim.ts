@@ -1,5 +1,7 @@
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
+import { leaseTopics } from '../../schema/robot-profile.js';
+import { ROSAPI } from '../../rosbridge/index.js';
 import { SIM_SERVICES, SimRobot } from '../../../sim/robot-node.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
@@ -23,6 +25,9 @@ Options:
   --miss-rate <p>     probability that an executed step misses, 0..1 (default 0)
   --camera-hz <n>     camera frames per second while subscribed (default 2)
   --step-ms <n>       simulated duration of one step in ms (default 200)
+  --real-errors       answer protocol errors as the real rosbridge_server does: no status frames,
+                      only a log line here (a ROS 1 profile's sim refuses ROS 2 type spellings
+                      like sensor_msgs/msg/Image either way, as a ROS 1 server does)
   -h, --help          this text
 
 Exit codes: 0 stopped by Ctrl-C/SIGTERM, 2 bad flags, 3 bad profile or task, 4 port taken.`;
@@ -41,6 +46,7 @@ export const simCommand: Command = {
       'miss-rate': { type: 'string' },
       'camera-hz': { type: 'string' },
       'step-ms': { type: 'string' },
+      'real-errors': { type: 'boolean' },
     });
     if (values.help) {
       io.out(help);
@@ -58,6 +64,7 @@ export const simCommand: Command = {
       host: values.host ?? '127.0.0.1',
       cameraHz: numberFlag('sim', 'camera-hz', values['camera-hz'], 2, { min: 0, max: 60 }),
       stepMs: intFlag('sim', 'step-ms', values['step-ms'], 200, { min: 0, max: 60_000 }),
+      realErrors: values['real-errors'] === true,
       log: (line) => io.out(`[sim] ${line}`),
     });
     const ros = profile.ros;
@@ -71,7 +78,9 @@ export const simCommand: Command = {
         `  feedback       ${ros.feedback.name} (${ros.feedback.type})`,
         ...profile.cameras.map((c) => `  camera ${c.name.padEnd(8)} ${c.topic} (${c.type}, ${c.resolution.width}x${c.resolution.height})`),
         ...profile.arms.map((a) => `  joints ${a.name.padEnd(8)} ${a.jointStates.name} (${a.jointStates.type})`),
-        `  services       ${Object.values(SIM_SERVICES).map((s) => s.name).join(', ')}`,
+        `  lease          ${leaseTopics(ros).request.name} -> ${leaseTopics(ros).state.name}`,
+        `  services       ${Object.values(SIM_SERVICES).map((s) => s.name).join(', ')}, ${Object.values(ROSAPI).join(', ')}`,
+        `  ROS ${ros.rosVersion}${ros.rosVersion === 1 ? ': ROS 2 type spellings are refused' : ''}; errors ${values['real-errors'] ? 'only logged, as the real rosbridge_server' : 'answered with status frames'}`,
         'Ctrl-C to stop.',
       ].join('\n'),
     );
