@@ -58,6 +58,8 @@ export class RosConnection extends EventEmitter<ConnectionEvents> {
   private everConnected = false;
   /** How the latest attempt failed, from the socket's error. */
   lastFailure: ConnectFailure | undefined;
+  /** Set by start(): the first connection's timeout, or ConnectionOptions.attemptTimeoutMs if shorter. */
+  private attemptTimeoutMs = 10_000;
 
   constructor(
     readonly url: string,
@@ -128,8 +130,6 @@ export class RosConnection extends EventEmitter<ConnectionEvents> {
     }
     return this;
   }
-
-  private attemptTimeoutMs = 10_000;
 
   /** Resolves on the next (re)connection, or at once when connected. */
   waitConnected(): Promise<void> {
