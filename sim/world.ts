@@ -6,6 +6,7 @@ import { sceneById, type AnyScene } from '../src/scenes/registry.js';
 import { Rng } from '../src/util/rng.js';
 import type { OracleStep, SceneStateBase } from '../src/scenes/scene.js';
 import { missModelOf, type MissKind } from './miss/index.js';
+import { UnknownTaskError } from '../src/scenes/unknown-task-error.js';
 
 export interface SimWorldOptions {
   profile: RobotProfile;
@@ -17,13 +18,7 @@ export interface SimWorldOptions {
   controller?: ControllerOptions;
 }
 
-/** A task the scene does not know: names the task and the ones it does. */
-export class UnknownTaskError extends Error {
-  override readonly name = 'UnknownTaskError' as const;
-  constructor(message: string, readonly context: { scene: SceneId; task: string }) {
-    super(message);
-  }
-}
+export { UnknownTaskError };
 
 type ExecuteCommand = Extract<StepCommand, { kind: 'execute' }>;
 

@@ -77,3 +77,17 @@ export function modelFlags(command: string, values: { model?: string | undefined
   }
   return flags;
 }
+
+/** A run id names one folder inside the runs folder: no separators, no "." or "..", nothing hidden. */
+const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+export function isRunId(raw: string): boolean {
+  return RUN_ID.test(raw) && !raw.includes('..');
+}
+
+export function runIdFlag(command: string, name: string, raw: string): string {
+  if (!isRunId(raw)) {
+    throw new UsageError(`--${name} must be a run id (letters, digits, ".", "_" and "-", not starting with "."; it names a folder inside the runs folder), got "${raw}"`, command);
+  }
+  return raw;
+}

@@ -1,13 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isListenError } from '../errors/listen-error.js';
 import { isProfileError } from '../errors/profile-error.js';
 import { isUsageError } from '../errors/usage-error.js';
+import { isImageFileError } from '../image/image-file-error.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { isRobotLinkError } from '../ros/errors.js';
 import type { CliIo, Command } from './command.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { planCommand } from './commands/plan.js';
+import { reportCommand } from './commands/report.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
+import { runsCommand } from './commands/runs.js';
 import { serveCommand } from './commands/serve.js';
 import { sheetCommand } from './commands/sheet.js';
 import { simCommand } from './commands/sim.js';
@@ -24,6 +31,8 @@ const COMMANDS = {
   doctor: doctorCommand,
   sheet: sheetCommand,
   validate: validateCommand,
+  runs: runsCommand,
+  report: reportCommand,
   bench: benchCommand,
 } satisfies Record<string, Command>;
 type CommandName = keyof typeof COMMANDS;
@@ -34,9 +43,19 @@ function usage(): string {
   return `keystep: world-model plans (step text + goal keyframes), validated and executed over rosbridge
 
 Usage: keystep <command> [options]   (keystep <command> --help for its options)
+       keystep --version
 
 Commands:
-${lines.join('\n')}`;
+${lines.join('\n')}
+
+Global options:
+  --debug    print the stack trace with an error
+  --version  print keystep's version`;
+}
+
+/** keystep's version, from its package.json (the source tree's or the installed package's). */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 const defaultIo: CliIo = {
@@ -47,7 +66,13 @@ const defaultIo: CliIo = {
 
 /** Runs one CLI invocation and returns its exit code; never throws. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<ExitCode> {
-  const [name, ...rest] = argv;
+  // --debug is global: before or after the command, it asks for stack traces with errors.
+  const debug = argv.includes('--debug');
+  const [name, ...rest] = argv.filter((a) => a !== '--debug');
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.out(`keystep ${version()}`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
@@ -60,18 +85,25 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<ExitC
   try {
     return await command.run(rest, io);
   } catch (error) {
-    return report(error, name, io);
+    const code = report(error, name, io, debug);
+    if (debug && error instanceof Error && error.stack) io.err(error.stack);
+    return code;
   }
 }
 
-function report(error: unknown, command: string, io: CliIo): ExitCode {
+/** Says what went wrong and what to do, and picks the exit code; a stack trace only with --debug. */
+function report(error: unknown, command: string, io: CliIo, debug: boolean): ExitCode {
   if (isUsageError(error)) {
     io.err(`keystep ${command}: ${error.message}`);
     return EXIT.usage;
   }
-  if (isProfileError(error)) {
+  if (isProfileError(error) || isImageFileError(error)) {
     io.err(`keystep ${command}: ${error.message}`);
     return EXIT.config;
+  }
+  if (isListenError(error)) {
+    io.err(`keystep ${command}: ${error.message}`);
+    return EXIT.runtime;
   }
   if (isRobotLinkError(error)) {
     // Which failure it was and what to check is in the message; no stack, it is not a bug.
@@ -95,6 +127,7 @@ function report(error: unknown, command: string, io: CliIo): ExitCode {
     io.err(`keystep ${command}: ${e.message}: the port is taken; pick another with --port`);
     return EXIT.runtime;
   }
-  io.err(`keystep ${command}: unexpected error: ${e?.stack ?? String(error)}\nPlease report this with the command line above.`);
+  const more = debug ? 'the stack trace follows' : 'run the command again with --debug for the stack trace';
+  io.err(`keystep ${command}: unexpected error: ${e?.message ?? String(error)}\nThis is a bug in keystep: ${more}; please report it with the command line.`);
   return EXIT.runtime;
 }

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../executor/index.js';
+import { verdictLine, verdictOf } from '../run/run-verdict.js';
 
 /** One terminal line for the run events a person wants to watch; undefined for the rest. */
 export function progressLine(record: RunRecord): string | undefined {
@@ -57,7 +58,7 @@ export function progressLine(record: RunRecord): string | undefined {
     case 'finished': {
       const r = e.report;
       const continued = r.continuations ? `, ${r.continuations} partial plans continued` : '';
-      return `${r.outcome.toUpperCase()}${r.reason ? `: ${r.reason}` : ''} (${r.steps.length} step attempts, ${r.replans} replans${continued}, ${r.planVersions} plan versions)`;
+      return `${verdictLine(verdictOf(r), r.reason)} (${r.steps.length} step attempts, ${r.replans} replans${continued}, ${r.planVersions} plan versions)`;
     }
     default: {
       const never: never = e;

@@ -28,5 +28,7 @@ export const RolloutResult = z.object({
   replans: z.number().int(),
   planLatencyMs: z.object({ p50: z.number(), p95: z.number() }),
   wallS: z.number(),
+  /** Present (true) when Ctrl-C stopped the rollout: the figures count the episodes that finished. */
+  interrupted: z.literal(true).optional(),
 });
 export type RolloutResult = z.infer<typeof RolloutResult>;

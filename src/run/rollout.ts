@@ -5,6 +5,7 @@ import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
 import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
+import { checkTask } from '../scenes/task-check.js';
 import { runSheet } from './run-sheet.js';
 import { runTask, type BackendName, type ModelBackendOptions } from './session.js';
 import { percentile, round } from './stats.js';
@@ -53,6 +54,7 @@ export interface RolloutOptions {
   model?: ModelSource;
   /** Called after every episode, for a progress bar. */
   onEpisode?: (done: number, episode: EpisodeSummary) => void;
+  /** Stops the rollout: the episode in flight is aborted and not counted. */
   signal?: AbortSignal;
 }
 
@@ -74,14 +76,17 @@ export function timedPlanner(planner: Planner, record: (ms: number) => void): Pl
 /**
  * Sim episodes end to end: one sim robot behind a real rosbridge socket, and for every episode a reset
  * to a new seed, then the executor over roslib exactly as `keystep run` drives a real robot. Success
- * is the simulator's verdict (goal state reached), not the executor's.
+ * is the simulator's verdict (goal state reached), not the executor's. When `signal` aborts, the
+ * episode in flight ends as aborted and is left out: the result counts finished episodes only, and
+ * says `interrupted`.
  */
 export async function rollout(options: RolloutOptions): Promise<{ result: RolloutResult; episodes: EpisodeSummary[]; dir: string }> {
   const start = performance.now();
+  // Before the port opens and any folder is made: a task the scene or the robot cannot do stops here.
+  checkTask(options.task, options.profile, options.scene);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const name = `rollout-${options.scene}-${options.profile.id}-s${options.seed}-${stamp}`;
   const dir = join(options.runsDir, name);
-  mkdirSync(dir, { recursive: true });
   const robot = await SimRobot.start({
     profile: options.profile,
     scene: options.scene,
@@ -93,11 +98,15 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     cameraHz: 1,
   });
   const episodes: EpisodeSummary[] = [];
+  let interrupted = false;
   // Opened once: loading ONNX sessions per episode would dominate the wall time.
   const model = options.backend !== 'oracle' ? await WorldModel.open(options.model ?? {}) : undefined;
   try {
     for (let i = 0; i < options.episodes; i++) {
-      if (options.signal?.aborted) break;
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       const seed = options.seed + i;
       robot.reset(seed, options.task);
       const latencies: number[] = [];
@@ -117,10 +126,15 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
         wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      if (report.outcome === 'aborted' && options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       const misses = report.steps.filter((s) => s.status !== 'done' && s.status !== 'cancelled').length;
       const success = robot.world.isGoal();
       const sheetTitle = `${name} episode ${i} (seed ${seed})`;
-      writeFileSync(join(dir, runId, 'sheet.png'), await runSheet(RunLog.open(dir, runId), await robot.world.observe(), success, sheetTitle));
+      const sheet = await runSheet(RunLog.open(dir, runId), sheetTitle, { frame: await robot.world.observe(), goal: success });
+      if (sheet) writeFileSync(join(dir, runId, 'sheet.png'), sheet);
       const summary: EpisodeSummary = {
         episode: i,
         seed,
@@ -152,7 +166,9 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
     replans: episodes.reduce((n, e) => n + e.replans, 0),
     planLatencyMs: { p50: round(percentile(latencies, 50), 2), p95: round(percentile(latencies, 95), 2) },
     wallS: round((performance.now() - start) / 1000, 2),
+    ...(interrupted ? { interrupted } : {}),
   };
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: options.profile.id, scene: options.scene, task: options.task, episodes: options.episodes, missRate: options.missRate, seed: options.seed, backend: options.backend, replan: options.replan, partialPlans: options.partialPlans ?? true, ...(options.backend === 'onnx' ? decodingOptions(options) : {}) }, result, episodes }, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.png'), await rolloutSummaryPng(options, result, episodes));
   return { result, episodes, dir };

@@ -94,10 +94,11 @@ describe('keystep validate', () => {
     expect(ok.stdout[0]).toMatch(/valid \(0 errors/);
   });
 
-  it('schema problems and missing PNGs are invalid plans (1); an unreadable directory or bad JSON is a config error (3)', async () => {
+  it('missing PNGs make an invalid plan (1); a plan.json that breaks the format, an unreadable directory or bad JSON is a bad input file (3)', async () => {
     const schema = io();
-    expect(await validateCommand.run([variant('no-format', (p) => { delete p.format; }), '--json'], schema)).toBe(EXIT.failed);
+    expect(await validateCommand.run([variant('no-format', (p) => { delete p.format; }), '--json'], schema)).toBe(EXIT.config);
     expect(JSON.parse(schema.stdout[0]!).issues[0].code).toBe('schema');
+    expect(schema.stderr.join('\n')).toMatch(/does not follow the plan format/);
     const missing = io();
     expect(await validateCommand.run([variant('missing-png', (p) => { p.steps[1].keyframe = 'gone.png'; }), '--json'], missing)).toBe(EXIT.failed);
     expect(JSON.parse(missing.stdout[0]!).issues.map((i: any) => i.code)).toContain('missing_keyframe');

@@ -6,9 +6,12 @@ import { loadProfile } from '../../profile/load.js';
 import { SimRobot } from '../../../sim/robot-node.js';
 import { runSheet } from '../../run/run-sheet.js';
 import { BACKENDS, DEFAULT_BACKEND, runTask, type BackendName } from '../../run/session.js';
+import { checkTask } from '../../scenes/task-check.js';
+import { verdictOf } from '../../run/run-verdict.js';
 import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeOf } from '../exit-codes.js';
+import { interruptSignal } from '../interrupt.js';
 import { progressLine } from '../progress.js';
 
 const help = `keystep demo [--robot aloha-agilex] [--seed 0] [--miss-rate 0.15] [--backend onnx|oracle] [--sampler dida|ar]
@@ -23,7 +26,13 @@ The planner is the embedded world model (models/*.onnx on the CPU) unless --back
 the simulator's oracle, which plans from the sim's state and keyframes from its renderer.
 
 ${modelFlagsHelp(22)}
-  --camera-timeout <ms> give up when no camera frame comes within this long (default 10000)`;
+  --camera-timeout <ms> give up when no camera frame comes within this long (default 10000)
+
+Ctrl-C aborts like keystep run: the step in flight is cancelled, the run log ends, the sheet is written.
+Exit codes: 0 the fold succeeded, 1 it did not, 2 bad flags, 3 bad profile, a robot that cannot fold
+or a bad model directory, 130 Ctrl-C.`;
+
+const TASK = 'fold the t-shirt';
 
 export const demoCommand: Command = {
   summary: 'one T-shirt fold against the simulator, end to end (npm start)',
@@ -53,7 +62,9 @@ export const demoCommand: Command = {
     // Read before the sim robot starts, so a bad flag costs nothing to clean up.
     const source = modelFlags('demo', values);
     const cameraTimeoutMs = intFlag('demo', 'camera-timeout', values['camera-timeout'], 10_000, { min: 100, max: 600_000 });
-    const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate, port: 0, stepMs: 150 });
+    checkTask(TASK, profile, 'tshirt');
+    const robot = await SimRobot.start({ profile, scene: 'tshirt', task: TASK, seed, missRate, port: 0, stepMs: 150 });
+    const interrupt = interruptSignal(() => io.err('aborting: cancelling the step in flight...'));
     io.out(`sim robot ${profile.id} (scene tshirt, seed ${seed}, miss rate ${missRate}) on ${robot.url}`);
     io.out(`planner backend: ${describeBackend(backend, sampler, source)}`);
     try {
@@ -61,7 +72,7 @@ export const demoCommand: Command = {
       const result = await runTask({
         url: robot.url,
         profile,
-        task: 'fold the t-shirt',
+        task: TASK,
         scene: 'tshirt',
         backend,
         runId,
@@ -69,6 +80,7 @@ export const demoCommand: Command = {
         runsDir,
         seed,
         cameraTimeoutMs,
+        signal: interrupt.signal,
         onRecord: (r) => {
           const line = progressLine(r);
           if (line) io.out(line);
@@ -76,11 +88,15 @@ export const demoCommand: Command = {
       });
       const goal = robot.world.isGoal();
       io.out(`simulator: goal state ${goal ? 'reached' : 'NOT reached'}`);
-      const sheet = await runSheet(RunLog.open(runsDir, runId), await robot.world.observe(), goal, `demo run ${runId}`);
-      writeFileSync(join(result.dir, 'sheet.png'), sheet);
+      const sheet = await runSheet(RunLog.open(runsDir, runId), `demo run ${runId}`, { frame: await robot.world.observe(), goal });
+      if (sheet) writeFileSync(join(result.dir, 'sheet.png'), sheet);
       io.out(`run log: ${result.dir} (events.jsonl, plans, keyframes, sheet.png)`);
-      return result.report.outcome === 'succeeded' && goal ? EXIT.ok : EXIT.failed;
+      const verdict = verdictOf(result.report);
+      // Success is the simulator's verdict too: the executor's word alone is not enough.
+      if (verdict === 'succeeded') return goal ? EXIT.ok : EXIT.failed;
+      return exitCodeOf(verdict);
     } finally {
+      interrupt.dispose();
       await robot.close();
     }
   },

@@ -1,13 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors/usage-error.js';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
+import { readImageFile } from '../../image/image-file.js';
 import { OnnxPlanner } from '../../model/onnx-planner.js';
 import { redrawThroughTokenizer } from '../../model/tokenizer-oracle.js';
 import { KEYFRAME_SAMPLERS, WorldModel } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
+import { checkTask } from '../../scenes/task-check.js';
 import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
 import { oraclePlan } from '../../../sim/oracle-plan.js';
 import { writePlanDir } from '../../validate/plan-dir.js';
@@ -35,11 +37,13 @@ Options:
                       state; oracle-vq redraws the oracle's keyframes through the model's tokenizer
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
 ${modelFlagsHelp(22)}
-  --out <dir>         where to write (default plans/<robot>-<scene or image>-<backend>)
+  --out <dir>         where to write (default runs/plans/<robot>-<scene-seed or image>-<backend>)
   --json              print one JSON object: { dir, plan, validation: { ok, issues, incomplete }, timing }
   -h, --help          this text
 
-Exit codes: 0 plan written (valid or not: see the validation), 2 bad flags, 3 bad profile, task or model directory.`;
+The task is checked against the scene (--scene, or the scene whose task it is) and the robot first.
+Exit codes: 0 plan written and valid, 1 plan written but INVALID (see the issues), 2 bad flags,
+3 bad profile, task, image or model directory.`;
 
 export const planCommand: Command = {
   summary: 'make a plan (step texts + keyframes) from one picture and write it with a contact sheet',
@@ -75,17 +79,10 @@ export const planCommand: Command = {
     if (backend !== 'onnx' && scene === undefined) {
       throw new UsageError(`the ${backend} backend plans from the simulator state: use --scene (and --seed) instead of --image`, 'plan');
     }
+    // The task's scene: the one given, or the one whose task it is (checked before any model loads).
+    const taskScene = checkTask(task, profile, scene).scene;
     const world = scene === undefined ? undefined : new SimWorld({ profile, scene, task, seed, missRate: 0 });
-    let observation: Uint8Array;
-    if (values.image !== undefined) {
-      try {
-        observation = new Uint8Array(readFileSync(values.image));
-      } catch (cause) {
-        throw new UsageError(`--image: cannot read ${values.image} (${(cause as Error).message})`, 'plan');
-      }
-    } else {
-      observation = new Uint8Array(await world!.observe());
-    }
+    const observation = values.image !== undefined ? await readImageFile(values.image) : new Uint8Array(await world!.observe());
 
     const withModel = async <T>(use: (model: WorldModel) => Promise<T>): Promise<T> => {
       const model = await WorldModel.open(source);
@@ -108,17 +105,18 @@ export const planCommand: Command = {
       }
       case 'onnx':
         draft = await withModel((model) =>
-          new OnnxPlanner(model, { sampler, seed, check: keyframeGate(), textCheck: textGate() }).plan({ robot: profile, task, observation, history: [], version: 1, ...(scene ? { scene } : {}) }),
+          new OnnxPlanner(model, { sampler, seed, check: keyframeGate(), textCheck: textGate() }).plan({ robot: profile, task, observation, history: [], version: 1, scene: taskScene }),
         );
         break;
     }
     const planMs = Math.round(performance.now() - start);
-    const dir = values.out ?? join('plans', `${profile.id}-${scene ? `${scene}-seed${seed}` : 'image'}-${backend}${backend === 'onnx' ? `-${sampler}` : ''}`);
+    // Under runs/ by default: plans/ holds the shipped examples, which a plan must not overwrite.
+    const dir = values.out ?? join('runs', 'plans', `${profile.id}-${scene ? `${scene}-seed${seed}` : 'image'}-${backend}${backend === 'onnx' ? `-${sampler}` : ''}`);
     const plan = writePlanDir(dir, { draft, robot: profile.id, task, observation });
     const tiles: SheetTile[] = [{ image: observation, caption: 'observation' }, ...draft.steps.map((s, i) => ({ image: s.keyframe, caption: `${i + 1}. ${s.instruction}` }))];
     const title = `${profile.id} · "${task}" · backend ${backend}${backend === 'onnx' ? ` (${sampler})` : ''} · ${draft.steps.length} steps · ${planMs} ms`;
     writeFileSync(join(dir, 'sheet.png'), await contactSheet(tiles, { title, columns: 4 }));
-    const validation = await validateDraft({ plan: draft, robot: profile, observation, task, ...(scene ? { scene } : {}) });
+    const validation = await validateDraft({ plan: draft, robot: profile, observation, task, scene: taskScene });
     if (values.json) {
       io.out(JSON.stringify({ dir, plan, validation, timing: { planMs } }));
     } else {
@@ -128,6 +126,6 @@ export const planCommand: Command = {
       for (const issue of validation.issues) io.out(`  ${issue.severity} ${issue.code}${issue.step === null ? '' : ` step ${issue.step}`}: ${issue.message}`);
       io.out(`wrote ${dir}/plan.json, ${draft.steps.length} keyframes, sheet.png`);
     }
-    return EXIT.ok;
+    return validation.ok ? EXIT.ok : EXIT.failed;
   },
 };

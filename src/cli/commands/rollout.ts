@@ -6,6 +6,7 @@ import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
 import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags, requiredFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
+import { interruptSignal } from '../interrupt.js';
 import { progressBar } from '../progress.js';
 import { defaultTask } from './sheet.js';
 
@@ -41,10 +42,13 @@ ${modelFlagsHelp(22)}
                       the validated steps before the first refused one and planning again after them
   --runs <dir>        where run logs go (default runs)
   --json              print exactly one JSON object: episodes, successes, successRate, steps, misses,
-                      replans, planLatencyMs {p50, p95}, wallS
+                      replans, planLatencyMs {p50, p95}, wallS (and interrupted: true after Ctrl-C)
   -h, --help          this text
 
-Exit codes: 0 ran (whatever the success rate), 2 bad flags, 3 bad profile, task or model directory.`;
+The task is checked against the scene and the robot before the sim starts. Ctrl-C stops the rollout:
+the episode in flight is aborted and left out, the figures count the finished episodes.
+Exit codes: 0 ran (whatever the success rate), 2 bad flags, 3 bad profile, task or model directory,
+4 the sim could not start, 130 Ctrl-C.`;
 
 export const rolloutCommand: Command = {
   summary: 'measure success rates over simulated episodes, end to end over rosbridge',
@@ -78,9 +82,7 @@ export const rolloutCommand: Command = {
     const scene = choiceFlag('rollout', 'scene', values.scene, SceneId.options);
     const episodes = intFlag('rollout', 'episodes', values.episodes, 10, { min: 1, max: 100_000 });
     const json = values.json === true;
-    const controller = new AbortController();
-    const onSignal = () => controller.abort();
-    process.once('SIGINT', onSignal);
+    const interrupt = interruptSignal(() => io.err('interrupted: aborting the episode in flight...'));
     let lastDraw = 0;
     let successes = 0;
     try {
@@ -101,7 +103,7 @@ export const rolloutCommand: Command = {
         missedDraws: intFlag('rollout', 'missed-draws', values['missed-draws'], 1, { min: 1, max: 32 }),
         model: modelFlags('rollout', values),
         runsDir: values.runs ?? 'runs',
-        signal: controller.signal,
+        signal: interrupt.signal,
         onEpisode: (done, episode) => {
           if (episode.success) successes++;
           // Progress goes to stderr so that --json leaves stdout with exactly one object.
@@ -114,6 +116,7 @@ export const rolloutCommand: Command = {
           }
         },
       });
+      if (result.interrupted) io.err(`interrupted: ${result.episodes} of ${episodes} episodes finished; the figures count those`);
       if (json) {
         io.out(JSON.stringify(result));
       } else {
@@ -128,12 +131,13 @@ export const rolloutCommand: Command = {
             `plan latency  p50 ${result.planLatencyMs.p50} ms, p95 ${result.planLatencyMs.p95} ms`,
             `wall time     ${result.wallS} s`,
             `summary       ${dir}/summary.png`,
+            ...(result.interrupted ? [`interrupted   after ${result.episodes} of ${episodes} episodes`] : []),
           ].join('\n'),
         );
       }
-      return EXIT.ok;
+      return result.interrupted ? EXIT.interrupted : EXIT.ok;
     } finally {
-      process.off('SIGINT', onSignal);
+      interrupt.dispose();
     }
   },
 };

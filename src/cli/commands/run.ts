@@ -5,9 +5,12 @@ import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { BACKENDS, DEFAULT_BACKEND, DEFAULT_RECONNECT_LIMIT, dryRunTask, runTask } from '../../run/session.js';
 import { rosbridgeUrlProblem } from '../../ros/rosbridge-url.js';
-import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, parseFlags, requiredFlag } from '../args.js';
+import { checkTask } from '../../scenes/task-check.js';
+import { verdictOf } from '../../run/run-verdict.js';
+import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, parseFlags, requiredFlag, runIdFlag } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeOf } from '../exit-codes.js';
+import { interruptSignal } from '../interrupt.js';
 import { progressLine } from '../progress.js';
 import { UsageError } from '../../errors/usage-error.js';
 
@@ -22,7 +25,7 @@ version and keyframe is written to runs/<run-id>/ as it happens.
 Options:
   --robot <id>          robot profile (robots/<id>.json) or a path to one
   --task <text>         what to do, e.g. "fold the t-shirt"
-  --scene <name>        tshirt | table (a hint for planners; optional)
+  --scene <name>        tshirt | table: the robot's scene (default: the scene whose task it is)
   --rosbridge <url>     rosbridge server (default ws://127.0.0.1:9090)
   --backend <name>      planner: ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}, the embedded world model;
                         the oracle needs keystep sim)
@@ -45,8 +48,10 @@ ${modelFlagsHelp(24)}
                         log already ends is not run again: it says how it ended and exits with its code
   -h, --help            this text
 
-Ctrl-C aborts: the step in flight is cancelled on the robot, and the run ends as aborted.
-Exit codes: 0 succeeded, 1 failed or aborted, 2 bad flags, 3 bad profile, run log or model directory, 4 no connection.`;
+The task is checked against the scene and the robot before anything connects.
+Ctrl-C aborts: the step in flight is cancelled on the robot, and the run ends as aborted (exit 130).
+Exit codes: 0 succeeded, 1 failed, 2 bad flags or run id, 3 bad profile, task, run log or model directory,
+4 no connection, 5 nothing to do (the task is already done in the camera picture), 130 Ctrl-C.`;
 
 export const runCommand: Command = {
   summary: 'plan a task and execute it on a robot over rosbridge, replanning on misses',
@@ -91,14 +96,14 @@ export const runCommand: Command = {
     let partialPlans = values['whole-plans'] !== true;
     let runId: string;
     if (values.resume !== undefined) {
-      runId = values.resume;
+      runId = runIdFlag('run', 'resume', values.resume);
       // The log says how the run was started; flags cannot change a run half way.
       const state = RunLog.open(runsDir, runId).resumeState();
       if (state.finished) {
         const r = state.finished;
         io.out(`run ${runId} already finished: ${r.outcome.toUpperCase()}${r.reason ? ` (${r.reason})` : ''}, ${r.steps.length} step attempts; nothing to resume. Start a new run to try again.`);
         io.out(`run log: ${RunLog.open(runsDir, runId).dir}`);
-        return r.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
+        return exitCodeOf(verdictOf(r));
       }
       const started = state.started;
       robotId = started.robot;
@@ -111,22 +116,17 @@ export const runCommand: Command = {
       robotId = requiredFlag('run', 'robot', values.robot, 'aloha-agilex');
       task = requiredFlag('run', 'task', values.task, '"fold the t-shirt"');
       scene = values.scene === undefined ? undefined : choiceFlag('run', 'scene', values.scene, SceneId.options);
-      runId = values['run-id'] ?? `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${randomBytes(3).toString('hex')}`;
-      if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new UsageError(`--run-id may only use letters, digits, ".", "_" and "-", got "${runId}"`, 'run');
+      runId = runIdFlag('run', 'run-id', values['run-id'] ?? `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${randomBytes(3).toString('hex')}`);
     }
     const profile = loadProfile(robotId);
-    const controller = new AbortController();
-    const onSignal = () => {
-      io.err('aborting: cancelling the step in flight...');
-      controller.abort();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // Before anything connects: a task of no scene, of another scene, or beyond the robot stops here.
+    scene = checkTask(task, profile, scene).scene;
+    const interrupt = interruptSignal(() => io.err('aborting: cancelling the step in flight...'));
     const modelOptions = { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) };
     const connectTimeoutMs = intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 });
     try {
       if (values['dry-run']) {
-        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, signal: controller.signal });
+        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, signal: interrupt.signal });
         io.out(`dry run: "${task}" on ${profile.id}, planned from the live camera (${dry.drafts} draft${dry.drafts === 1 ? '' : 's'}); nothing was sent to the robot`);
         dry.plan.steps.forEach((step, i) => io.out(`  step ${String(i).padStart(2)} ${step.instruction}`));
         for (const issue of dry.validation.issues) io.out(`  ${issue.severity} ${issue.code}${issue.step !== null ? ` (step ${issue.step})` : ''}: ${issue.message}`);
@@ -149,7 +149,7 @@ export const runCommand: Command = {
         cameraTimeoutMs,
         reconnectLimit,
         ...(values['no-lease'] ? { lease: false as const } : {}),
-        signal: controller.signal,
+        signal: interrupt.signal,
         onReconnecting: (attempt, limit, delayMs, last) =>
           io.err(`reconnecting to ${url}: attempt ${attempt} of ${limit} in ${(delayMs / 1000).toFixed(1)} s${last ? ` (last: ${last.kind.replace('_', ' ')}: ${last.detail.split('\n')[0]})` : ''}`),
         onRecord: (r) => {
@@ -164,10 +164,9 @@ export const runCommand: Command = {
         return EXIT.runtime;
       }
       io.out(`run log: ${result.dir}`);
-      return result.report.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
+      return exitCodeOf(verdictOf(result.report));
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 };

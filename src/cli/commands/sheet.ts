@@ -20,8 +20,10 @@ Options:
   --task <text>       task for the scene (default: the scene's full task)
   --seed <n>          layout and miss seed (default 0)
   --miss-rate <p>     probability that a step misses, 0..1 (default 0)
-  --out <file>        PNG to write (default docs/<scene>-<robot>-seed<n>.png)
-  -h, --help          this text`;
+  --out <file>        PNG to write (default runs/sheets/<scene>-<robot>-seed<n>.png)
+  -h, --help          this text
+
+Exit codes: 0 the oracle reached the goal, 1 it did not, 2 bad flags, 3 bad profile or task.`;
 
 export const sheetCommand: Command = {
   summary: 'write a contact sheet of an oracle episode in the simulator',
@@ -52,7 +54,8 @@ export const sheetCommand: Command = {
     });
     const title = `${scene} · ${profile.id} · "${world.options.task}" · ${episode.success ? 'goal reached' : 'goal NOT reached'} · ${episode.steps.length} steps, ${episode.misses} misses`;
     const png = await contactSheet(tiles, { title, columns: 4 });
-    const out = values.out ?? join('docs', `${scene}-${profile.id}-seed${seed}.png`);
+    // Under runs/ by default: docs/ holds the README's pictures, which only an explicit --out replaces.
+    const out = values.out ?? join('runs', 'sheets', `${scene}-${profile.id}-seed${seed}.png`);
     mkdirSync(join(out, '..'), { recursive: true });
     writeFileSync(out, png);
     io.out(`${title}\nwrote ${out}`);

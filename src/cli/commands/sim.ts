@@ -1,4 +1,6 @@
+import { listenError } from '../../errors/listen-error.js';
 import { loadProfile } from '../../profile/load.js';
+import { checkTask } from '../../scenes/task-check.js';
 import { SceneId } from '../../schema/task.js';
 import { leaseTopics } from '../../schema/robot-profile.js';
 import { ROSAPI } from '../../rosbridge/index.js';
@@ -30,7 +32,9 @@ Options:
                       like sensor_msgs/msg/Image either way, as a ROS 1 server does)
   -h, --help          this text
 
-Exit codes: 0 stopped by Ctrl-C/SIGTERM, 2 bad flags, 3 bad profile or task, 4 port taken.`;
+The task is checked against the scene and the robot before the port opens.
+Exit codes: 2 bad flags, 3 bad profile or task, 4 cannot listen (port taken, --host not an address
+of this machine), 130 stopped by Ctrl-C/SIGTERM.`;
 
 export const simCommand: Command = {
   summary: 'start a simulated robot behind a rosbridge server',
@@ -54,7 +58,7 @@ export const simCommand: Command = {
     }
     const profile = loadProfile(requiredFlag('sim', 'robot', values.robot, 'aloha-agilex'));
     const scene = choiceFlag('sim', 'scene', values.scene, SceneId.options);
-    const robot = await SimRobot.start({
+    const options = {
       profile,
       scene,
       task: values.task ?? defaultTask(scene),
@@ -65,8 +69,18 @@ export const simCommand: Command = {
       cameraHz: numberFlag('sim', 'camera-hz', values['camera-hz'], 2, { min: 0, max: 60 }),
       stepMs: intFlag('sim', 'step-ms', values['step-ms'], 200, { min: 0, max: 60_000 }),
       realErrors: values['real-errors'] === true,
-      log: (line) => io.out(`[sim] ${line}`),
-    });
+      log: (line: string) => io.out(`[sim] ${line}`),
+    };
+    // Before the port opens: a sim that cannot run its task must not sit on the port.
+    checkTask(options.task, profile, scene);
+    let robot: SimRobot;
+    try {
+      robot = await SimRobot.start(options);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === undefined || !/^(EADDR|EAI_|ENOTFOUND$|EACCES$)/.test(code)) throw cause;
+      throw listenError(options.host, options.port, cause);
+    }
     const ros = profile.ros;
     io.out(
       [
@@ -91,6 +105,6 @@ export const simCommand: Command = {
     });
     await robot.close();
     io.out('keystep sim: stopped');
-    return EXIT.ok;
+    return EXIT.interrupted;
   },
 };

@@ -15,7 +15,8 @@ do, that every instruction parses, step order, keyframes (readable, not blank or
 one change per step), safety (workspace, forbidden zones, duration) and whether the plan finishes its
 task (a warning: what is known left undone in the end state).
 
-Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad command line, 3 unreadable plan or profile.
+Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad command line, 3 unreadable plan (no
+plan.json, not JSON, or breaking the plan format) or profile.
 
 Options:
   --robot <id>   robot profile to check against (default: the plan's "robot")
@@ -45,15 +46,17 @@ export const validateCommand: Command = {
       io.err(`keystep validate: ${error.message}`);
       return EXIT.config;
     }
-    let issues: PlanIssue[];
     if (!read.ok) {
-      issues = read.issues;
-    } else {
-      const { plan, draft, observation } = read.planDir;
-      const robot = loadProfile(values.robot ?? plan.robot);
-      const result = await validateDraft({ plan: draft, robot, task: plan.task, ...(observation !== undefined ? { observation } : {}) });
-      issues = [...read.issues, ...(result.issues as PlanIssue[])];
+      // plan.json breaks the schema: there is no plan to judge, only a file to fix (exit 3, not INVALID).
+      if (values.json) io.out(JSON.stringify({ ok: false, issues: read.issues.map(({ code, severity, step, message }) => ({ code, severity, step, message })) }));
+      io.err(`keystep validate: ${dir}/plan.json does not follow the plan format (see plans/plan.schema.json):`);
+      for (const i of read.issues) io.err(line(i));
+      return EXIT.config;
     }
+    const { plan, draft, observation } = read.planDir;
+    const robot = loadProfile(values.robot ?? plan.robot);
+    const result = await validateDraft({ plan: draft, robot, task: plan.task, ...(observation !== undefined ? { observation } : {}) });
+    const issues: PlanIssue[] = [...read.issues, ...(result.issues as PlanIssue[])];
     const ok = !issues.some((i) => i.severity === 'error');
     if (values.json) {
       io.out(JSON.stringify({ ok, issues: issues.map(({ code, severity, step, message }) => ({ code, severity, step, message })) }));
