@@ -563,7 +563,7 @@ def main():
     ap.add_argument('--after-miss', type=float, default=2.0, help='and transitions right after a miss this many times as often')
     ap.add_argument('--save-every', type=int, default=200)
     ap.add_argument('--save-seconds', type=float, default=240, help='also checkpoint when this long has passed since the last one')
-    ap.add_argument('--eval-n', type=int, default=150)
+    ap.add_argument('--eval-n', type=int, default=120)
     ap.add_argument('--eval-plans', type=int, default=60)
     ap.add_argument('--stop-after', choices=['export', 'encode', 'train', 'eval'], default=None)
     a = ap.parse_args()
@@ -601,7 +601,10 @@ def main():
         ev = json.load(open(metrics_path))['eval']
         log('eval: cached')
     else:
+        # Greedy decoding is single-position forwards: one thread is faster for them than two.
+        torch.set_num_threads(1)
         ev = evaluate(model, index, cells, a)
+        torch.set_num_threads(a.threads)
         json_atomic({'step': ck['step'], 'eval': ev}, metrics_path)
     mark('eval')
     log('eval:', json.dumps(ev))
