@@ -152,7 +152,7 @@ class ExportedPaletteGPT(nn.Module):
     """The graph as exported (models/PALETTE.md): text logits, the cache, and per position the keep
     probability, each pixel's most likely palette index and the cell's weakest pixel's probability
     (the smallest over its 64 pixels of the softmax maximum), which is what a sampler needs to order
-    DiDA's fills; the 64 x 34 pixel logits never leave the session."""
+    DiDA's fills; the 64 x 34 pixel logits never leave onnxruntime."""
 
     def __init__(self, model):
         super().__init__()
