@@ -463,7 +463,8 @@ def evaluate(model, index, cells, a):
     samplers = {'ar': None, 'dida2': 2, 'dida4': 4, 'dida8': 8}
     res = {k: {'cells': 0, 'exact': 0, 'changed': 0, 'changedRight': 0, 'keyframes': 0, 'keyframesExact': 0} for k in samplers}
     copy_exact = 0
-    kinds = [('pick up', 'pick up'), ('stand', 'stand'), ('grasp one corner', 'grasp the'), ('fold', 'fold'), ('move', 'move'), ('place', 'place'), ('put', 'put')]
+    kinds = [('pick up', 'pick up'), ('stand', 'stand'), ('grasp one corner', 'grasp the bottom-'), ('grasp both corners', 'grasp the bottom corners'),
+             ('tidy the collar', 'tidy'), ('fold', 'fold'), ('move', 'move'), ('put', 'put')]
     per_kind = {}
     t0 = time.time()
     for i, t in enumerate(trans):
