@@ -16,20 +16,23 @@ Stages, each resumable from its own files under --cache (default OUT/.cache/pale
 Deterministic from --seed (2 torch threads; a run with other --threads gives other float rounding).
 Prints progress with the wall time since the start; the wall time of a whole run is in metrics.json.
 """
-import argparse
-import ctypes
-import hashlib
-import json
-import math
 import os
-import random
-import subprocess
-import sys
-import time
+# Threads waiting at a barrier sleep instead of spinning: on a machine shared with other work, a
+# spinning thread burns the core its partner needs (set before torch loads its OpenMP runtime).
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+import argparse  # noqa: E402
+import ctypes  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import palette  # noqa: E402
@@ -258,6 +261,11 @@ def training_rows(index):
     return plans, list(uniq.values())
 
 
+# Arguments that shape the weights: a checkpoint continues only a run with the same ones.
+TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
+                 'changed_pixel_weight', 'kept_pixel_weight', 'pixel_loss_weight', 'focus', 'after_miss')
+
+
 def lr_at(a, step):
     return a.lr * min(1.0, (step + 1) / 60) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
 
@@ -275,6 +283,10 @@ def train(a, index, cells, cache):
     step, seconds = 0, 0.0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
+        shaping = [k for k in TRAINING_ARGS if ck['args'].get(k) != getattr(a, k)]
+        if shaping:
+            sys.exit(f'recipe.py: {ckpt_path} was trained with other ' + ', '.join(f'--{k.replace("_", "-")} ({ck["args"].get(k)})' for k in shaping)
+                     + ': run with those, or remove it to start over')
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         rng.setstate(ck['rng'])
