@@ -1,0 +1,180 @@
+"""keystep world model over palette-patch pictures (models/PALETTE.md).
+
+A picture is 16x16 cells of 8x8 palette indices (models/palette.py), lossless for the renderer's
+pictures. One decoder-only transformer takes text tokens and picture cells in one sequence:
+
+    plan:      BOS robot task IMG_START <256 cells> IMG_END STEPS step1 SEP step2 ... EOS
+    keyframe:  BOS robot task NEXT step IMG_START <256 cells of the keyframe>
+
+A cell position's input is the CELL token's embedding plus a patch embedding of its 64 pixels (64
+positions x 36 values: 34 colours, MASK, NONE) plus, in keyframes, a conditioning patch embedding of
+the starting picture's cell at the cell the position predicts (the starting picture enters only that
+way). Each position answers text logits (256 ids), a keep logit (the predicted cell equals the
+conditioning cell) and per-pixel palette logits (64 x 34), to which the conditioning cell's one-hot
+is added with a learned gain. The attention mask is an input, so one graph serves AR (cell by cell,
+causal, KV cache) and DiDA (the keyframe span bidirectional, masked cells filled over a few passes).
+"""
+import math
+import re
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from palette import palette_hex
+
+IMAGE_SIZE = 128
+GRID = 16
+CELLS = GRID * GRID
+CELL = 8
+PIX = CELL * CELL
+COLOURS = 34
+MASK_VALUE = 34          # a pixel value meaning "not known yet" (DiDA's masked cells)
+NONE_VALUE = 35          # no picture at this position (text tokens, no conditioning cell)
+CELL_VALUES = 36
+
+SPECIALS = ['<|endoftext|>', '<|extra_203|>', '<|extra_204|>', '<|image start|>', '<|image end|>',
+            '<|extra_200|>', '<|steps|>', '<|sep|>', '<|mask|>', '<|unk|>', '<|extra_100|>', '<|cell|>']
+PAD, BOS, EOS, IMG_START, IMG_END, EOL, STEPS, SEP, MASK, UNK, NEXT, CELL_TOKEN = range(len(SPECIALS))
+WORD_BASE = 16
+TEXT_VOCAB = 256         # specials and words; pictures are not tokens
+MAX_LEN = 640
+IMAGE_POSITIONS = 1 + CELLS   # 0 outside pictures, else 1 + row * 16 + col
+
+WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[^\sa-z0-9]")
+
+
+def words(text):
+    return WORD_RE.findall(text.lower())
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Linear(ff, d))
+
+    def forward(self, x, bias, past_k, past_v):
+        B, T, D = x.shape
+        H = self.heads
+        q, k, v = self.qkv(self.ln1(x)).split(D, dim=2)
+        q = q.view(B, T, H, D // H).transpose(1, 2)
+        k = k.view(B, T, H, D // H).transpose(1, 2)
+        v = v.view(B, T, H, D // H).transpose(1, 2)
+        if past_k.shape[2] > 0 or torch.jit.is_tracing():  # training has no cache: no copy
+            k = torch.cat([past_k, k], dim=2)
+            v = torch.cat([past_v, v], dim=2)
+        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(D // H)) + bias
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, D)
+        x = x + self.proj(y)
+        return x + self.ff(self.ln2(x)), k, v
+
+
+class PatchEmbedding(nn.Module):
+    """A cell's 64 pixel values (36 possible each) -> d: the sum of one learned vector per (pixel
+    position, value), i.e. a linear map of the one-hot cell, done as a gather. NONE cells give 0."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.table = nn.Embedding(PIX * (CELL_VALUES - 1) + 1, d, padding_idx=PIX * (CELL_VALUES - 1))
+        self.register_buffer('offsets', torch.arange(PIX) * (CELL_VALUES - 1), persistent=False)
+        nn.init.normal_(self.table.weight, std=0.02)
+        with torch.no_grad():
+            self.table.weight[-1].zero_()
+
+    def forward(self, cells):  # B,T,64 (any int dtype) -> B,T,d
+        c = cells.long()
+        idx = torch.where(c == NONE_VALUE, torch.full_like(c, PIX * (CELL_VALUES - 1)), c + self.offsets)
+        return self.table(idx).sum(2) * (1.0 / CELL)
+
+
+class PaletteGPT(nn.Module):
+    def __init__(self, d=128, layers=4, heads=4, ff=None):
+        super().__init__()
+        ff = ff or 4 * d
+        self.d, self.layers, self.heads, self.ff_dim = d, layers, heads, ff
+        self.tok = nn.Embedding(TEXT_VOCAB, d)
+        self.pos = nn.Embedding(MAX_LEN, d)
+        self.ipos = nn.Embedding(IMAGE_POSITIONS, d)
+        self.blocks = nn.ModuleList([Block(d, heads, ff) for _ in range(layers)])
+        self.ln = nn.LayerNorm(d)
+        self.keep_head = nn.Linear(d, 1)
+        self.pixel_head = nn.Linear(d, PIX * COLOURS)
+        self.apply(self._init)
+        self.patch = PatchEmbedding(d)
+        self.cond = PatchEmbedding(d)
+        with torch.no_grad():
+            self.cond.table.weight.copy_(self.patch.table.weight)
+        # Gain of the conditioning cell's one-hot added to the pixel logits: copying the starting
+        # picture is the favoured guess from the first step.
+        self.copy_gain = nn.Parameter(torch.tensor(2.0))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def empty_past(self, batch):
+        return torch.zeros(self.layers, 2, batch, self.heads, 0, self.d // self.heads, device=self.tok.weight.device)
+
+    def trunk(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
+        x = self.tok(input_ids) + self.pos(position_ids) + self.ipos(image_pos_ids) + self.patch(cells) + self.cond(cond_cells)
+        bias = ((1.0 - attention_mask) * -1e4).unsqueeze(1)
+        presents = []
+        for i, blk in enumerate(self.blocks):
+            x, k, v = blk(x, bias, past[i, 0], past[i, 1])
+            presents.append(torch.stack([k, v]))
+        return self.ln(x), torch.stack(presents)
+
+    def text_logits(self, h):
+        return h @ self.tok.weight.t()
+
+    def cell_logits(self, h, cond_cells):
+        """h: N,d, cond_cells N,64 -> keep logit N, pixel logits N,64,34."""
+        keep = self.keep_head(h)[..., 0]
+        pix = self.pixel_head(h).view(*h.shape[:-1], PIX, COLOURS)
+        onehot = (cond_cells.long().unsqueeze(-1) == torch.arange(COLOURS, device=h.device)).float()
+        return keep, pix + self.copy_gain * onehot
+
+    def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
+        h, present = self.trunk(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
+        keep, pix = self.cell_logits(h, cond_cells)
+        return self.text_logits(h), keep, pix, present
+
+
+class ExportedPaletteGPT(nn.Module):
+    """The graph as exported (models/PALETTE.md): text logits, the cache, and per position the keep
+    probability, each pixel's most likely palette index and the cell's weakest pixel's probability
+    (the smallest over its 64 pixels of the softmax maximum), which is what a sampler needs to order
+    DiDA's fills; the 64 x 34 pixel logits never leave onnxruntime."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
+        logits, keep, pix, present = self.model(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
+        conf, best = pix.softmax(-1).max(-1)
+        return logits, present, torch.sigmoid(keep), best.to(torch.uint8), conf.min(-1)[0]
+
+
+def spec_json(word_list, model):
+    return {
+        'version': 2,
+        'picture': 'palette-cells',
+        'imageSize': IMAGE_SIZE, 'grid': GRID, 'cell': CELL, 'colours': COLOURS,
+        'cellValues': {'mask': MASK_VALUE, 'none': NONE_VALUE},
+        'specials': {name: i for i, name in enumerate(SPECIALS)},
+        'roles': {'pad': PAD, 'bos': BOS, 'eos': EOS, 'imageStart': IMG_START, 'imageEnd': IMG_END,
+                  'endOfRow': EOL, 'steps': STEPS, 'sep': SEP, 'mask': MASK, 'unk': UNK, 'next': NEXT, 'cell': CELL_TOKEN},
+        'wordBase': WORD_BASE, 'words': word_list, 'vocab': TEXT_VOCAB,
+        'maxLen': MAX_LEN, 'imagePositions': IMAGE_POSITIONS, 'palette': palette_hex(),
+        'transformer': {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
+                        'ff': model.ff_dim, 'condInput': True},
+    }
