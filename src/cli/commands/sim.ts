@@ -82,6 +82,16 @@ export const simCommand: Command = {
       throw listenError(options.host, options.port, cause);
     }
     const ros = profile.ros;
+    // Listening before "Ctrl-C to stop." is printed: a Ctrl-C right after it must find the handler.
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
     io.out(
       [
         `keystep sim: ${profile.name}`,
@@ -98,11 +108,7 @@ export const simCommand: Command = {
         'Ctrl-C to stop.',
       ].join('\n'),
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopped;
     await robot.close();
     io.out('keystep sim: stopped');
     return EXIT.interrupted;
