@@ -309,15 +309,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
         inFlight = { stepIndex: e.stepIndex, attempt: e.attempt };
         break;
       case 'step_feedback': {
-        const rec: StepRecord = {
-          stepIndex: e.stepIndex,
-          attempt: e.attempt,
-          instruction: e.instruction,
-          status: e.status,
-          ...(e.reason !== undefined ? { reason: e.reason } : {}),
-          ...(e.feedback?.holding !== undefined ? { holding: e.feedback.holding } : {}),
-          planVersion: e.planVersion,
-        };
+        const rec = stepRecordOf(e);
         history.push(rec);
         inFlight = null;
         if (e.status === 'done') {
@@ -386,5 +378,18 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
       failure: start === 'replan' ? failure : null,
       redispatch,
     },
+  };
+}
+
+/** The attempt a step_feedback record closes, as the report and the planner's history list it. */
+export function stepRecordOf(e: Extract<RunEvent, { type: 'step_feedback' }>): StepRecord {
+  return {
+    stepIndex: e.stepIndex,
+    attempt: e.attempt,
+    instruction: e.instruction,
+    status: e.status,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.feedback?.holding !== undefined ? { holding: e.feedback.holding } : {}),
+    planVersion: e.planVersion,
   };
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { runFiles, type RunEvent, type RunReport, type StepRecord } from '../executor/run-event.js';
-import { parseEvents, RunLog } from '../executor/run-log.js';
+import { parseEvents, RunLog, stepRecordOf } from '../executor/run-log.js';
 import { parseProfile } from '../profile/load.js';
 import { BACKENDS, runTask, type BackendName, type RunOptions, type RunResult } from '../run/session.js';
 import type { KeyframeSampler } from '../model/world-model.js';
@@ -114,17 +114,7 @@ export class RunRegistry {
     let replans = 0;
     let planVersions = 0;
     for (const e of events) {
-      if (e.type === 'step_feedback') {
-        steps.push({
-          stepIndex: e.stepIndex,
-          attempt: e.attempt,
-          instruction: e.instruction,
-          status: e.status,
-          ...(e.reason !== undefined ? { reason: e.reason } : {}),
-          ...(e.feedback?.holding !== undefined ? { holding: e.feedback.holding } : {}),
-          planVersion: e.planVersion,
-        });
-      } else if (e.type === 'replan') replans = e.replans;
+      if (e.type === 'step_feedback') steps.push(stepRecordOf(e)); else if (e.type === 'replan') replans = e.replans;
       else if (e.type === 'plan_created') planVersions = Math.max(planVersions, e.version);
     }
     return { run, report, progress: { steps, replans, planVersions } };
