@@ -45,6 +45,14 @@ export function progressLine(record: RunRecord): string | undefined {
     case 'plan_continued':
       // After a prefix of a refused draft, or a plan that stopped short of the task.
       return `plan done after step ${e.afterStep}, task not finished: planning again (${e.continuations}/${e.limit})`;
+    case 'approval_requested':
+      return e.scope === 'plan'
+        ? `waiting for approval of plan v${e.planVersion} (${e.steps.length} step${e.steps.length === 1 ? '' : 's'} from step ${e.stepIndex})`
+        : `waiting for approval of step ${e.stepIndex} (v${e.planVersion}, attempt ${e.attempt}): ${e.steps[0] ?? ''}`;
+    case 'approval_given':
+      return e.scope === 'plan' ? `plan v${e.planVersion} approved` : `step ${e.stepIndex} approved`;
+    case 'approval_refused':
+      return `${e.scope === 'plan' ? `plan v${e.planVersion}` : `step ${e.stepIndex}`} refused by the operator${e.note ? `: ${e.note}` : ''}${e.abort ? '; aborting' : '; replanning'}`;
     case 'paused':
       return 'paused';
     case 'resumed':

@@ -9,6 +9,8 @@ import type { ValidationResult, ValidatorInput } from '../validate/contract.js';
 import { ExecutorError, messageOf } from './errors.js';
 import {
   runFiles,
+  type ApprovalScope,
+  type Autonomy,
   type ReportIssue,
   type ResumeStart,
   type RunEvent,
@@ -98,6 +100,23 @@ export interface ExecutorResume {
   failure: StepRecord | null;
   /** The step at `cursor` was sent before the log stopped: re-send it with the same id. */
   redispatch: boolean;
+  /** The plan version an operator approved (approve-plan), or whose steps were sent already. */
+  approvedPlan?: number | null;
+  /** The step attempt an operator approved and that was not sent yet (approve-step). */
+  approvedStep?: ApprovedStep | null;
+  /** Approvals asked, given and refused before the log stopped. */
+  approvals?: ApprovalCounts;
+}
+
+export interface ApprovedStep {
+  stepIndex: number;
+  attempt: number;
+}
+
+export interface ApprovalCounts {
+  requested: number;
+  given: number;
+  refused: number;
 }
 
 export interface ExecutorInput {
@@ -119,6 +138,8 @@ export interface ExecutorInput {
   /** Recorded in run_started so the run can be re-created; the machine does not use them. */
   backend?: string;
   seed?: number;
+  /** Whether steps wait for an operator's APPROVE (default auto: they do not). */
+  autonomy?: Autonomy;
   resume?: ExecutorResume;
 }
 
@@ -126,6 +147,10 @@ export type ExecutorEvent =
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
   | { type: 'ABORT'; reason?: string }
+  /** The operator lets the plan (approve-plan) or step (approve-step) waiting for approval go. */
+  | { type: 'APPROVE' }
+  /** The operator refuses it: replan with `note` in the history, or end the run (`abort`). */
+  | { type: 'REJECT'; note?: string; abort?: boolean }
   | { type: 'CONNECTION_LOST' }
   | { type: 'CONNECTION_RESTORED' };
 
@@ -170,6 +195,10 @@ export interface ExecutorContext {
   failure: StepRecord | null;
   steps: StepRecord[];
   issues: ReportIssue[];
+  autonomy: Autonomy;
+  approvedPlan: number | null;
+  approvedStep: ApprovedStep | null;
+  approvals: ApprovalCounts;
   paused: boolean;
   connected: boolean;
   outcome: RunOutcome | null;
@@ -263,7 +292,40 @@ export function buildReport(ctx: ExecutorContext): RunReport {
     continuations: ctx.continuations,
     planVersions: ctx.planVersion,
     issues: ctx.issues,
+    ...(ctx.autonomy !== 'auto' ? { approvals: { autonomy: ctx.autonomy, ...ctx.approvals } } : {}),
   };
+}
+
+/**
+ * Whether the step at the cursor must wait for an operator first. A re-send never waits: its id
+ * went to the robot already, which may be carrying it out.
+ */
+export function awaitsApproval(ctx: ExecutorContext): boolean {
+  if (ctx.redispatch || ctx.plan === null) return false;
+  switch (ctx.autonomy) {
+    case 'auto':
+      return false;
+    case 'approve-plan':
+      return ctx.approvedPlan !== ctx.plan.version;
+    case 'approve-step': {
+      const a = ctx.approvedStep;
+      return a === null || a.stepIndex !== ctx.planBase + ctx.cursor || a.attempt !== ctx.attempt;
+    }
+    default: {
+      const never: never = ctx.autonomy;
+      return never;
+    }
+  }
+}
+
+function approvalScope(ctx: ExecutorContext): ApprovalScope {
+  return ctx.autonomy === 'approve-plan' ? 'plan' : 'step';
+}
+
+/** The reason a refused plan or step is recorded with: what the planner reads in the history. */
+export function operatorRefusalReason(scope: ApprovalScope, planVersion: number, note: string | undefined): string {
+  const who = scope === 'plan' ? `plan v${planVersion} rejected by the operator` : 'rejected by the operator';
+  return note !== undefined && note.trim() !== '' ? `${who}: ${note.trim()}` : who;
 }
 
 function current(ctx: ExecutorContext): { step: PlannedStep; stepIndex: number; id: string } {
@@ -343,6 +405,10 @@ function initialContext(input: ExecutorInput): ExecutorContext {
     ...(input.backend !== undefined ? { backend: input.backend } : {}),
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
     resume: r ?? null,
+    autonomy: input.autonomy ?? 'auto',
+    approvedPlan: r?.approvedPlan ?? null,
+    approvedStep: r?.approvedStep ?? null,
+    approvals: { requested: 0, given: 0, refused: 0, ...r?.approvals },
     rounds: r?.rounds ?? 0,
     observation: null,
     observationFile: null,
@@ -473,6 +539,7 @@ export const executorMachine = setup({
               maxValidationRetries: context.maxValidationRetries,
               partialPlans: context.partialPlans,
               limits: { stepTimeoutMs: context.robot.limits.stepTimeoutMs, maxReplans: context.robot.limits.maxReplans },
+              ...(context.autonomy !== 'auto' ? { autonomy: context.autonomy } : {}),
             },
           };
         },
@@ -627,8 +694,82 @@ export const executorMachine = setup({
             { guard: 'partialPlanDone', target: '#executor.continuing' },
             { guard: 'planExhausted', target: '#executor.succeeded' },
             { guard: 'held', target: 'held' },
+            { guard: ({ context }) => awaitsApproval(context), target: 'awaiting' },
             { target: 'dispatching' },
           ],
+        },
+        // Waiting for the operator (autonomy approve-plan / approve-step). Nothing is sent and no step
+        // timer runs; PAUSE, CONNECTION_LOST and ABORT are handled at the top like anywhere else.
+        awaiting: {
+          entry: [
+            assign({ approvals: ({ context }) => ({ ...context.approvals, requested: context.approvals.requested + 1 }) }),
+            {
+              type: 'log',
+              params: ({ context }): RunRecord => {
+                const { step, stepIndex } = current(context);
+                const scope = approvalScope(context);
+                return {
+                  event: {
+                    type: 'approval_requested',
+                    scope,
+                    planVersion: context.plan!.version,
+                    planStep: context.cursor,
+                    stepIndex,
+                    attempt: context.attempt,
+                    steps: scope === 'plan' ? context.plan!.steps.slice(context.cursor).map((s) => s.instruction) : [step.instruction],
+                  },
+                };
+              },
+            },
+          ],
+          on: {
+            APPROVE: {
+              target: 'next',
+              actions: [
+                assign({
+                  approvedPlan: ({ context }) => context.plan!.version,
+                  approvedStep: ({ context }) => ({ stepIndex: current(context).stepIndex, attempt: context.attempt }),
+                  approvals: ({ context }) => ({ ...context.approvals, given: context.approvals.given + 1 }),
+                }),
+                {
+                  type: 'log',
+                  params: ({ context }): RunRecord => ({
+                    event: { type: 'approval_given', scope: approvalScope(context), planVersion: context.plan!.version, stepIndex: current(context).stepIndex, attempt: context.attempt },
+                  }),
+                },
+              ],
+            },
+            REJECT: [
+              {
+                guard: ({ event }) => event.abort === true,
+                target: '#executor.aborted',
+                actions: [
+                  assign({
+                    approvals: ({ context }) => ({ ...context.approvals, refused: context.approvals.refused + 1 }),
+                    reason: ({ context, event }) => operatorRefusalReason(approvalScope(context), context.plan!.version, event.note),
+                  }),
+                  { type: 'log', params: ({ context, event }) => refusedRecord(context, event, true) },
+                ],
+              },
+              {
+                // Recorded as a rejected attempt at the step, so the replan's history carries the note.
+                target: '#executor.replanning',
+                actions: [
+                  assign({
+                    approvals: ({ context }) => ({ ...context.approvals, refused: context.approvals.refused + 1 }),
+                    failure: ({ context, event }) => record(context, 'rejected', operatorRefusalReason(approvalScope(context), context.plan!.version, event.note)),
+                  }),
+                  { type: 'log', params: ({ context, event }) => refusedRecord(context, event, false) },
+                  { type: 'log', params: ({ context }) => feedbackRecord(context, context.failure!) },
+                  assign({
+                    steps: ({ context }) => [...context.steps, context.failure!],
+                    attempt: ({ context }) => context.attempt + 1,
+                    redispatch: false,
+                  }),
+                ],
+              },
+            ],
+          },
         },
         // Between steps, waiting for RESUME and/or CONNECTION_RESTORED. Nothing is awaited here, but
         // after a lost connection the robot may still be working on the step we stopped waiting for.
@@ -870,6 +1011,21 @@ function abandon(context: ExecutorContext, event: ExecutorEvent) {
     assign: { reason, steps: [...context.steps, rec] } satisfies Partial<ExecutorContext>,
     cancel: { runId: context.runId, stepIndex, attempt: context.attempt, stepId: id, reason } satisfies CancelStepParams,
     log: feedbackRecord(context, rec),
+  };
+}
+
+function refusedRecord(context: ExecutorContext, event: ExecutorEvent, abort: boolean): RunRecord {
+  const note = event.type === 'REJECT' && event.note !== undefined && event.note.trim() !== '' ? event.note.trim() : undefined;
+  return {
+    event: {
+      type: 'approval_refused',
+      scope: approvalScope(context),
+      planVersion: context.plan!.version,
+      stepIndex: current(context).stepIndex,
+      attempt: context.attempt,
+      ...(note !== undefined ? { note } : {}),
+      abort,
+    },
   };
 }
 

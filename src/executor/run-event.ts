@@ -26,6 +26,17 @@ export const StepRecord = HistoryEntry.extend({ planVersion: z.number().int().mi
 export type StepRecord = z.infer<typeof StepRecord>;
 
 export const RunOutcome = z.enum(['succeeded', 'failed', 'aborted']);
+
+/**
+ * Who lets a step move: `auto` dispatches every validated step; `approve-plan` waits for an operator
+ * before the first step of each accepted plan version; `approve-step` before every step.
+ */
+export const Autonomy = z.enum(['auto', 'approve-plan', 'approve-step']);
+export type Autonomy = z.infer<typeof Autonomy>;
+
+/** What an approval is asked for: a whole plan version, or one step of it. */
+export const ApprovalScope = z.enum(['plan', 'step']);
+export type ApprovalScope = z.infer<typeof ApprovalScope>;
 export type RunOutcome = z.infer<typeof RunOutcome>;
 
 export const RunReport = z.object({
@@ -40,6 +51,8 @@ export const RunReport = z.object({
   /** Plan drafts the planner produced, rejected ones included. */
   planVersions: Index,
   issues: z.array(ReportIssue),
+  /** Operator approvals of a run that was not `auto`: asked, given, refused. Absent for `auto`. */
+  approvals: z.object({ autonomy: Autonomy, requested: Index, given: Index, refused: Index }).optional(),
 });
 export type RunReport = z.infer<typeof RunReport>;
 
@@ -65,6 +78,8 @@ export const RunEvent = z.discriminatedUnion('type', [
     /** ExecutorInput.partialPlans; absent in logs from before it (they ran whole plans only). */
     partialPlans: z.boolean().optional(),
     limits: z.object({ stepTimeoutMs: z.number(), maxReplans: Index }),
+    /** ExecutorInput.autonomy; absent for `auto` (and in logs from before it). */
+    autonomy: Autonomy.optional(),
   }),
   event('run_resumed', {
     start: ResumeStart,
@@ -140,6 +155,32 @@ export const RunEvent = z.discriminatedUnion('type', [
     limit: Index,
     /** The global index of the partial plan's last step. */
     afterStep: Index,
+  }),
+  /**
+   * The run waits for an operator before it sends `stepIndex` (attempt `attempt`) of plan `planVersion`:
+   * the plan's first step (scope plan) or this one step (scope step). Nothing is sent while it waits.
+   */
+  event('approval_requested', {
+    scope: ApprovalScope,
+    planVersion: z.number().int().min(1),
+    planStep: Index,
+    stepIndex: Index,
+    attempt: Index,
+    /** The instructions waiting for approval: the plan's steps from planStep on, or the one step. */
+    steps: z.array(z.string()),
+  }),
+  event('approval_given', { scope: ApprovalScope, planVersion: z.number().int().min(1), stepIndex: Index, attempt: Index }),
+  /**
+   * The operator said no. Unless `abort`, the step waiting is recorded as `rejected` with the note as
+   * its reason (a step_feedback with no dispatch before it), and the run replans with it in the history.
+   */
+  event('approval_refused', {
+    scope: ApprovalScope,
+    planVersion: z.number().int().min(1),
+    stepIndex: Index,
+    attempt: Index,
+    note: z.string().max(2000).optional(),
+    abort: z.boolean(),
   }),
   event('paused', {}),
   event('resumed', {}),

@@ -4,7 +4,7 @@ import { zodProblems } from '../errors/format.js';
 import type { PlanDraft } from '../planner/planner.js';
 import { Plan } from '../schema/plan.js';
 import { RunLogError, messageOf } from './errors.js';
-import type { ExecutorResume } from './machine.js';
+import type { ApprovalCounts, ApprovedStep, ExecutorResume } from './machine.js';
 import {
   RunEvent,
   runFiles,
@@ -275,6 +275,10 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
   let start: ResumeStart = 'plan';
   let failure: StepRecord | null = null;
   let inFlight: { stepIndex: number; attempt: number } | null = null;
+  // A run resumed while it waited for an operator asks again; one approved but not yet sent does not.
+  let approvedPlan: number | null = null;
+  let approvedStep: ApprovedStep | null = null;
+  const approvals: ApprovalCounts = { requested: 0, given: 0, refused: 0 };
 
   for (const e of events) {
     switch (e.type) {
@@ -305,6 +309,7 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
         }
         break;
       case 'step_dispatched':
+        approvedPlan = e.planVersion;
         nextStepIndex = Math.max(nextStepIndex, e.stepIndex + 1);
         inFlight = { stepIndex: e.stepIndex, attempt: e.attempt };
         break;
@@ -334,6 +339,18 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
         break;
       case 'finished':
         finished = e.report;
+        break;
+      case 'approval_requested':
+        approvals.requested++;
+        break;
+      case 'approval_given':
+        approvals.given++;
+        if (e.scope === 'plan') approvedPlan = e.planVersion;
+        approvedStep = { stepIndex: e.stepIndex, attempt: e.attempt };
+        break;
+      case 'approval_refused':
+        // The rejected attempt that follows (step_feedback) sends the run to replan.
+        approvals.refused++;
         break;
       case 'run_resumed':
       case 'paused':
@@ -377,6 +394,9 @@ export function resumeState(events: readonly RunEvent[], readFile: (name: string
       issues,
       failure: start === 'replan' ? failure : null,
       redispatch,
+      approvedPlan,
+      approvedStep,
+      approvals,
     },
   };
 }
