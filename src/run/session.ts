@@ -4,6 +4,7 @@ import {
   DEFAULT_MAX_VALIDATION_RETRIES,
   executorFor,
   RunLog,
+  type Autonomy,
   type ExecutorInput,
   type ExecutorResume,
   type RunEventOf,
@@ -20,6 +21,7 @@ import { RobotLease, type LeaseOptions } from '../ros/lease.js';
 import { DEFAULT_CAMERA_TIMEOUT_MS, RobotChannel, type BadMessage } from '../ros/robot-channel.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { BadMessageLog } from './bad-message-log.js';
+import type { RunControl } from './run-control.js';
 import { keyframeGate, stepSubject, textGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import { TokenizerOraclePlanner } from '../model/tokenizer-oracle.js';
@@ -87,6 +89,12 @@ export interface RunOptions {
   onReconnecting?: (attempt: number, limit: number, delayMs: number, lastFailure: ConnectFailure | undefined) => void;
   /** Aborting it sends ABORT: the step in flight is cancelled on the robot. */
   signal?: AbortSignal;
+  /** Who lets steps move (default: the logged run's on resume, else auto); approvals come through `control`. */
+  autonomy?: Autonomy;
+  /** Approve, reject, pause and resume the run while it goes. */
+  control?: RunControl;
+  /** Plans through this planner (e.g. a RemotePlanner) instead of the backend's own; `backend` is still logged. */
+  planner?: Planner;
 }
 
 export interface RunResult {
@@ -153,7 +161,9 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
       cleanups.push(() => held.release());
       await lease.acquire(options.signal);
     }
-    created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
+    created = options.planner
+      ? { planner: options.planner, close: async () => undefined }
+      : await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
   } catch (error) {
     // Nothing ran: no socket, lease or model may stay open behind the error.
     await cleanUp();
@@ -202,6 +212,8 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
       if (e.type === 'run_started') badMessages.attach(record);
     },
   });
+  // A resumed run keeps the autonomy it was started with unless told otherwise.
+  const autonomy = options.autonomy ?? resumed?.started.autonomy;
   const input: ExecutorInput = {
     runId: options.runId,
     robot: profile,
@@ -211,6 +223,7 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.partialPlans !== undefined ? { partialPlans: options.partialPlans } : {}),
     ...(resumed ? { resume: resumed.resume } : {}),
+    ...(autonomy !== undefined ? { autonomy } : {}),
   };
   const actor = createActor(machine, { input });
   let linkError: ReconnectLimitError | LeaseLostError | undefined;
@@ -235,13 +248,16 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   lease?.on('lost', leaseLost);
   const abort = () => actor.send({ type: 'ABORT', reason: 'operator abort' });
   options.signal?.addEventListener('abort', abort, { once: true });
+  let detach = () => {};
   try {
     actor.start();
+    if (options.control) detach = options.control.attach((command) => actor.send(command));
     // A Ctrl-C while connecting or opening the model came before the listener: abort now.
     if (options.signal?.aborted) abort();
     const report = (await toPromise(actor)) as RunReport;
     return { report, dir: log.dir, badMessages: channel.badMessages, reconnects: connection.reconnects, ...(linkError ? { linkError } : {}) };
   } finally {
+    detach();
     options.signal?.removeEventListener('abort', abort);
     connection.off('disconnected', lost);
     connection.off('connected', restored);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunOutcome, RunReport, StepRecord } from '../executor/run-event.js';
+import { ApprovalScope, Autonomy, RunOutcome, RunReport, StepRecord } from '../executor/run-event.js';
 import { KEYFRAME_SAMPLERS } from '../model/world-model.js';
 import { BACKENDS } from '../run/session.js';
 import { Action, HistoryEntry, PlanIssue, SceneId } from '../schema/index.js';
@@ -99,6 +99,7 @@ export const RunBody = z.strictObject({
   rosbridge: z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL of the robot\'s rosbridge server'),
   backend: z.enum(BACKENDS).optional().describe('default onnx; the oracles plan only against keystep sim'),
   runId: RunId.optional().describe('default: generated'),
+  autonomy: Autonomy.optional().describe('default auto; approve-plan / approve-step wait for POST /v1/runs/{id}/approve before each plan / step is sent'),
   seed: Seed.optional(),
   sampling: z.strictObject({ sampler: z.enum(KEYFRAME_SAMPLERS).optional() }).optional(),
   limits: z
@@ -112,10 +113,32 @@ export const RunBody = z.strictObject({
 export type RunBody = z.infer<typeof RunBody>;
 
 export const ResumeBody = z.strictObject({
-  rosbridge: z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL of the robot\'s rosbridge server'),
+  rosbridge: z
+    .string()
+    .max(2048)
+    .regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL of the robot\'s rosbridge server')
+    .optional()
+    .describe('required to continue an interrupted run; not used to resume a paused one'),
   connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
 });
 export type ResumeBody = z.infer<typeof ResumeBody>;
+
+/** The operator's answer to a plan or step waiting for approval. */
+export const RejectBody = z.strictObject({
+  note: z.string().max(2000).optional().describe('why: the replan sees it as the reason the step was rejected'),
+  abort: z.boolean().optional().describe('end the run (aborted) instead of replanning'),
+});
+export type RejectBody = z.infer<typeof RejectBody>;
+
+/** What a running run waits for, if anything. */
+export const PendingApproval = z.object({
+  scope: ApprovalScope,
+  planVersion: z.number().int(),
+  planStep: z.number().int(),
+  stepIndex: z.number().int(),
+  attempt: z.number().int(),
+  steps: z.array(z.string()).describe('the instructions waiting: the plan from planStep on (scope plan), or the one step'),
+});
 
 export const RunState = z.enum(['running', 'finished', 'interrupted', 'unreadable']);
 export type RunState = z.infer<typeof RunState>;
@@ -129,6 +152,7 @@ export const RunSummary = z.object({
   backend: z.string().optional(),
   startedAt: z.number().optional().describe('ms since the epoch'),
   events: z.number().int().describe('records in events.jsonl'),
+  waiting: z.enum(['approval', 'paused']).optional().describe('a running run that sends nothing until approved, or resumed'),
   error: z.string().optional().describe('why the run stopped without finishing, or why its log cannot be read'),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
@@ -137,6 +161,7 @@ export const RunDetail = z.object({
   run: RunSummary,
   report: RunReport.nullable().describe('the final report, once finished'),
   progress: z.object({ steps: z.array(StepRecord), replans: z.number().int(), planVersions: z.number().int() }),
+  approval: PendingApproval.optional().describe('the plan or step waiting for approve / reject'),
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { runFiles, type RunEvent, type RunReport, type StepRecord } from '../executor/run-event.js';
+import { runFiles, type Autonomy, type RunEvent, type RunEventOf, type RunReport, type StepRecord } from '../executor/run-event.js';
 import { parseEvents, RunLog, stepRecordOf } from '../executor/run-log.js';
 import { parseProfile } from '../profile/load.js';
+import { RunControl, type RunCommand } from '../run/run-control.js';
 import { BACKENDS, runTask, type BackendName, type RunOptions, type RunResult } from '../run/session.js';
 import type { KeyframeSampler } from '../model/world-model.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
-import { RunId, type RunDetail, type RunSummary } from './api-schema.js';
+import { RunId, type RejectBody, type RunDetail, type RunSummary } from './api-schema.js';
 import { resolveRobot } from './robot-ref.js';
 import { ServiceError } from './service-error.js';
 
@@ -29,6 +30,7 @@ export interface RunLaunch {
   connectTimeoutMs?: number;
   partialPlans: boolean;
   sampler?: KeyframeSampler;
+  autonomy?: Autonomy;
 }
 
 export interface RunRegistryOptions {
@@ -42,7 +44,27 @@ export interface RunRegistryOptions {
 
 interface ActiveRun {
   controller: AbortController;
+  /** Approve, reject, pause, resume: the operator's commands to the run's executor. */
+  control: RunControl;
   done: Promise<unknown>;
+}
+
+/** What a live run waits for, read from its log: the open approval request, and whether it is paused. */
+function waitsFor(events: readonly RunEvent[]): { approval: RunEventOf<'approval_requested'> | null; paused: boolean } {
+  let approval: RunEventOf<'approval_requested'> | null = null;
+  let paused = false;
+  for (const e of events) {
+    if (e.type === 'approval_requested') approval = e;
+    else if (e.type === 'approval_given' || e.type === 'approval_refused' || e.type === 'finished') approval = null;
+    else if (e.type === 'run_resumed') {
+      // A resumed run starts unpaused, and asks again for what it waited for.
+      approval = null;
+      paused = false;
+    }
+    else if (e.type === 'paused') paused = true;
+    else if (e.type === 'resumed') paused = false;
+  }
+  return { approval, paused };
 }
 
 interface CachedLog {
@@ -92,6 +114,8 @@ export class RunRegistry {
     const finished = log.events.findLast((e) => e.type === 'finished');
     const state = this.active.has(id) ? 'running' : log.error !== undefined ? 'unreadable' : finished ? 'finished' : 'interrupted';
     const error = log.error ?? (state === 'interrupted' ? this.stopped.get(id) : undefined);
+    const waits = state === 'running' ? waitsFor(log.events) : null;
+    const waiting = waits?.approval ? 'approval' : waits?.paused ? 'paused' : undefined;
     return {
       runId: id,
       state,
@@ -100,6 +124,7 @@ export class RunRegistry {
         ? { robot: started.robot, task: started.task, ...(started.backend ? { backend: started.backend } : {}), ...(started.at !== undefined ? { startedAt: started.at } : {}) }
         : {}),
       events: log.events.length,
+      ...(waiting !== undefined ? { waiting } : {}),
       ...(error !== undefined ? { error } : {}),
     };
   }
@@ -117,7 +142,13 @@ export class RunRegistry {
       if (e.type === 'step_feedback') steps.push(stepRecordOf(e)); else if (e.type === 'replan') replans = e.replans;
       else if (e.type === 'plan_created') planVersions = Math.max(planVersions, e.version);
     }
-    return { run, report, progress: { steps, replans, planVersions } };
+    const approval = run.state === 'running' ? waitsFor(events).approval : null;
+    return {
+      run,
+      report,
+      progress: { steps, replans, planVersions },
+      ...(approval ? { approval: { scope: approval.scope, planVersion: approval.planVersion, planStep: approval.planStep, stepIndex: approval.stepIndex, attempt: approval.attempt, steps: approval.steps } } : {}),
+    };
   }
 
   /** Starts a run; resolves once its log has its first event (or the start failed). */
@@ -142,6 +173,7 @@ export class RunRegistry {
         runsDir: this.root,
         seed: launch.seed,
         partialPlans: launch.partialPlans,
+        ...(launch.autonomy ? { autonomy: launch.autonomy } : {}),
         ...(launch.maxReplans !== undefined ? { maxReplans: launch.maxReplans } : {}),
         ...(launch.connectTimeoutMs !== undefined ? { connectTimeoutMs: launch.connectTimeoutMs } : {}),
         modelOptions: { ...prepared.modelOptions, ...(launch.sampler ? { sampler: launch.sampler } : {}) },
@@ -215,6 +247,56 @@ export class RunRegistry {
     return this.summary(id);
   }
 
+  /** Lets the plan or step the run waits for go to the robot. */
+  approve(id: string): RunSummary {
+    this.awaiting(id, 'approve');
+    return this.command(id, { type: 'APPROVE' });
+  }
+
+  /** Refuses the plan or step the run waits for: the run replans with the note, or ends (abort). */
+  reject(id: string, body: RejectBody): RunSummary {
+    this.awaiting(id, 'reject');
+    return this.command(id, { type: 'REJECT', ...(body.note !== undefined ? { note: body.note } : {}), ...(body.abort !== undefined ? { abort: body.abort } : {}) });
+  }
+
+  /** Holds the run before its next dispatch: the step in flight finishes, nothing new is sent. */
+  pause(id: string): RunSummary {
+    const summary = this.live(id, 'pause');
+    if (summary.waiting === 'paused') throw new ServiceError(409, 'conflict', `run "${id}" is paused already`);
+    return this.command(id, { type: 'PAUSE' });
+  }
+
+  /**
+   * POST /resume: a paused live run goes on; an interrupted one is continued from its log (which
+   * needs the robot's rosbridge URL).
+   */
+  async resumeRun(id: string, url: string | undefined, connectTimeoutMs?: number): Promise<RunSummary> {
+    if (this.active.has(id)) {
+      if (this.summary(id).waiting !== 'paused') throw new ServiceError(409, 'conflict', `run "${id}" is running and not paused; there is nothing to resume`);
+      return this.command(id, { type: 'RESUME' });
+    }
+    if (url === undefined) {
+      throw new ServiceError(400, 'bad_request', `body.rosbridge: run "${id}" is not running here; continuing it needs the robot's rosbridge URL`, [{ path: 'body.rosbridge', message: 'required to continue an interrupted run' }]);
+    }
+    return this.resume(id, url, connectTimeoutMs);
+  }
+
+  private live(id: string, what: string): RunSummary {
+    const summary = this.summary(id);
+    if (!this.active.has(id)) throw new ServiceError(409, 'conflict', `run "${id}" is not running here (${summary.state}); there is nothing to ${what}`);
+    return summary;
+  }
+
+  private awaiting(id: string, what: string): void {
+    const summary = this.live(id, what);
+    if (summary.waiting !== 'approval') throw new ServiceError(409, 'conflict', `run "${id}" is not waiting for an approval; there is nothing to ${what}`);
+  }
+
+  private command(id: string, command: RunCommand): RunSummary {
+    this.active.get(id)!.control.send(command);
+    return this.summary(id);
+  }
+
   /** Calls `listener` after every event the service appends to the run's log. */
   onAppend(id: string, listener: () => void): () => void {
     this.appended.on(id, listener);
@@ -249,18 +331,20 @@ export class RunRegistry {
 
   private async begin(id: string, options: RunOptions): Promise<void> {
     const controller = new AbortController();
+    const control = new RunControl();
     let logged!: () => void;
     const firstEvent = new Promise<void>((resolve) => (logged = resolve));
     this.stopped.delete(id);
     const done = this.launch({
       ...options,
       signal: controller.signal,
+      control,
       onRecord: () => {
         logged();
         this.appended.emit(id);
       },
     });
-    this.active.set(id, { controller, done });
+    this.active.set(id, { controller, control, done });
     const ended = done.then(
       () => undefined,
       (error: unknown) => {

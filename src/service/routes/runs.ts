@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DEFAULT_BACKEND } from '../../run/session.js';
-import { errorResponses, EventsQuery, ResumeBody, RunBody, RunDetail, RunFileParams, RunIdParams, RunSummary } from '../api-schema.js';
+import { errorResponses, EventsQuery, RejectBody, ResumeBody, RunBody, RunDetail, RunFileParams, RunIdParams, RunSummary } from '../api-schema.js';
 import { streamEvents } from '../event-stream.js';
 import type { ServiceParts } from '../parts.js';
 import { resolveRobot } from '../robot-ref.js';
@@ -44,6 +44,7 @@ export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs
         backend: body.backend ?? DEFAULT_BACKEND,
         seed: body.seed ?? 0,
         partialPlans: body.limits?.wholePlans !== true,
+        ...(body.autonomy ? { autonomy: body.autonomy } : {}),
         ...(body.limits?.maxReplans !== undefined ? { maxReplans: body.limits.maxReplans } : {}),
         ...(body.limits?.connectTimeoutMs !== undefined ? { connectTimeoutMs: body.limits.connectTimeoutMs } : {}),
         ...(body.sampling?.sampler ? { sampler: body.sampling.sampler } : {}),
@@ -74,13 +75,52 @@ export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs
     '/v1/runs/:id/resume',
     {
       schema: {
-        summary: 'continue an interrupted run from its log, as `keystep run --resume` does',
+        summary: 'resume a paused run, or continue an interrupted run from its log as `keystep run --resume` does',
+        description: 'A running, paused run goes on ({} will do). A run not running here (interrupted) is continued from its log and needs body.rosbridge.',
         params: RunIdParams,
         body: ResumeBody,
         response: { 202: RunSummary, ...errorResponses(400, 401, 404, 409, 502, 503) },
       },
     },
-    async (request, reply) => reply.code(202).send(await runs.resume(request.params.id, request.body.rosbridge, request.body.connectTimeoutMs)),
+    async (request, reply) => reply.code(202).send(await runs.resumeRun(request.params.id, request.body.rosbridge, request.body.connectTimeoutMs)),
+  );
+
+  app.post(
+    '/v1/runs/:id/pause',
+    {
+      schema: {
+        summary: 'hold a running run before its next dispatch: the step in flight finishes, nothing new is sent until resume',
+        params: RunIdParams,
+        response: { 202: RunSummary, ...errorResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(runs.pause(request.params.id)),
+  );
+
+  app.post(
+    '/v1/runs/:id/approve',
+    {
+      schema: {
+        summary: 'let the plan (autonomy approve-plan) or step (approve-step) the run waits for go to the robot',
+        description: '409 when the run is not waiting for an approval (GET /v1/runs/{id} shows `approval`).',
+        params: RunIdParams,
+        response: { 202: RunSummary, ...errorResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(runs.approve(request.params.id)),
+  );
+
+  app.post(
+    '/v1/runs/:id/reject',
+    {
+      schema: {
+        summary: 'refuse the plan or step the run waits for: it is recorded as rejected with the note, and the run replans (or ends, with abort)',
+        params: RunIdParams,
+        body: RejectBody,
+        response: { 202: RunSummary, ...errorResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(runs.reject(request.params.id, request.body)),
   );
 
   app.get(
