@@ -19,6 +19,7 @@ import { serveCommand } from './commands/serve.js';
 import { sheetCommand } from './commands/sheet.js';
 import { simCommand } from './commands/sim.js';
 import { validateCommand } from './commands/validate.js';
+import { workerCommand } from './commands/worker.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const COMMANDS = {
@@ -26,6 +27,7 @@ const COMMANDS = {
   plan: planCommand,
   run: runCommand,
   rollout: rolloutCommand,
+  worker: workerCommand,
   serve: serveCommand,
   sim: simCommand,
   doctor: doctorCommand,

@@ -1,22 +1,32 @@
 import { z } from 'zod';
-import type { RunReport } from '../executor/index.js';
+import { RunOutcome } from '../executor/run-event.js';
 
-/** One episode of a rollout, as summary.json lists it. */
-export interface EpisodeSummary {
-  episode: number;
-  seed: number;
-  success: boolean;
-  outcome: RunReport['outcome'];
-  reason?: string;
+/** One episode of a rollout, as summary.json lists it (and a queue worker returns it). */
+export const EpisodeSummary = z.object({
+  episode: z.number().int(),
+  seed: z.number().int(),
+  success: z.boolean(),
+  outcome: RunOutcome,
+  reason: z.string().optional(),
   /** Steps sent to the robot, repeats included. */
-  steps: number;
-  doneSteps: number;
-  misses: number;
-  replans: number;
+  steps: z.number().int(),
+  doneSteps: z.number().int(),
+  misses: z.number().int(),
+  replans: z.number().int(),
   /** Planning rounds after a partial plan was done (see ExecutorInput.partialPlans). */
-  continuations: number;
-  planLatencyMs: number[];
-}
+  continuations: z.number().int(),
+  planLatencyMs: z.array(z.number()),
+});
+export type EpisodeSummary = z.infer<typeof EpisodeSummary>;
+
+/** An episode a queued rollout gave up on: it crashed on every attempt (summary.json's `failed`). */
+export const FailedEpisode = z.object({
+  episode: z.number().int(),
+  seed: z.number().int(),
+  /** The last attempt's error. */
+  error: z.string(),
+});
+export type FailedEpisode = z.infer<typeof FailedEpisode>;
 
 /** What `keystep rollout --json` prints: exactly these fields. */
 export const RolloutResult = z.object({
@@ -30,5 +40,10 @@ export const RolloutResult = z.object({
   wallS: z.number(),
   /** Present (true) when Ctrl-C stopped the rollout: the figures count the episodes that finished. */
   interrupted: z.literal(true).optional(),
+  /**
+   * Present with --queue when episodes crashed on every attempt: how many. They are left out of the
+   * figures (which count finished episodes) and listed in summary.json's `failed`.
+   */
+  failed: z.number().int().positive().optional(),
 });
 export type RolloutResult = z.infer<typeof RolloutResult>;

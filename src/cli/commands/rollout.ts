@@ -1,9 +1,12 @@
 import { DEFAULT_KEEP_BIAS, KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
-import { rollout } from '../../run/rollout.js';
+import { DEFAULT_ATTEMPTS, queuedRollout } from '../../queue/queued-rollout.js';
+import { redisOptions } from '../../queue/redis-url.js';
+import { rollout, type RolloutSettings } from '../../run/rollout.js';
 import { BACKENDS, DEFAULT_BACKEND } from '../../run/session.js';
 import { choiceFlag, intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags, requiredFlag } from '../args.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
@@ -41,8 +44,14 @@ ${modelFlagsHelp(22)}
   --whole-plans       fail an episode when no draft of a plan passes validation, instead of running
                       the validated steps before the first refused one and planning again after them
   --runs <dir>        where run logs go (default runs)
+  --queue <url>       run the episodes on queue workers (keystep worker) through Redis instead of in
+                      this process: redis://host:6379. Same summary.json, summary.png and episode
+                      folders; --model/--devices are then the workers' own flags
+  --attempts <n>      with --queue: tries per episode before it counts as failed (default ${DEFAULT_ATTEMPTS});
+                      failed episodes are left out of the figures and listed in summary.json's failed
   --json              print exactly one JSON object: episodes, successes, successRate, steps, misses,
-                      replans, planLatencyMs {p50, p95}, wallS (and interrupted: true after Ctrl-C)
+                      replans, planLatencyMs {p50, p95}, wallS (and interrupted: true after Ctrl-C;
+                      with --queue, failed: n when episodes crashed on every attempt)
   -h, --help          this text
 
 The task is checked against the scene and the robot before the sim starts. Ctrl-C stops the rollout:
@@ -72,6 +81,8 @@ export const rolloutCommand: Command = {
       model: { type: 'string' },
       devices: { type: 'string' },
       runs: { type: 'string' },
+      queue: { type: 'string' },
+      attempts: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) {
@@ -86,7 +97,7 @@ export const rolloutCommand: Command = {
     let lastDraw = 0;
     let successes = 0;
     try {
-      const { result, dir } = await rollout({
+      const settings: RolloutSettings = {
         profile,
         scene,
         task: values.task ?? defaultTask(scene),
@@ -101,21 +112,44 @@ export const rolloutCommand: Command = {
         putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
         ...(values['missed-keep-bias'] !== undefined ? { missedKeepBias: numberFlag('rollout', 'missed-keep-bias', values['missed-keep-bias'], 0, { min: -20, max: 20 }) } : {}),
         missedDraws: intFlag('rollout', 'missed-draws', values['missed-draws'], 1, { min: 1, max: 32 }),
-        model: modelFlags('rollout', values),
-        runsDir: values.runs ?? 'runs',
-        signal: interrupt.signal,
-        onEpisode: (done, episode) => {
-          if (episode.success) successes++;
-          // Progress goes to stderr so that --json leaves stdout with exactly one object.
-          const now = Date.now();
-          if (done === episodes || now - lastDraw > 250) {
-            lastDraw = now;
-            const line = `${progressBar(done, episodes)} successes ${successes}`;
-            if (io.tty) process.stderr.write(`\r${line}${done === episodes ? '\n' : ''}`);
-            else if (done === episodes || done % Math.max(1, Math.round(episodes / 10)) === 0) io.err(line);
-          }
-        },
-      });
+      };
+      if (values.attempts !== undefined && values.queue === undefined) throw new UsageError('--attempts needs --queue: a local rollout runs every episode once', 'rollout');
+      const runsDir = values.runs ?? 'runs';
+      const draw = (done: number, tail: string) => {
+        // Progress goes to stderr so that --json leaves stdout with exactly one object.
+        const now = Date.now();
+        if (done === episodes || now - lastDraw > 250) {
+          lastDraw = now;
+          const line = `${progressBar(done, episodes)} ${tail}`;
+          if (io.tty) process.stderr.write(`\r${line}${done === episodes ? '\n' : ''}`);
+          else if (done === episodes || done % Math.max(1, Math.round(episodes / 10)) === 0) io.err(line);
+        }
+      };
+      let lastDone = -1;
+      const { result, dir } =
+        values.queue !== undefined
+          ? await queuedRollout({
+              ...settings,
+              connection: redisOptions(values.queue, 'rollout'),
+              attempts: intFlag('rollout', 'attempts', values.attempts, DEFAULT_ATTEMPTS, { min: 1, max: 100 }),
+              runsDir,
+              signal: interrupt.signal,
+              onProgress: ({ finished, failed }) => {
+                if (finished + failed === lastDone) return;
+                lastDone = finished + failed;
+                draw(finished + failed, `finished ${finished}${failed > 0 ? ` failed ${failed}` : ''}`);
+              },
+            })
+          : await rollout({
+              ...settings,
+              model: modelFlags('rollout', values),
+              runsDir,
+              signal: interrupt.signal,
+              onEpisode: (done, episode) => {
+                if (episode.success) successes++;
+                draw(done, `successes ${successes}`);
+              },
+            });
       if (result.interrupted) io.err(`interrupted: ${result.episodes} of ${episodes} episodes finished; the figures count those`);
       if (json) {
         io.out(JSON.stringify(result));
@@ -130,6 +164,7 @@ export const rolloutCommand: Command = {
             `replans       ${result.replans}`,
             `plan latency  p50 ${result.planLatencyMs.p50} ms, p95 ${result.planLatencyMs.p95} ms`,
             `wall time     ${result.wallS} s`,
+            ...(result.failed ? [`failed        ${result.failed} episodes crashed on every attempt (summary.json, failed)`] : []),
             `summary       ${dir}/summary.png`,
             ...(result.interrupted ? [`interrupted   after ${result.episodes} of ${episodes} episodes`] : []),
           ].join('\n'),
