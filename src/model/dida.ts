@@ -30,6 +30,11 @@ export interface DidaOptions {
   condition?: readonly number[];
   rng: Rng;
   signal?: AbortSignal;
+  /**
+   * Called after each pass with the span as filled so far (MASK where a cell is still open), for a
+   * viewer watching a keyframe appear. The span is a copy; nothing it does changes the fill.
+   */
+  onPass?: (pass: number, span: readonly number[]) => void;
 }
 
 // Two passes: measured with keystep bench --passes 1/2/4 on the committed model, token accuracy and
@@ -205,5 +210,6 @@ export async function didaFill(model: ModelSessions, layout: TokenLayout, prompt
     for (const pick of chosen) span[pick.k] = visualBase + pick.token;
     const done = new Set(chosen.map((x) => x.k));
     for (let i = open.length - 1; i >= 0; i--) if (done.has(open[i]!)) open.splice(i, 1);
+    options.onPass?.(p, [...span]);
   }
 }

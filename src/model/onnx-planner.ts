@@ -129,6 +129,7 @@ export class OnnxPlanner implements Planner {
     // The texts are settled (and gated) before any keyframe: each keyframe is drawn for its text,
     // from the keyframe before it, so a changed text would throw away every keyframe after it.
     const { texts, redraws: textRedraws } = await planTexts(ctx, kept.steps.map((s) => s.instruction), textDrawOptions(this.options));
+    request.onProgress?.({ type: 'texts', texts });
     const t1 = performance.now();
     const { keyframeMs, redraws, ...drawn } = await planKeyframes(ctx, texts, kept, keyframeDrawOptions(this.options));
     this.last = drawn;

@@ -3,9 +3,10 @@ import type { PlannedStep } from '../schema/index.js';
 import { meanAbsDiff } from '../image/compare.js';
 import { boldestPassing, leastRefused } from './best-draw.js';
 import type { DraftContext } from './draft-context.js';
+import { keyframeSizeOf } from './image-io.js';
 import { drawTemperature } from './plan-attempts.js';
 import type { Picture } from './picture.js';
-import type { KeyframeOptions, KeyframeSampler } from './world-model.js';
+import type { KeyframeOptions, KeyframePass, KeyframeSampler } from './world-model.js';
 
 /** How keyframes are drawn (OnnxPlannerOptions, defaults resolved). */
 export interface KeyframeDrawOptions {
@@ -64,6 +65,7 @@ export async function planKeyframes(
     const started = performance.now();
     const target = { index, instruction: texts[index]!, from: pictures.at(-1) ?? ctx.observation };
     const { value, redraws: redrawn } = await drawStep(ctx, steps, target, options);
+    ctx.request.onProgress?.({ type: 'keyframe', step: index, instruction: value.step.instruction, keyframe: value.step.keyframe });
     steps.push(value.step);
     pictures.push(value.drawn);
     keyframeMs.push(performance.now() - started);
@@ -104,7 +106,16 @@ async function drawKeyframe(ctx: DraftContext, target: StepToDraw, keepBias: num
     ...(keepBias !== undefined ? { keepBias } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.onProgress ? { onPass: passListener(ctx, target, draw, options) } : {}),
   });
   const drawn = await model.decodePicture(codes, options.keepUnchanged ? from : undefined);
-  return { step: { index, instruction, keyframe: await model.toPng(drawn.rgb) }, drawn };
+  return { step: { index, instruction, keyframe: await model.toPng(drawn.rgb, keyframeSizeOf(request.robot)) }, drawn };
+}
+
+/** Reports each DiDA pass of `target`'s draw `draw` to the request's listener, its picture painted on demand. */
+function passListener(ctx: DraftContext, target: StepToDraw, draw: number, options: KeyframeDrawOptions): (pass: KeyframePass) => void {
+  const listener = ctx.request.onProgress!;
+  const reference = options.keepUnchanged ? target.from : undefined;
+  return ({ pass, passes, codes, filled, cells }) =>
+    listener({ type: 'pass', step: target.index, draw, pass, passes, filled, cells, picture: async () => ctx.model.decodePng(codes, reference) });
 }

@@ -2,7 +2,7 @@ import { Rng } from '../util/rng.js';
 import { didaFill, DEFAULT_DIDA, type DidaOptions } from './dida.js';
 import { DevicePool } from './device-pool.js';
 import { allowRange, forbidAt, forceAt, generate, greedy, logProbTap, maxTokens, samplingParts, stopAt, type LogitsProcessor, type SamplingOptions } from './generation.js';
-import { MODEL_IMAGE, rgbToPng, toModelRgb } from './image-io.js';
+import { MODEL_IMAGE, rgbToPng, toModelRgb, type ImageSize } from './image-io.js';
 import { openModelSessions, parseDevice, type ModelSessions } from './onnx-session.js';
 import { keepUnchanged, type Picture } from './picture.js';
 import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout, type Tokens } from './spec.js';
@@ -25,6 +25,21 @@ export interface KeyframeOptions extends SamplingOptions {
    */
   keepBias?: number;
   signal?: AbortSignal;
+  /**
+   * DiDA only: after each pass, the codes known so far (a still open cell holds the starting
+   * picture's code) and how many cells are filled. Without it the fill runs exactly as before.
+   */
+  onPass?: (progress: KeyframePass) => void;
+}
+
+/** One DiDA pass of a keyframe as it resolves (KeyframeOptions.onPass). */
+export interface KeyframePass {
+  /** 0-based; the last is passes - 1, whose codes are the keyframe's. */
+  pass: number;
+  passes: number;
+  codes: Int32Array;
+  filled: number;
+  cells: number;
 }
 
 /**
@@ -129,9 +144,9 @@ export class WorldModel {
     return { codes, rgb: keepUnchanged(codes, decoded, reference, { size, grid }) };
   }
 
-  /** Model-size RGB to a keyframe PNG (stretched back to the camera's 4:3). */
-  async toPng(rgb: Uint8Array): Promise<Buffer> {
-    return rgbToPng(rgb, undefined, this.imageSize);
+  /** Model-size RGB to a keyframe PNG at `size` (the keyframe camera's, keyframeSizeOf; 128x96 by default). */
+  async toPng(rgb: Uint8Array, size?: ImageSize): Promise<Buffer> {
+    return rgbToPng(rgb, size, this.imageSize);
   }
 
   /** Visual codes to a keyframe PNG, drawn against `reference` when given. */
@@ -207,6 +222,22 @@ export class WorldModel {
     return [...best].map(([text, logProb]) => ({ text, logProb })).sort((a, b) => b.logProb - a.logProb);
   }
 
+  /** A DiDA span after a pass as KeyframePass: open cells keep the starting picture's code. */
+  private passReporter(start: ArrayLike<number>, passes: number, report: (progress: KeyframePass) => void): (pass: number, span: readonly number[]) => void {
+    return (pass, span) => {
+      const cells = this.layout.grid * this.layout.grid;
+      const codes = Int32Array.from(start);
+      let filled = 0;
+      for (let k = 0; k < span.length; k++) {
+        const c = this.layout.codeIndexAt(k);
+        if (c < 0 || !this.layout.isVisual(span[k]!)) continue;
+        codes[c] = span[k]! - this.layout.spec.visualBase;
+        filled++;
+      }
+      report({ pass, passes, codes, filled, cells });
+    };
+  }
+
   /** The plan prompt followed by `keep`, steps already written: generation continues after them. */
   private planPromptAfter(robot: string, task: string, codes: ArrayLike<number>, keep: readonly string[]): Tokens {
     const base = this.layout.planPrompt(robot, task, codes);
@@ -238,6 +269,7 @@ export class WorldModel {
             condition,
             rng,
             ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onPass ? { onPass: this.passReporter(codes, options.passes ?? DEFAULT_DIDA.passes, options.onPass) } : {}),
           },
           guidance !== 1 ? this.layout.keyframePrompt(robot, task, codes, null) : undefined,
         );

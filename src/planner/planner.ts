@@ -1,4 +1,5 @@
 import type { HistoryEntry, PlanDraft, PlanIssue, PlannedStep, RobotProfile, SceneId } from '../schema/index.js';
+import type { PlanProgressListener } from './plan-progress.js';
 
 export type { HistoryEntry, PlanDraft, PlanIssue };
 
@@ -42,6 +43,8 @@ export interface PlanRequest {
    */
   previous?: PlanDraft;
   signal?: AbortSignal;
+  /** Told about the plan as it is written (plan-progress.ts); a backend may report less or nothing. */
+  onProgress?: PlanProgressListener;
 }
 
 /**

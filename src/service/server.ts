@@ -9,10 +9,15 @@ import { apiComponents, type ErrorBody } from './api-schema.js';
 import { bearerAuth } from './auth.js';
 import { ModelHost } from './model-host.js';
 import type { ServiceParts } from './parts.js';
+import { embeddedPlans } from './plan-maker.js';
 import { PlanQueue } from './plan-queue.js';
 import { healthRoutes } from './routes/health.js';
+import { planStreamRoutes } from './routes/plan-stream.js';
 import { planRoutes } from './routes/plans.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { runRoutes } from './routes/runs.js';
+import { webRoutes } from './routes/web.js';
+import { RolloutRegistry } from './rollout-registry.js';
 import { RunRegistry } from './run-registry.js';
 import { isServiceError, type RequestProblem } from './service-error.js';
 
@@ -74,7 +79,8 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
       return { modelOptions: { model: shared }, wrapPlanner: (planner) => queued(planner, queue) };
     },
   });
-  const parts: ServiceParts = { model, queue, runs };
+  const rollouts = new RolloutRegistry({ runsDir: options.runsDir, model: options.model });
+  const parts: ServiceParts = { model, plans: embeddedPlans(model), queue, runs, rollouts };
 
   await app.register(swagger, {
     openapi: OPENAPI,
@@ -88,9 +94,13 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, parts);
   await app.register(planRoutes, parts);
+  await app.register(planStreamRoutes, parts);
   await app.register(runRoutes, parts);
+  await app.register(webRoutes);
+  await app.register(rolloutRoutes, parts);
   app.addHook('onClose', async () => {
     await runs.close();
+    await rollouts.close();
     await queue.close();
     await model.close();
   });

@@ -63,7 +63,10 @@ export interface StreamResult {
  * Connects to a run's event stream and collects text frames until the server closes it, or until
  * `stopAfter` frames or a frame `stopWhen` likes (then the client closes).
  */
-export function collectEvents(url: string, options: { headers?: Record<string, string>; stopAfter?: number; stopWhen?: (frame: string) => boolean; timeoutMs?: number } = {}): Promise<StreamResult> {
+export function collectEvents(
+  url: string,
+  options: { headers?: Record<string, string>; stopAfter?: number; stopWhen?: (frame: string) => boolean; timeoutMs?: number; onOpen?: (socket: WebSocket) => void } = {},
+): Promise<StreamResult> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { headers: options.headers ?? {} });
     const frames: string[] = [];
@@ -71,6 +74,7 @@ export function collectEvents(url: string, options: { headers?: Record<string, s
       socket.terminate();
       reject(new Error(`the event stream ${url} did not end within ${options.timeoutMs ?? 30_000} ms (${frames.length} frames)`));
     }, options.timeoutMs ?? 30_000);
+    socket.on('open', () => options.onOpen?.(socket));
     socket.on('message', (data) => {
       frames.push(String(data));
       if ((options.stopAfter !== undefined && frames.length >= options.stopAfter) || options.stopWhen?.(String(data))) socket.close(1000);

@@ -1,0 +1,27 @@
+import { OnnxPlanner } from '../model/onnx-planner.js';
+import type { KeyframeSampler } from '../model/world-model.js';
+import type { Planner } from '../planner/planner.js';
+import { keyframeGate, stepSubject, textGate } from '../validate/index.js';
+import type { ModelHost } from './model-host.js';
+
+export interface PlannerChoice {
+  seed: number;
+  sampler?: KeyframeSampler;
+}
+
+/** Makes the planner one request to /v1/plans or /v1/plans/stream plans with. */
+export interface PlanMaker {
+  /** What plans (`onnx`, or the worker's URL): for logs and errors. */
+  readonly name: string;
+  planner(choice: PlannerChoice): Promise<Planner>;
+}
+
+/** The embedded model: the same planner a run's onnx backend builds (run/session.ts), one per request. */
+export function embeddedPlans(model: ModelHost): PlanMaker {
+  return {
+    name: 'onnx',
+    async planner({ seed, sampler }) {
+      return new OnnxPlanner(await model.model(), { seed, check: keyframeGate(), textCheck: textGate(), stepSubject, ...(sampler ? { sampler } : {}) });
+    },
+  };
+}
