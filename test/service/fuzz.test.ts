@@ -8,13 +8,15 @@ import { Rng } from '../../src/util/rng.js';
 import { startService, type TestService } from './service-client.js';
 
 /*
- * Malformed requests and frames, seeded and bounded (a few hundred of each, in batches): the
- * service answers every one without a 500, and serves normally afterwards.
+ * Malformed requests and frames, seeded and bounded (2,000 in all, in batches): the service answers
+ * every one without a 500, and serves normally afterwards.
  */
 
-const REQUESTS = 400;
+const REQUESTS = 1400;
 const SOCKETS = 60;
 const FRAMES_PER_SOCKET = 5;
+/** First frames sent to /v1/plans/stream, one socket each. */
+const PLAN_FRAMES = 300;
 
 // An 8x6 grey PNG.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAGCAIAAABxZ0isAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAD0lEQVQImWM4gQMwDKQEAPf2cIEIJ/kdAAAAAElFTkSuQmCC';
@@ -23,6 +25,8 @@ const VALID: Record<string, Record<string, unknown>> = {
   // Port 1 refuses at once and the timeout is short, so a body the fuzz leaves valid fails fast (502).
   '/v1/runs': { robot: 'aloha-agilex', task: 'fold the t-shirt', rosbridge: 'ws://127.0.0.1:1', backend: 'oracle', limits: { connectTimeoutMs: 100 } },
   '/v1/runs/done-run/resume': { rosbridge: 'ws://127.0.0.1:1', connectTimeoutMs: 100 },
+  // Zero episodes is refused, so a body the fuzz leaves valid starts no rollout.
+  '/v1/rollouts': { robot: 'aloha-agilex', scene: 'tshirt', task: 'fold the t-shirt', episodes: 0, backend: 'oracle' },
 };
 /** Each route with its method; the fuzz mostly keeps the method, so requests reach the handlers. */
 const ROUTES: [string, string][] = [
@@ -30,6 +34,9 @@ const ROUTES: [string, string][] = [
   ['POST', '/v1/runs'],
   ['POST', '/v1/runs/done-run/resume'],
   ['POST', '/v1/runs/open-run/abort'],
+  ['POST', '/v1/rollouts'],
+  ['GET', '/v1/rollouts/rollout-none'],
+  ['GET', '/v1/plans/stream'],
   ['GET', '/v1/runs'],
   ['GET', '/v1/runs/done-run'],
   ['GET', '/v1/runs/done-run/events.jsonl'],
@@ -203,5 +210,46 @@ describe('fuzz: malformed requests and frames', () => {
       expect(refused, query).toBe(400);
     }
     expect((await api.request('GET', '/healthz')).status).toBe(200);
+  });
+
+  it(`answers ${PLAN_FRAMES} malformed first frames on /v1/plans/stream with one error frame each, and keeps serving`, async () => {
+    const rng = new Rng(27);
+    const codes = new Map<string, number>();
+    for (let batch = 0; batch < PLAN_FRAMES; batch += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const kind = rng.int(4);
+          const first =
+            kind === 0
+              ? rawBody(rng)
+              : kind === 1
+                ? JSON.stringify(junkValue(rng))
+                : JSON.stringify(rng.chance(0.1) ? VALID['/v1/plans'] : mutate(rng, VALID['/v1/plans']!));
+          const socket = new WebSocket(`${api.ws}/v1/plans/stream`);
+          const frames: string[] = [];
+          socket.on('message', (d) => frames.push(String(d)));
+          const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+          await new Promise((resolve, reject) => {
+            socket.on('open', resolve);
+            socket.on('error', reject);
+          });
+          socket.send(first === '' ? ' ' : first);
+          const code = await closed;
+          // Without a model a valid request is a 503 (1011); everything else a bad request (1000).
+          expect([1000, 1011], first.slice(0, 200)).toContain(code);
+          expect(frames, first.slice(0, 200)).toHaveLength(1);
+          const frame = JSON.parse(frames[0]!);
+          expect(frame).toEqual(expect.objectContaining({ type: 'error', error: expect.any(String), message: expect.any(String) }));
+          codes.set(frame.error, (codes.get(frame.error) ?? 0) + 1);
+        }),
+      );
+    }
+    expect([...codes.values()].reduce((a, b) => a + b, 0)).toBe(PLAN_FRAMES);
+    expect([...codes.keys()].every((c) => c === 'bad_request' || c === 'unavailable')).toBe(true);
+    expect((await api.request('GET', '/healthz')).status).toBe(200);
+  });
+
+  it('sends at least 2,000 malformed requests and frames in all', () => {
+    expect(REQUESTS + SOCKETS * FRAMES_PER_SOCKET + PLAN_FRAMES).toBeGreaterThanOrEqual(2000);
   });
 });
