@@ -1,4 +1,5 @@
 import type { Planner, PlanDraft, PlanRequest } from '../planner/planner.js';
+import { keyframeSizeOf, type ImageSize } from './image-io.js';
 import type { Picture } from './picture.js';
 import type { WorldModel } from './world-model.js';
 
@@ -7,14 +8,15 @@ import type { WorldModel } from './world-model.js';
  * model's codes and decoded against the picture its step starts from (the observation for the first
  * step, the step before's redrawn keyframe after that), exactly as the onnx backend draws the codes
  * its transformer writes. On the oracle's plan this is what a perfect transformer would hand the
- * robot: a closed loop on it is the ceiling the tokenizer leaves the onnx backend.
+ * robot: a closed loop on it is the ceiling the tokenizer leaves the onnx backend. Keyframes come out
+ * at `size`, the keyframe camera's (keyframeSizeOf), as the onnx backend's do.
  */
-export async function redrawThroughTokenizer(model: WorldModel, draft: PlanDraft, observation: Uint8Array): Promise<PlanDraft> {
+export async function redrawThroughTokenizer(model: WorldModel, draft: PlanDraft, observation: Uint8Array, size: ImageSize): Promise<PlanDraft> {
   let previous: Picture = await model.encodePicture(observation);
   const steps = [];
   for (const step of draft.steps) {
     const drawn = await model.decodePicture(await model.encodeImage(step.keyframe), previous);
-    steps.push({ ...step, keyframe: await model.toPng(drawn.rgb) });
+    steps.push({ ...step, keyframe: await model.toPng(drawn.rgb, size) });
     previous = drawn;
   }
   return { ...draft, steps };
@@ -35,6 +37,6 @@ export class TokenizerOraclePlanner implements Planner {
 
   async plan(request: PlanRequest): Promise<PlanDraft> {
     const draft = await this.oracle.plan(request);
-    return { ...(await redrawThroughTokenizer(this.model, draft, request.observation)), backend: this.name };
+    return { ...(await redrawThroughTokenizer(this.model, draft, request.observation, keyframeSizeOf(request.robot))), backend: this.name };
   }
 }

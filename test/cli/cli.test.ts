@@ -121,7 +121,7 @@ describe('keystep CLI', () => {
     expect(onImage.err).toContain('oracle backend plans from the simulator state');
   });
 
-  it('plan --backend oracle-vq writes the oracle plan with keyframes drawn by the tokenizer, at the model keyframe size', async () => {
+  it('plan --backend oracle-vq writes the oracle plan with keyframes drawn by the tokenizer, at the keyframe camera\'s size', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keystep-plan-'));
     const r = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--scene', 'table', '--seed', '3', '--backend', 'oracle-vq', '--out', join(dir, 'vq'), '--json');
     expect(r.code, r.err).toBe(0);
@@ -130,7 +130,7 @@ describe('keystep CLI', () => {
     expect(printed.plan.steps).toHaveLength(12);
     expect(printed.validation.ok).toBe(true);
     const { width, height } = await sharp(join(dir, 'vq', printed.plan.steps[0]!.keyframe)).metadata();
-    expect([width, height]).toEqual([128, 96]);
+    expect([width, height]).toEqual([640, 480]);
     const onImage = await cli('plan', '--robot', 'agibot-g1', '--task', 'clear the table', '--image', join(dir, 'vq', 'observation.png'), '--backend', 'oracle-vq');
     expect(onImage.code).toBe(2);
     expect(onImage.err).toContain('oracle-vq backend plans from the simulator state');
@@ -142,9 +142,16 @@ describe('keystep CLI', () => {
     expect(world.code).toBe(0);
     const r = await cli('plan', '--robot', 'aloha-agilex', '--task', 'fold the t-shirt', '--image', join(dir, 'o', 'observation.png'), '--out', join(dir, 'm'), '--json');
     expect(r.code, r.err).toBe(0);
-    const printed = JSON.parse(r.out) as { plan: { backend: string; steps: { instruction: string }[] } };
+    const printed = JSON.parse(r.out) as { plan: { backend: string; steps: { instruction: string; keyframe: string }[] } };
     expect(printed.plan.backend).toBe('onnx');
     expect(printed.plan.steps.length).toBeGreaterThan(0);
+    // The keyframes are at the keyframe camera's 640x480, not the model's 128x96: 5x5 blocks of one
+    // colour (nearest-neighbour), so no colour the palette does not have.
+    const { data, info } = await sharp(join(dir, 'm', printed.plan.steps[0]!.keyframe)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([640, 480]);
+    let offBlock = 0;
+    for (let y = 0; y < 480; y++) for (let x = 0; x < 640; x++) for (let c = 0; c < 3; c++) offBlock += data[(y * 640 + x) * 3 + c] === data[((y - (y % 5)) * 640 + (x - (x % 5))) * 3 + c] ? 0 : 1;
+    expect(offBlock).toBe(0);
   });
 
   it('demo (npm start) and rollout plan with the embedded world model unless told otherwise', async () => {

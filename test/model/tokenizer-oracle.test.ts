@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keyframeSizeOf } from '../../src/model/image-io.js';
 import { redrawThroughTokenizer } from '../../src/model/tokenizer-oracle.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import type { PlanDraft, Planner } from '../../src/planner/planner.js';
@@ -26,22 +27,23 @@ describe('oracle-vq: the oracle plan drawn through the committed tokenizer', () 
     await model.close();
   });
 
-  it('redraws every keyframe at the model keyframe size, each against the one before, the first against the observation', async () => {
+  it('redraws every keyframe at the keyframe camera\'s size, each against the one before, the first against the observation', async () => {
     const world = new SimWorld({ profile: loadProfile('agibot-g1'), scene: 'table', task: 'clear the table', seed: 100_001, missRate: 0 });
     const observation = new Uint8Array(await world.observe());
     const { draft } = await oraclePlan(world);
-    const redrawn = await redrawThroughTokenizer(model, draft, observation);
+    const size = keyframeSizeOf(loadProfile('agibot-g1'));
+    const redrawn = await redrawThroughTokenizer(model, draft, observation, size);
     expect(redrawn.steps.map((s) => s.instruction)).toEqual(draft.steps.map((s) => s.instruction));
     for (const step of redrawn.steps) {
       const { width, height } = await sharp(step.keyframe).metadata();
-      expect([width, height]).toEqual([128, 96]);
+      expect([width, height]).toEqual([640, 480]);
     }
     const start = await model.encodePicture(observation);
     const first = await model.decodePicture(await model.encodeImage(draft.steps[0]!.keyframe), start);
-    expect(Buffer.from(redrawn.steps[0]!.keyframe).equals(await model.toPng(first.rgb))).toBe(true);
+    expect(Buffer.from(redrawn.steps[0]!.keyframe).equals(await model.toPng(first.rgb, size))).toBe(true);
     // Chained: the second keyframe keeps the first redrawn keyframe's pixels, not the true state's.
     const second = await model.decodePicture(await model.encodeImage(draft.steps[1]!.keyframe), first);
-    expect(Buffer.from(redrawn.steps[1]!.keyframe).equals(await model.toPng(second.rgb))).toBe(true);
+    expect(Buffer.from(redrawn.steps[1]!.keyframe).equals(await model.toPng(second.rgb, size))).toBe(true);
   });
 
   it('runs a T-shirt task over rosbridge as backend oracle-vq, the robot acting on the redrawn keyframes', async () => {
@@ -72,6 +74,6 @@ describe('oracle-vq: the oracle plan drawn through the committed tokenizer', () 
     expect(robot.world.isGoal()).toBe(true);
     expect(drafts[0]!.backend).toBe('oracle-vq');
     const { width } = await sharp(drafts[0]!.steps[0]!.keyframe).metadata();
-    expect(width).toBe(128);
+    expect(width).toBe(640);
   }, 60_000);
 });

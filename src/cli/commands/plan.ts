@@ -5,6 +5,7 @@ import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
 import { readImageFile } from '../../image/image-file.js';
 import { OnnxPlanner } from '../../model/onnx-planner.js';
 import { redrawThroughTokenizer } from '../../model/tokenizer-oracle.js';
+import { keyframeSizeOf } from '../../model/image-io.js';
 import { KEYFRAME_SAMPLERS, WorldModel } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
@@ -100,7 +101,7 @@ export const planCommand: Command = {
         break;
       case 'oracle-vq': {
         const oracle = (await oraclePlan(world!)).draft;
-        draft = { ...(await withModel((model) => redrawThroughTokenizer(model, oracle, observation))), backend };
+        draft = { ...(await withModel((model) => redrawThroughTokenizer(model, oracle, observation, keyframeSizeOf(profile)))), backend };
         break;
       }
       case 'onnx':
