@@ -313,7 +313,7 @@ export interface DryRunResult {
  * round does (with its validation retries), and sends nothing to the robot: no lease, no step topic.
  */
 export async function dryRunTask(
-  options: Pick<RunOptions, 'url' | 'profile' | 'task' | 'scene' | 'backend' | 'seed' | 'backoff' | 'connectTimeoutMs' | 'cameraTimeoutMs' | 'modelOptions' | 'signal'>,
+  options: Pick<RunOptions, 'url' | 'profile' | 'task' | 'scene' | 'backend' | 'seed' | 'backoff' | 'connectTimeoutMs' | 'cameraTimeoutMs' | 'modelOptions' | 'signal' | 'planner'>,
 ): Promise<DryRunResult> {
   const { profile } = options;
   const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
@@ -322,7 +322,9 @@ export async function dryRunTask(
   let close = async () => undefined as void;
   try {
     const observation = await (await camera.firstFrame(cameraTimeoutMs, options.signal)).png();
-    const created = await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
+    const created = options.planner
+      ? { planner: options.planner, close: async () => undefined }
+      : await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);
     close = created.close;
     let plan: PlanDraft | undefined;
     let validation: ValidationResult | undefined;

@@ -13,6 +13,11 @@ import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
 import { progressLine } from '../progress.js';
 import { UsageError } from '../../errors/usage-error.js';
+import type { Autonomy } from '../../executor/index.js';
+import { RunControl } from '../../run/run-control.js';
+import { RemotePlanner } from '../../planner/remote-planner.js';
+import { ApprovalPrompt } from '../approval-prompt.js';
+import { plannerFlags } from '../planner-flags.js';
 
 const help = `keystep run --robot <id> --task "<text>" --rosbridge ws://host:port [options]
 keystep run --resume <run-id> [--rosbridge ws://host:port]
@@ -41,6 +46,12 @@ ${modelFlagsHelp(24)}
                         run (default ${DEFAULT_RECONNECT_LIMIT}, about 90 s)
   --no-lease            run without the robot's lease (for a robot node that does not offer one);
                         then nothing stops a second executor driving the same robot
+  --approve <what>      plan | step: wait for your y/n in the terminal before each plan version is
+                        started, or before each step is sent (n replans with your note, a aborts);
+                        needs a terminal on stdin (use keystep serve's approve routes otherwise)
+  --planner <url>       plan through a running keystep serve (http://host:port) instead of in this
+                        process; validation still runs here before anything is sent
+  --planner-token-file <file>  the service's bearer token, for --planner
   --dry-run             plan and validate against the live camera, print the plan, send nothing
   --whole-plans         fail when no draft of a plan passes validation, instead of running the
                         validated steps before the first refused one and planning again after them
@@ -76,12 +87,19 @@ export const runCommand: Command = {
       sampler: { type: 'string' },
       model: { type: 'string' },
       devices: { type: 'string' },
+      approve: { type: 'string' },
+      planner: { type: 'string' },
+      'planner-token-file': { type: 'string' },
     });
     if (values.help) {
       io.out(help);
       return EXIT.ok;
     }
     const runsDir = values.runs ?? 'runs';
+    const approve = values.approve === undefined ? undefined : choiceFlag('run', 'approve', values.approve, ['plan', 'step'] as const);
+    let autonomy: Autonomy | undefined = approve === undefined ? undefined : approve === 'plan' ? 'approve-plan' : 'approve-step';
+    const remote = plannerFlags('run', values);
+    if (remote && values.backend !== undefined) throw new UsageError('--backend picks the planner of this process; with --planner the service plans (with its embedded model)', 'run');
     const url = values.rosbridge ?? 'ws://127.0.0.1:9090';
     const urlProblem = rosbridgeUrlProblem(url);
     if (urlProblem) throw new UsageError(`--rosbridge ${urlProblem}`, 'run');
@@ -112,11 +130,19 @@ export const runCommand: Command = {
       if (started.backend !== undefined) backend = choiceFlag('run', 'backend', started.backend, BACKENDS);
       seed = started.seed ?? seed;
       partialPlans = started.partialPlans ?? true;
+      // A run started with --approve asks again when resumed.
+      autonomy ??= started.autonomy;
     } else {
       robotId = requiredFlag('run', 'robot', values.robot, 'aloha-agilex');
       task = requiredFlag('run', 'task', values.task, '"fold the t-shirt"');
       scene = values.scene === undefined ? undefined : choiceFlag('run', 'scene', values.scene, SceneId.options);
       runId = runIdFlag('run', 'run-id', values['run-id'] ?? `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${randomBytes(3).toString('hex')}`);
+    }
+    if (autonomy !== undefined && autonomy !== 'auto' && !process.stdin.isTTY && values['dry-run'] !== true) {
+      throw new UsageError(
+        `${approve === undefined ? `run ${runId} was started with --approve, which` : '--approve'} asks in the terminal, and stdin is not one. Run it in a terminal, or run through keystep serve (POST /v1/runs with "autonomy") and answer with POST /v1/runs/<id>/approve or /reject`,
+        'run',
+      );
     }
     const profile = loadProfile(robotId);
     // Before anything connects: a task of no scene, of another scene, or beyond the robot stops here.
@@ -124,9 +150,11 @@ export const runCommand: Command = {
     const interrupt = interruptSignal(() => io.err('aborting: cancelling the step in flight...'));
     const modelOptions = { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) };
     const connectTimeoutMs = intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 });
+    const control = new RunControl();
+    const prompt = autonomy !== undefined && autonomy !== 'auto' && values['dry-run'] !== true ? new ApprovalPrompt(process.stdin, io.out, control) : undefined;
     try {
       if (values['dry-run']) {
-        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, signal: interrupt.signal });
+        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, signal: interrupt.signal, ...(remote ? { planner: remote } : {}) });
         io.out(`dry run: "${task}" on ${profile.id}, planned from the live camera (${dry.drafts} draft${dry.drafts === 1 ? '' : 's'}); nothing was sent to the robot`);
         dry.plan.steps.forEach((step, i) => io.out(`  step ${String(i).padStart(2)} ${step.instruction}`));
         for (const issue of dry.validation.issues) io.out(`  ${issue.severity} ${issue.code}${issue.step !== null ? ` (step ${issue.step})` : ''}: ${issue.message}`);
@@ -144,6 +172,8 @@ export const runCommand: Command = {
         seed,
         partialPlans,
         resume: values.resume !== undefined,
+        ...(autonomy !== undefined ? { autonomy, control } : {}),
+        ...(remote ? { planner: remote } : {}),
         modelOptions,
         connectTimeoutMs,
         cameraTimeoutMs,
@@ -155,6 +185,7 @@ export const runCommand: Command = {
         onRecord: (r) => {
           const line = progressLine(r);
           if (line) io.out(line);
+          prompt?.onRecord(r);
         },
       });
       if (result.linkError) {
@@ -166,6 +197,7 @@ export const runCommand: Command = {
       io.out(`run log: ${result.dir}`);
       return exitCodeOf(verdictOf(result.report));
     } finally {
+      prompt?.close();
       interrupt.dispose();
     }
   },
