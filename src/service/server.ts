@@ -17,6 +17,7 @@ import { planRoutes } from './routes/plans.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { runRoutes } from './routes/runs.js';
 import { webRoutes } from './routes/web.js';
+import { webRoutes } from './routes/web.js';
 import { RolloutRegistry } from './rollout-registry.js';
 import { RunRegistry } from './run-registry.js';
 import { isServiceError, type RequestProblem } from './service-error.js';
@@ -96,6 +97,7 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
   await app.register(planRoutes, parts);
   await app.register(planStreamRoutes, parts);
   await app.register(runRoutes, parts);
+  await app.register(webRoutes);
   await app.register(webRoutes);
   await app.register(rolloutRoutes, parts);
   app.addHook('onClose', async () => {

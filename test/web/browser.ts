@@ -1,0 +1,106 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+/** The web view's test rig: Debian's Chromium, and `keystep serve` as its own process. */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Debian's chromium, headless, with the flags this closed network needs; nothing is downloaded. */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    // launch() gives the browser a fresh, empty user-data-dir of its own (it refuses one in args).
+  });
+}
+
+/** Builds the page bundle from web/ (the same script `npm run build` runs). */
+export function buildWeb(): void {
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-web.mjs')], { stdio: 'inherit' });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `keystep serve` in a child process, as an operator starts it, so a test can kill it the way a
+ * crash does (SIGKILL: no abort, no `finished` record) and start it again on the same port.
+ */
+export class ServeProcess {
+  private child: ChildProcess | null = null;
+  readonly base: string;
+
+  constructor(
+    readonly port: number,
+    readonly runsDir: string,
+  ) {
+    this.base = `http://127.0.0.1:${port}`;
+  }
+
+  /** Starts `keystep serve --port <port> --runs <runsDir>` (from source, through tsx) and waits until it listens. */
+  async start(): Promise<void> {
+    const main = pathToFileURL(join(ROOT, 'src', 'cli', 'main.ts')).href;
+    const script = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(process.argv.slice(1));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'serve', '--port', String(this.port), '--runs', this.runsDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`keystep serve did not start within 30 s:\n${output}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        output += String(chunk);
+        if (output.includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`keystep serve exited (${code}) before it listened:\n${output}`));
+      });
+    });
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+    this.child = null;
+  }
+
+  async request(method: string, path: string, json?: unknown): Promise<{ status: number; json: any }> {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      ...(json !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text === '' ? null : JSON.parse(text) };
+  }
+}
+
+export const newRunsDir = () => mkdtempSync(join(tmpdir(), 'keystep-web-runs-'));

@@ -1,0 +1,94 @@
+import { useSignal } from '@preact/signals';
+import { html } from 'htm/preact';
+import { fileUrl } from './api.js';
+import { nextKeyframe, type PlanView, type RunView, type StepView } from './run-view.js';
+
+/** A run's plans, steps, keyframes, validation and replans: the same for a live run and a replay. */
+export function RunDisplay({ view }: { view: RunView }) {
+  // null: follow the newest plan version; a number: the tab the operator picked.
+  const picked = useSignal<number | null>(null);
+  const latest = view.plans.at(-1)?.version ?? null;
+  const selected = view.plans.find((p) => p.version === (picked.value ?? latest)) ?? view.plans.at(-1);
+  const next = nextKeyframe(view);
+  const onTabKey = (event: KeyboardEvent) => {
+    if (event.key !== 'ArrowRight' && event.key !== 'ArrowLeft') return;
+    const i = view.plans.findIndex((p) => p === selected);
+    const to = view.plans[Math.max(0, Math.min(view.plans.length - 1, i + (event.key === 'ArrowRight' ? 1 : -1)))];
+    if (to) {
+      picked.value = to.version;
+      (event.currentTarget as HTMLElement).querySelector<HTMLElement>(`[data-version="${to.version}"]`)?.focus();
+    }
+  };
+  return html`
+    <section class="panel status">
+      <div><span class="label">executor</span> <strong data-testid="executor">${view.executor}</strong></div>
+      <div><span class="label">outcome</span> <strong data-testid="outcome" class=${`state ${view.outcome ?? 'running'}`}>${view.outcome ? view.outcome.toUpperCase() : 'RUNNING'}</strong>
+        ${view.reason ? html` <span data-testid="outcome-reason">${view.reason}</span>` : null}</div>
+      <div><span class="label">plans</span> ${view.plans.length} <span class="label">replans</span> <span data-testid="replan-count">${view.replans.filter((r) => r.kind === 'replan').length}</span></div>
+      ${view.badMessages > 0 ? html`<div class="warn">${view.badMessages} message(s) from the robot were not trusted</div>` : null}
+    </section>
+
+    <section class="panel now" aria-label="now">
+      <figure>
+        ${view.observation ? html`<img data-testid="observation" src=${fileUrl(view.runId, view.observation)} alt="latest observation" />` : html`<div class="blank">no observation yet</div>`}
+        <figcaption>latest observation${view.observation ? ` (${view.observation})` : ''}</figcaption>
+      </figure>
+      <figure>
+        ${next ? html`<img data-testid="next-keyframe" src=${fileUrl(view.runId, next.step.keyframe)} alt="next keyframe" />` : html`<div class="blank">no keyframe to reach</div>`}
+        <figcaption>${next ? `next: plan v${next.plan} step ${next.step.planStep} — ${next.step.instruction} (${next.step.state})` : 'next keyframe'}</figcaption>
+      </figure>
+    </section>
+
+    <section class="panel plans">
+      <div role="tablist" aria-label="plan versions" onKeyDown=${onTabKey}>
+        ${view.plans.map(
+          (p) => html`<button role="tab" data-version=${p.version} aria-selected=${p === selected} tabIndex=${p === selected ? 0 : -1}
+            class=${`tab ${p.validation ? (p.validation.ok ? 'ok' : 'refused') : 'pending'}`} onClick=${() => (picked.value = p.version)}>
+            v${p.version}${p.validation && !p.validation.ok ? ' (refused)' : ''}
+          </button>`,
+        )}
+      </div>
+      ${selected ? html`<${PlanPanel} runId=${view.runId} plan=${selected} />` : html`<p>No plan yet.</p>`}
+    </section>
+
+    <section class="panel replans" aria-label="replans">
+      <h3>Replans</h3>
+      ${view.replans.length === 0
+        ? html`<p>None.</p>`
+        : html`<ol>${view.replans.map((r) => html`<li data-testid="replan" class=${r.kind}>${r.text}</li>`)}</ol>`}
+    </section>
+  `;
+}
+
+function PlanPanel({ runId, plan }: { runId: string; plan: PlanView }) {
+  const v = plan.validation;
+  return html`
+    <div role="tabpanel" aria-label=${`plan v${plan.version}`}>
+      <p class="validation" data-testid="validation">
+        ${v === undefined ? 'validating…' : v.ok ? `accepted${v.prefix !== undefined ? ` (its first ${v.prefix} steps)` : ''}${v.incomplete ? ', short of the task' : ''}` : 'refused by validation'}
+        ${v?.stepBase !== undefined ? ` — runs as steps ${v.stepBase}…` : ''}${plan.retry > 0 ? ` — retry ${plan.retry}` : ''}
+      </p>
+      ${v && v.issues.length > 0
+        ? html`<ul class="issues" aria-label="validation issues">
+            ${v.issues.map((i) => html`<li class=${i.severity}>${i.severity} ${i.code}${i.step !== null ? ` (step ${i.step})` : ''}: ${i.message}</li>`)}
+          </ul>`
+        : null}
+      <ol class="steps" aria-label="steps">
+        ${plan.steps.map((s) => html`<li data-testid="step" data-state=${s.state}><span class=${`chip ${s.state}`}>${s.state}</span> ${s.instruction}${verdict(s)}</li>`)}
+      </ol>
+      <div class="strip" aria-label="keyframes">
+        ${plan.steps.map(
+          (s) => html`<figure data-testid="keyframe" data-state=${s.state}>
+            <img src=${fileUrl(runId, s.keyframe)} alt=${`keyframe of step ${s.planStep}: ${s.instruction}`} loading="lazy" />
+            <figcaption class=${`chip ${s.state}`}>${s.status ?? s.state}${s.keyframeDistance !== undefined ? ` · d=${s.keyframeDistance.toFixed(4)}` : ''}</figcaption>
+          </figure>`,
+        )}
+      </div>
+    </div>
+  `;
+}
+
+function verdict(s: StepView): string {
+  if (s.state !== 'missed') return s.stepIndex !== undefined ? ` (step ${s.stepIndex}, attempt ${s.attempt ?? 0})` : '';
+  return ` — ${s.status}${s.reason ? `: ${s.reason}` : ''}`;
+}
