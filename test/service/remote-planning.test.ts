@@ -56,6 +56,16 @@ describe('keystep run --planner: the executor here, the planning in keystep serv
     expect(refused.out).toContain('--planner-token-file');
   }, 300_000);
 
+  it('keystep demo --planner plans the demo fold through the service', async () => {
+    const api = await service();
+    const runs = mkdtempSync(join(tmpdir(), 'keystep-remote-demo-'));
+    const demo = await cli('demo', '--planner', api.base, '--miss-rate', '0', '--seed', '3', '--runs', runs);
+    // 0 = folded, 1 = not: the model's success rate is the rollouts' to measure; the plans came from the service.
+    expect([0, 1], demo.err).toContain(demo.code);
+    expect(demo.out).toContain(`planner backend: keystep serve at ${api.base}`);
+    expect((await api.request('GET', '/readyz')).json.devices[0].served).toBeGreaterThan(0);
+  }, 300_000);
+
   it('a service stopped mid-run is a planner error in the report: the run fails cleanly, nothing crashes', async () => {
     // Every step misses, so the run must plan again after its first step: by then the service is gone.
     const robot = await simRobot(100_002, 1);

@@ -13,9 +13,11 @@ import type { Command } from '../command.js';
 import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
 import { progressLine } from '../progress.js';
+import { plannerFlags } from '../planner-flags.js';
+import { UsageError } from '../../errors/usage-error.js';
 
 const help = `keystep demo [--robot aloha-agilex] [--seed 0] [--miss-rate 0.15] [--backend onnx|oracle] [--sampler dida|ar]
-             [--model models] [--devices cpu] [--runs runs]
+             [--model models] [--devices cpu] [--runs runs] [--planner http://host:port [--planner-token-file f]]
 
 The main job, end to end on one machine: starts the simulated robot behind a rosbridge server on
 loopback, then plans and executes one T-shirt fold against it over roslib, replanning on misses, with
@@ -23,7 +25,8 @@ live progress. Writes the run log and a contact sheet (runs/<run-id>/sheet.png).
 This is what npm start runs.
 
 The planner is the embedded world model (models/*.onnx on the CPU) unless --backend oracle asks for
-the simulator's oracle, which plans from the sim's state and keyframes from its renderer.
+the simulator's oracle, which plans from the sim's state and keyframes from its renderer. --planner
+plans through a running keystep serve instead (its embedded model); validation still runs here.
 
 ${modelFlagsHelp(22)}
   --camera-timeout <ms> give up when no camera frame comes within this long (default 10000)
@@ -48,6 +51,8 @@ export const demoCommand: Command = {
       model: { type: 'string' },
       devices: { type: 'string' },
       'camera-timeout': { type: 'string' },
+      planner: { type: 'string' },
+      'planner-token-file': { type: 'string' },
     });
     if (values.help) {
       io.out(help);
@@ -61,12 +66,14 @@ export const demoCommand: Command = {
     const sampler = choiceFlag('demo', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida');
     // Read before the sim robot starts, so a bad flag costs nothing to clean up.
     const source = modelFlags('demo', values);
+    const remote = plannerFlags('demo', values);
+    if (remote && values.backend !== undefined) throw new UsageError('--backend picks the planner of this process; with --planner the service plans (with its embedded model)', 'demo');
     const cameraTimeoutMs = intFlag('demo', 'camera-timeout', values['camera-timeout'], 10_000, { min: 100, max: 600_000 });
     checkTask(TASK, profile, 'tshirt');
     const robot = await SimRobot.start({ profile, scene: 'tshirt', task: TASK, seed, missRate, port: 0, stepMs: 150 });
     const interrupt = interruptSignal(() => io.err('aborting: cancelling the step in flight...'));
     io.out(`sim robot ${profile.id} (scene tshirt, seed ${seed}, miss rate ${missRate}) on ${robot.url}`);
-    io.out(`planner backend: ${describeBackend(backend, sampler, source)}`);
+    io.out(`planner backend: ${remote ? `keystep serve at ${values.planner} (its embedded model)` : describeBackend(backend, sampler, source)}`);
     try {
       const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-s${seed}`;
       const result = await runTask({
@@ -77,6 +84,7 @@ export const demoCommand: Command = {
         backend,
         runId,
         modelOptions: { sampler, source },
+        ...(remote ? { planner: remote } : {}),
         runsDir,
         seed,
         cameraTimeoutMs,
