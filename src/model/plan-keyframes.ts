@@ -112,10 +112,10 @@ async function drawKeyframe(ctx: DraftContext, target: StepToDraw, keepBias: num
   return { step: { index, instruction, keyframe: await model.toPng(drawn.rgb, keyframeSizeOf(request.robot)) }, drawn };
 }
 
-/** Reports each DiDA pass of `target`'s draw `draw` to the request's listener, its picture painted on demand. */
+/** Reports each DiDA pass of `target`'s draw `draw` to the request's listener, its picture painted on demand as the keyframe would be. */
 function passListener(ctx: DraftContext, target: StepToDraw, draw: number, options: KeyframeDrawOptions): (pass: KeyframePass) => void {
   const listener = ctx.request.onProgress!;
   const reference = options.keepUnchanged ? target.from : undefined;
   return ({ pass, passes, codes, filled, cells }) =>
-    listener({ type: 'pass', step: target.index, draw, pass, passes, filled, cells, picture: async () => ctx.model.decodePng(codes, reference) });
+    listener({ type: 'pass', step: target.index, draw, pass, passes, filled, cells, picture: async () => ctx.model.toPng((await ctx.model.decodePicture(codes, reference)).rgb, keyframeSizeOf(ctx.request.robot)) });
 }
