@@ -3,6 +3,7 @@ import type { KeyframeSampler } from '../model/world-model.js';
 import type { Planner } from '../planner/planner.js';
 import { keyframeGate, stepSubject, textGate } from '../validate/index.js';
 import type { ModelHost } from './model-host.js';
+import { WorkerPlanner } from './worker-planner.js';
 
 export interface PlannerChoice {
   seed: number;
@@ -14,6 +15,7 @@ export interface PlanMaker {
   /** What plans (`onnx`, or the worker's URL): for logs and errors. */
   readonly name: string;
   planner(choice: PlannerChoice): Promise<Planner>;
+  close?(): Promise<void>;
 }
 
 /** The embedded model: the same planner a run's onnx backend builds (run/session.ts), one per request. */
@@ -24,4 +26,13 @@ export function embeddedPlans(model: ModelHost): PlanMaker {
       return new OnnxPlanner(await model.model(), { seed, check: keyframeGate(), textCheck: textGate(), stepSubject, ...(sampler ? { sampler } : {}) });
     },
   };
+}
+
+/**
+ * A model worker at `url` (keystep serve --worker): one connection for every request, which the plan
+ * queue hands it one at a time. The worker decodes as it does; seed and sampler are not its to take.
+ */
+export function workerPlans(url: string): PlanMaker {
+  const planner = new WorkerPlanner(url);
+  return { name: url, planner: async () => planner, close: () => planner.close() };
 }

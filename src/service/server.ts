@@ -9,14 +9,13 @@ import { apiComponents, type ErrorBody } from './api-schema.js';
 import { bearerAuth } from './auth.js';
 import { ModelHost } from './model-host.js';
 import type { ServiceParts } from './parts.js';
-import { embeddedPlans } from './plan-maker.js';
+import { embeddedPlans, workerPlans } from './plan-maker.js';
 import { PlanQueue } from './plan-queue.js';
 import { healthRoutes } from './routes/health.js';
 import { planStreamRoutes } from './routes/plan-stream.js';
 import { planRoutes } from './routes/plans.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { runRoutes } from './routes/runs.js';
-import { webRoutes } from './routes/web.js';
 import { webRoutes } from './routes/web.js';
 import { RolloutRegistry } from './rollout-registry.js';
 import { RunRegistry } from './run-registry.js';
@@ -35,6 +34,8 @@ export interface ServiceOptions {
   logger?: boolean;
   /** Opens the model; tests may share one. */
   openModel?: (source: ModelSource) => Promise<WorldModel>;
+  /** --worker: plan requests go to this model worker (worker-protocol.ts) instead of the embedded model. */
+  worker?: string;
   /** How runs are carried out (default runTask). */
   launch?: (options: RunOptions) => Promise<RunResult>;
 }
@@ -81,7 +82,7 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
     },
   });
   const rollouts = new RolloutRegistry({ runsDir: options.runsDir, model: options.model });
-  const parts: ServiceParts = { model, plans: embeddedPlans(model), queue, runs, rollouts };
+  const parts: ServiceParts = { model, plans: options.worker !== undefined ? workerPlans(options.worker) : embeddedPlans(model), queue, runs, rollouts };
 
   await app.register(swagger, {
     openapi: OPENAPI,
@@ -98,11 +99,11 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
   await app.register(planStreamRoutes, parts);
   await app.register(runRoutes, parts);
   await app.register(webRoutes);
-  await app.register(webRoutes);
   await app.register(rolloutRoutes, parts);
   app.addHook('onClose', async () => {
     await runs.close();
     await rollouts.close();
+    await parts.plans.close?.();
     await queue.close();
     await model.close();
   });

@@ -6,7 +6,7 @@ import { intFlag, modelFlags, modelFlagsHelp, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-const help = `keystep serve [--host 127.0.0.1] [--port 8080] [--runs runs] [--model models] [--devices cpu] [--token-file <file>]
+const help = `keystep serve [--host 127.0.0.1] [--port 8080] [--runs runs] [--model models] [--devices cpu] [--worker ws://host:port] [--token-file <file>]
 
 Serves planning and runs over HTTP and WebSocket: POST /v1/plans plans a task from one picture with
 the embedded model; POST /v1/runs starts a run against a robot behind rosbridge (the same run as
@@ -20,6 +20,8 @@ Options:
   --port <n>            port (default 8080; 0 picks a free one, printed at start)
   --runs <dir>          where runs are logged and found (default runs)
 ${modelFlagsHelp(24)}
+  --worker <url>        plan through a model worker (docs/worker-protocol.md, e.g. models/reference_worker.py)
+                        instead of the embedded model, which is then not loaded
   --token-file <file>   a file holding the bearer token (16+ characters) every request but the
                         probes must carry: Authorization: Bearer <token>
   --body-limit <MiB>    largest request body (default ${DEFAULT_BODY_LIMIT / 1024 / 1024})
@@ -40,6 +42,7 @@ export const serveCommand: Command = {
       model: { type: 'string' },
       devices: { type: 'string' },
       'token-file': { type: 'string' },
+      worker: { type: 'string' },
       'body-limit': { type: 'string' },
       log: { type: 'boolean' },
       openapi: { type: 'boolean' },
@@ -58,7 +61,9 @@ export const serveCommand: Command = {
     const host = values.host ?? '127.0.0.1';
     const port = intFlag('serve', 'port', values.port, 8080, { min: 0, max: 65535 });
     const bodyLimit = intFlag('serve', 'body-limit', values['body-limit'], DEFAULT_BODY_LIMIT / 1024 / 1024, { min: 1, max: 256 }) * 1024 * 1024;
-    const source = modelFlags('serve', values);
+    const worker = values.worker;
+    if (worker !== undefined && !/^wss?:\/\/[^\s]+$/.test(worker)) throw new UsageError(`--worker ${worker}: a ws:// or wss:// URL of a model worker, e.g. ws://gpu-host:8765`, 'serve');
+    const source = worker !== undefined ? null : modelFlags('serve', values);
     const tokenFile = values['token-file'];
     if (tokenFile === undefined && !isLoopbackHost(host)) {
       throw new UsageError(`--host ${host} can be reached from other machines: give --token-file <file> with a bearer token, or keep the default --host 127.0.0.1`, 'serve');
@@ -76,7 +81,7 @@ export const serveCommand: Command = {
         return EXIT.config;
       }
     }
-    const app = await buildService({ runsDir: values.runs ?? 'runs', model: source, bodyLimit, logger: values.log === true, ...(token !== undefined ? { token } : {}) });
+    const app = await buildService({ runsDir: values.runs ?? 'runs', model: source, ...(worker !== undefined ? { worker } : {}), bodyLimit, logger: values.log === true, ...(token !== undefined ? { token } : {}) });
     const stopped = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
