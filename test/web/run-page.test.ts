@@ -134,8 +134,36 @@ describe('web view, in Chromium', () => {
     await page.close();
   });
 
+  it('approve-plan: the robot receives nothing until Approve is pressed (from the keyboard)', async () => {
+    const robot = await simRobot(3, 0, 60);
+    const api = await serve();
+    const page = await openPage(`${api.base}/ui/#/`);
+    await page.getByLabel('rosbridge URL').fill(robot.url);
+    await page.getByLabel('backend').selectOption('oracle');
+    await page.getByLabel('autonomy').selectOption('approve-plan');
+    await page.getByLabel('run id').fill('fold-approve');
+    await page.getByRole('button', { name: 'Start run' }).click();
+
+    await expect.poll(() => page.getByTestId('approval').textContent(), { timeout: 30_000 }).toMatch(/^\s*Waiting for approval of plan v1: tidy the collar/);
+    expect(await page.getByTestId('executor').textContent()).toBe('waiting for approval of plan v1');
+    await expect.poll(() => page.locator('[data-control=approve]').isEnabled()).toBe(true);
+    expect(await page.locator('[data-control=reject]').isEnabled()).toBe(true);
+    // Still nothing on the robot a while later, and every step waits.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(robot.world.history).toEqual([]);
+    const waiting = await page.getByTestId('step').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.every((s) => s === 'waiting')).toBe(true);
+
+    await page.locator('body').press('a');
+    await expect.poll(() => page.getByTestId('outcome').textContent(), SUCCEEDED).toBe('SUCCEEDED');
+    expect(await page.getByTestId('approval').count()).toBe(0);
+    expect(robot.world.history.length).toBe(7);
+    await page.close();
+  });
+
   it('catches up without a reload when the service is killed mid-run and started again, and the run is resumed from the page', async () => {
-    const robot = await simRobot(4, 0, 300);
+    const robot = await simRobot(4, 0, 200);
     const api = await serve();
     expect((await api.request('POST', '/v1/runs', { robot: 'aloha-agilex', task: 'fold the t-shirt', rosbridge: robot.url, backend: 'oracle', runId: 'fold-restart' })).status).toBe(201);
     const page = await openPage(`${api.base}/ui/#/runs/fold-restart`);
