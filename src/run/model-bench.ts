@@ -52,7 +52,15 @@ export interface ModelBenchOptions {
   keepBias?: number;
   /** Draw keyframes against their starting picture (picture.ts), as the planner does; default true. */
   keepUnchanged?: boolean;
-  onProgress?: (line: string) => void;
+  /** After each input of each phase: what is being measured, and how far (the bench runs for minutes). */
+  onProgress?: (progress: BenchProgress) => void;
+}
+
+/** One step of a bench phase (ModelBenchOptions.onProgress): `done` of `total` inputs of `phase`. */
+export interface BenchProgress {
+  phase: string;
+  done: number;
+  total: number;
 }
 
 interface Transition {
@@ -156,6 +164,7 @@ const p50 = (xs: number[]) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+const SAMPLER_NAMES: Record<KeyframeSampler, string> = { ar: 'AR', dida: 'DiDA' };
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
@@ -172,6 +181,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
   ];
   const keep = options.keepUnchanged ?? true;
   const keepBias = options.keepBias ?? DEFAULT_KEEP_BIAS;
+  say({ phase: `encoding ${transitions.length} held-out transitions`, done: 0, total: transitions.length });
   const encoded = await Promise.all(
     transitions.map(async (t) => {
       const picture = await model.encodePicture(t.frameSvg);
@@ -193,10 +203,11 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
   };
   let copyHit = 0;
   let copyTotal = 0;
-  for (const e of encoded) {
+  for (const [i, e] of encoded.entries()) {
     for (let k = 0; k < e.next.length; k++) copyHit += e.frame[k] === e.next[k] ? 1 : 0;
     copyTotal += e.next.length;
     accepts.tokenizer += await accepted(e.t, e.next, e.picture);
+    say({ phase: 'sim controller on the tokenizer\'s keyframes (the ceiling)', done: i + 1, total: encoded.length });
   }
   // Latency is measured warm and undisturbed, as a planner service runs, and side by side:
   // - each sampler first draws every input once untimed: cold, onnxruntime's first calls at each new
@@ -214,8 +225,10 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
   const draw = (sampler: KeyframeSampler, i: number, e: (typeof encoded)[number]) =>
     model.keyframe(e.t.robot, e.t.task, e.frame, e.t.step, { sampler, seed: i, passes, keepBias });
   for (const sampler of ['ar', 'dida'] as const) {
-    for (const [i, e] of encoded.entries()) await draw(sampler, i, e);
-    say(`${sampler} warm`);
+    for (const [i, e] of encoded.entries()) {
+      await draw(sampler, i, e);
+      say({ phase: `${SAMPLER_NAMES[sampler]} warm-up keyframes (untimed)`, done: i + 1, total: encoded.length });
+    }
   }
   const timed = async (sampler: KeyframeSampler, i: number, e: (typeof encoded)[number]) => {
     const t0 = performance.now();
@@ -227,7 +240,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     const other = (i + 1) % encoded.length;
     await draw('dida', other, encoded[other]!);
     await timed('dida', i, e);
-    say(`keyframes ${i + 1}/${encoded.length}`);
+    say({ phase: 'timed keyframes, AR and DiDA in turn', done: i + 1, total: encoded.length });
   }
 
   const plans = options.plans ?? 3;
@@ -245,7 +258,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
       await planner.plan({ robot: profile, task: 'fold the t-shirt', scene: 'tshirt', observation, history: [], version: 1 });
       planMs[sampler].push(performance.now() - t0);
       planRedraws[sampler] += planner.lastTiming!.redraws.reduce((a, b) => a + b, 0) / plans;
-      say(`${sampler} plans ${k + 1}/${plans}`);
+      say({ phase: `${SAMPLER_NAMES[sampler]} 7-step T-shirt plans`, done: k + 1, total: plans });
     }
   }
 
@@ -254,6 +267,7 @@ export async function benchWorldModel(model: WorldModel, options: ModelBenchOpti
     for (const [i, e] of encoded.entries()) {
       const codes = drawn[sampler][i]!;
       accepts[sampler] += await accepted(e.t, codes, e.picture);
+      say({ phase: `sim controller on the ${SAMPLER_NAMES[sampler]} keyframes`, done: i + 1, total: encoded.length });
       for (let k = 0; k < codes.length; k++) {
         const hit = codes[k] === e.next[k] ? 1 : 0;
         f.hit += hit;

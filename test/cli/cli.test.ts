@@ -205,15 +205,20 @@ describe('keystep CLI', () => {
     expect(steps(pooled)).toEqual(steps(one));
   }, 60_000);
 
-  it('bench --json prints AR and DiDA figures and their speedup', async () => {
+  it('bench --json prints AR and DiDA figures and their speedup as one JSON object, its progress on stderr', async () => {
     const r = await cli('bench', '--json', '--transitions', '1', '--plans', '1', '--passes', '2');
     expect(r.code, r.err).toBe(0);
+    expect(r.out.split('\n')).toHaveLength(1);
     const result = JSON.parse(r.out);
+    // What it measures and how far it got, phase by phase, 2 held-out transitions (1 per scene).
+    for (const phase of ['encoding 2 held-out transitions', 'AR warm-up keyframes (untimed) 2/2', 'timed keyframes, AR and DiDA in turn 2/2', 'DiDA 7-step T-shirt plans 1/1', 'sim controller on the DiDA keyframes 2/2']) {
+      expect(r.err).toContain(`bench: ${phase}`);
+    }
     for (const sampler of ['ar', 'dida']) {
       expect(result[sampler]).toEqual({ keyframeP50Ms: expect.any(Number), planP50Ms: expect.any(Number), tokenAccuracy: expect.any(Number) });
     }
     expect(result.speedup).toBeCloseTo(result.ar.keyframeP50Ms / result.dida.keyframeP50Ms, 1);
-  }, 120_000);
+  }, 300_000);
 
   it('runs from the compiled dist/ (catches imports that only resolve in TypeScript)', () => {
     const r = spawnSync(process.execPath, ['bin/keystep.js', 'sim', '--help'], { encoding: 'utf8' });

@@ -1,8 +1,8 @@
-import { benchWorldModel } from '../../run/model-bench.js';
+import { benchWorldModel, type BenchProgress } from '../../run/model-bench.js';
 import { DEFAULT_DIDA } from '../../model/dida.js';
 import { DEFAULT_KEEP_BIAS, WorldModel } from '../../model/world-model.js';
 import { intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
-import type { Command } from '../command.js';
+import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
 const help = `keystep bench [--json] [--passes 2] [--transitions 12] [--plans 3] [--devices cpu] [--model models] [--keep-bias 0] [--draw-all]
@@ -13,6 +13,7 @@ tokens of the simulator's true next state). Also prints what copying the input w
 often the sim controller acts on the keyframes as the oracle meant. Latencies are warm: each sampler
 draws every input once untimed; then the samplers take turns input by input (AR timed, DiDA untimed
 on another input to absorb the switch, DiDA timed), so both are timed under the same conditions.
+It takes minutes: what it measures and how far it got go to stderr, also with --json.
 
   --json              print one object: { ar: { keyframeP50Ms, planP50Ms, tokenAccuracy },
                       dida: { ... }, speedup, ... } (speedup = AR keyframe p50 / DiDA keyframe p50)
@@ -51,8 +52,9 @@ export const benchCommand: Command = {
         plans: intFlag('bench', 'plans', values.plans, 3, { min: 1, max: 100 }),
         keepUnchanged: !values['draw-all'],
         keepBias: numberFlag('bench', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
-        ...(values.json ? {} : { onProgress: (line: string) => io.tty && process.stderr.write(`\r${line}   `) }),
+        onProgress: progressOn(io),
       });
+      if (io.tty) process.stderr.write('\n');
       if (values.json) {
         io.out(JSON.stringify(result));
         return EXIT.ok;
@@ -77,3 +79,20 @@ export const benchCommand: Command = {
     }
   },
 };
+
+/**
+ * Progress on stderr, with --json too (the JSON object is stdout's only line): a terminal sees one line
+ * redrawn in place; a log gets a line when a phase starts and then about every tenth of it.
+ */
+function progressOn(io: CliIo): (p: BenchProgress) => void {
+  let phase = '';
+  return ({ phase: now, done, total }) => {
+    const line = `bench: ${now} ${done}/${total}`;
+    if (io.tty) {
+      process.stderr.write(`\r${line}`.padEnd(90));
+    } else if (now !== phase || done === total || done % Math.max(1, Math.ceil(total / 10)) === 0) {
+      io.err(line);
+    }
+    phase = now;
+  };
+}
