@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
+import { VERDICT_LEGEND, verdictFrame } from '../../run/run-sheet.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { runOracleEpisode } from '../../../sim/episode.js';
@@ -50,10 +51,11 @@ export const sheetCommand: Command = {
     const tiles: SheetTile[] = [{ image: episode.start, caption: 'start', note: `seed ${seed}` }];
     episode.steps.forEach((s, i) => {
       const outcome = s.feedback.status === 'done' ? 'done' : `${s.feedback.status}: ${s.feedback.reason ?? ''}`;
-      tiles.push({ image: s.after, caption: `${i + 1}. ${s.instruction}`, note: s.replan > 0 ? `plan v${s.replan + 1} · ${outcome}` : outcome });
+      const frame = s.feedback.status === 'accepted' ? undefined : verdictFrame(s.feedback.status);
+      tiles.push({ image: s.after, caption: `${i + 1}. ${s.instruction}`, note: s.replan > 0 ? `plan v${s.replan + 1} · ${outcome}` : outcome, ...(frame ? { frame } : {}) });
     });
     const title = `${scene} · ${profile.id} · "${world.options.task}" · ${episode.success ? 'goal reached' : 'goal NOT reached'} · ${episode.steps.length} steps, ${episode.misses} misses`;
-    const png = await contactSheet(tiles, { title, columns: 4 });
+    const png = await contactSheet(tiles, { title, columns: 4, ...VERDICT_LEGEND });
     // Under runs/ by default: docs/ holds the README's pictures, which only an explicit --out replaces.
     const out = values.out ?? join('runs', 'sheets', `${scene}-${profile.id}-seed${seed}.png`);
     mkdirSync(join(out, '..'), { recursive: true });
