@@ -30,7 +30,7 @@ export interface QueuedRolloutOptions extends Omit<RolloutOptions, 'model' | 'on
   onError?: (message: string) => void;
 }
 
-/** When the queue's state was seen: enqueued, each episode collected (for bench/scale.ts). */
+/** When (epoch ms) the flow was sent to Redis and when its results were read back (bench/scale.ts). */
 export interface QueueTimings {
   enqueuedAt: number;
   collectedAt: number;
@@ -90,6 +90,7 @@ export async function queuedRollout(options: QueuedRolloutOptions): Promise<{ re
   let interrupted = false;
   try {
     await episodesQueue.waitUntilReady();
+    const enqueuedAt = Date.now();
     const { job } = await flows.add({
       name: 'rollout',
       queueName: ROLLOUT_QUEUE,
@@ -110,7 +111,6 @@ export async function queuedRollout(options: QueuedRolloutOptions): Promise<{ re
         },
       })),
     });
-    const enqueuedAt = performance.now();
     const parentId = job.id!;
     let parent: Job | undefined;
     for (;;) {
@@ -130,7 +130,7 @@ export async function queuedRollout(options: QueuedRolloutOptions): Promise<{ re
     }
     const values = await parent.getChildrenValues<unknown>();
     const failures = await parent.getIgnoredChildrenFailures();
-    const collectedAt = performance.now();
+    const collectedAt = Date.now();
     const episodes: EpisodeSummary[] = [];
     for (const [key, value] of Object.entries(values)) {
       const { summary, files } = EpisodeJobResult.parse(value);

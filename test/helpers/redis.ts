@@ -62,9 +62,12 @@ export class TestRedis {
     if (this.persist) args.push('--appendfsync', 'always');
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.process = child;
+    let failed: Error | undefined;
+    child.once('error', (e) => (failed = e));
     const deadline = Date.now() + 10_000;
     while (!(await ping(this.port))) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (is it installed? .ci/run installs it)`);
+      if (failed) throw new Error(`redis-server could not start (${failed.message}): the queue tests need it on PATH; apt-get install -y redis-server (.ci/run does)`);
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
       if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${this.port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
