@@ -75,10 +75,8 @@ export function RunPage({ id, caps }: { id: string; caps: Capabilities }) {
   return html`
     <section class="panel head">
       <h2>Run <span data-testid="run-id">${id}</span></h2>
-      <p>${v.robot ?? ''} · ${v.task ?? ''} · ${v.backend ?? ''}
-        · <span data-testid="feed" class=${`feed ${feed.value}`}>${feed.value === 'live' ? 'live' : feed.value === 'ended' ? 'log complete' : feed.value === 'reconnecting' ? `reconnecting (from seq ${v.lastSeq + 1})…` : 'connecting…'}</span>
-        · service: <span data-testid="run-state">${summary.value?.state ?? '?'}</span>
-        ${summary.value?.state === 'finished' ? html` · <a href=${`#/runs/${encodeURIComponent(id)}/replay`}>replay</a>` : null}
+      <p>${`${v.robot ?? ''} · ${v.task ?? ''} · ${v.backend ?? ''} · `}<span data-testid="feed" class=${`feed ${feed.value}`}>${feed.value === 'live' ? 'live' : feed.value === 'ended' ? 'log complete' : feed.value === 'reconnecting' ? `reconnecting (from seq ${v.lastSeq + 1})…` : 'connecting…'}</span>${' · service: '}<span data-testid="run-state">${v.outcome ? 'finished' : (summary.value?.state ?? '?')}</span>
+        ${v.outcome || summary.value?.state === 'finished' ? html` · <a href=${`#/runs/${encodeURIComponent(id)}/replay`}>replay</a>` : null}
       </p>
       <${Controls} id=${id} caps=${caps} run=${{ state: v.outcome ? 'finished' : summary.value?.state, paused: v.paused || waiting === 'paused', awaitingApproval: v.approval !== null || waiting === 'approval' }} />
       ${v.approval

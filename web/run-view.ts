@@ -10,7 +10,8 @@ import type { PlanIssue } from '../src/schema/plan-issue.js';
 /** A record as the stream sends it: the log's event with the `seq` and `at` the run log stamped. */
 export type LoggedEvent = RunEvent & { seq: number; at?: number };
 
-export type StepState = 'waiting' | 'dispatched' | 'done' | 'missed';
+/** superseded: never sent, because a later plan version took over. */
+export type StepState = 'waiting' | 'dispatched' | 'done' | 'missed' | 'superseded';
 
 export interface StepView {
   planStep: number;
@@ -121,6 +122,13 @@ export function foldEvent(view: RunView, e: LoggedEvent): RunView {
       break;
     case 'plan_validated':
       planAt(e.version, (p) => ({ ...p, validation: { ok: e.ok, issues: e.issues, ...optional(e) } }));
+      if (e.ok) {
+        next.plans = next.plans.map((p) =>
+          p.version < e.version && p.steps.some((s) => s.state === 'waiting')
+            ? { ...p, steps: p.steps.map((s) => (s.state === 'waiting' ? { ...s, state: 'superseded' as const } : s)) }
+            : p,
+        );
+      }
       next.executor = e.ok ? `plan v${e.version} accepted` : `plan v${e.version} refused; planning again`;
       break;
     case 'step_dispatched':
