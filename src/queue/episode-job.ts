@@ -15,7 +15,7 @@ export const RolloutSettingsData = z.object({
   episodes: z.number().int().positive(),
   missRate: z.number().min(0).max(1),
   seed: z.number().int().min(0),
-  backend: z.enum(['onnx', 'oracle', 'oracle-vq']),
+  backend: z.enum(['onnx', 'oracle', 'oracle-vq', 'oracle-pal']),
   replan: z.boolean(),
   partialPlans: z.boolean().optional(),
   sampler: z.enum(KEYFRAME_SAMPLERS).optional(),

@@ -24,16 +24,18 @@ import { BadMessageLog } from './bad-message-log.js';
 import type { RunControl } from './run-control.js';
 import { keyframeGate, stepSubject, textGate, validateDraft } from '../validate/index.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
+import { PaletteOraclePlanner } from '../model/palette-oracle.js';
 import { TokenizerOraclePlanner } from '../model/tokenizer-oracle.js';
 import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
 
-export type BackendName = 'onnx' | 'oracle' | 'oracle-vq';
+export type BackendName = 'onnx' | 'oracle' | 'oracle-vq' | 'oracle-pal';
 /**
  * The embedded world model is the default; the oracle is the simulator's privileged baseline, and
  * oracle-vq the same plans with keyframes redrawn through the model's tokenizer (the ceiling a
- * perfect transformer would reach, see tokenizer-oracle.ts).
+ * perfect transformer would reach, see tokenizer-oracle.ts); oracle-pal with keyframes drawn through
+ * the palette codec (the ceiling of a palette-patch model, see palette-oracle.ts).
  */
-export const BACKENDS: readonly BackendName[] = ['onnx', 'oracle', 'oracle-vq'];
+export const BACKENDS: readonly BackendName[] = ['onnx', 'oracle', 'oracle-vq', 'oracle-pal'];
 export const DEFAULT_BACKEND: BackendName = 'onnx';
 
 export interface ModelBackendOptions {
@@ -366,6 +368,8 @@ async function createPlanner(
       const { opened, close } = await runModel(model);
       return { planner: new TokenizerOraclePlanner(new OraclePlanner(connection), opened), close };
     }
+    case 'oracle-pal':
+      return { planner: new PaletteOraclePlanner(new OraclePlanner(connection)), close: async () => undefined };
     case 'onnx': {
       const { opened, close } = await runModel(model);
       const planner = new OnnxPlanner(opened, {

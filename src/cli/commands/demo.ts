@@ -118,5 +118,7 @@ function describeBackend(backend: BackendName, sampler: string, source: ModelSou
       return 'oracle (plans from the simulator state)';
     case 'oracle-vq':
       return `oracle-vq (plans from the simulator state, keyframes drawn by the tokenizer in ${source.dir ?? 'models/'})`;
+    case 'oracle-pal':
+      return 'oracle-pal (plans from the simulator state, keyframes drawn through the palette codec at 128x128)';
   }
 }

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors/usage-error.js';
 import { contactSheet, type SheetTile } from '../../image/contact-sheet.js';
 import { readImageFile } from '../../image/image-file.js';
 import { OnnxPlanner } from '../../model/onnx-planner.js';
+import { redrawThroughPalette, rendererPalette } from '../../model/palette-oracle.js';
 import { redrawThroughTokenizer } from '../../model/tokenizer-oracle.js';
 import { keyframeSizeOf } from '../../model/image-io.js';
 import { KEYFRAME_SAMPLERS, WorldModel } from '../../model/world-model.js';
@@ -35,7 +36,8 @@ Options:
   --scene <name>      render the observation from the simulator instead: tshirt | table
   --seed <n>          simulator layout seed for --scene (default 0)
   --backend <name>    ${BACKENDS.join(' | ')} (default ${DEFAULT_BACKEND}). The oracles need --scene: they plan from the sim's
-                      state; oracle-vq redraws the oracle's keyframes through the model's tokenizer
+                      state; oracle-vq redraws the oracle's keyframes through the model's tokenizer,
+                      oracle-pal through the palette codec
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
 ${modelFlagsHelp(22)}
   --out <dir>         where to write (default runs/plans/<robot>-<scene-seed or image>-<backend>)
@@ -102,6 +104,11 @@ export const planCommand: Command = {
       case 'oracle-vq': {
         const oracle = (await oraclePlan(world!)).draft;
         draft = { ...(await withModel((model) => redrawThroughTokenizer(model, oracle, observation, keyframeSizeOf(profile)))), backend };
+        break;
+      }
+      case 'oracle-pal': {
+        const oracle = (await oraclePlan(world!)).draft;
+        draft = { ...(await redrawThroughPalette(rendererPalette(), oracle, observation, keyframeSizeOf(profile))), backend };
         break;
       }
       case 'onnx':
