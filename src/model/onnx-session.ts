@@ -1,4 +1,6 @@
 import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ModelError, modelFile, type ModelFileName } from './model-error.js';
 
 /**
@@ -213,5 +215,73 @@ export async function openModelSessions(dir: string, device: Device, options: Se
     async release() {
       await Promise.all([encoder!.release(), decoder!.release(), transformer!.release()]);
     },
+  };
+}
+
+/**
+ * Palette-patch graph contract (models/recipe.py export_onnx, models/PALETTE.md), palette_transformer.onnx:
+ *   input_ids, position_ids, image_pos_ids int64 [B,T], cells and cond_cells uint8 [B,T,64]
+ *   (0-33 palette indices, 34 MASK, 35 NONE), attention_mask float32 [B,T,P+T], past float32 [L,2,B,H,P,Dh]
+ *   -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh], keep_prob float32 [B,T],
+ *      pixel_best uint8 [B,T,64], pixel_confidence float32 [B,T]
+ */
+export const PALETTE_GRAPH = 'palette_transformer.onnx';
+
+export interface PaletteForwardInput extends Omit<ForwardInput, 'cond'> {
+  /** Row-major [T, 64]: each position's cell (NONE at text positions, MASK where still to draw). */
+  cells: Uint8Array;
+  /** Row-major [T, 64]: the starting picture's cell at the cell each position predicts, NONE where none. */
+  cond: Uint8Array;
+}
+
+export interface PaletteForwardOutput extends ForwardOutput {
+  /** [T]: probability that the predicted cell equals its `cond` cell. */
+  keepProb: Float32Array;
+  /** Row-major [T, 64]: each pixel's most likely palette index. */
+  pixelBest: Uint8Array;
+  /** [T]: the smallest over the cell's 64 pixels of the softmax maximum. */
+  pixelConfidence: Float32Array;
+}
+
+export interface PaletteSession {
+  readonly device: Device;
+  forward(input: PaletteForwardInput): Promise<PaletteForwardOutput>;
+  release(): Promise<void>;
+}
+
+/** The palette-patch transformer of a version-2 model directory as a session. */
+export async function openPaletteSession(dir: string, device: Device, threads = 2): Promise<PaletteSession> {
+  const file = join(dir, PALETTE_GRAPH);
+  if (!existsSync(file)) throw new ModelError(`${file} not found: a palette-patch model directory holds spec.json and ${PALETTE_GRAPH} (models/recipe.py writes them)`, file);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(file, { executionProviders: providers(device), intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  } catch (cause) {
+    throw new ModelError(`could not load ${file} on ${device}: ${(cause as Error).message}; is it a complete export of models/recipe.py?`, file, { cause });
+  }
+  return {
+    device,
+    async forward(input) {
+      const T = input.ids.length;
+      const P = input.past.dims[4]!;
+      const out = await session.run({
+        input_ids: int64(input.ids, [1, T]),
+        position_ids: int64(input.positions, [1, T]),
+        image_pos_ids: int64(input.imagePos, [1, T]),
+        cells: new ort.Tensor('uint8', input.cells, [1, T, 64]),
+        cond_cells: new ort.Tensor('uint8', input.cond, [1, T, 64]),
+        attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
+        past: new ort.Tensor('float32', input.past.data, [...input.past.dims]),
+      });
+      return {
+        logits: out.logits!.data as Float32Array,
+        vocab: out.logits!.dims[2]!,
+        present: { data: out.present!.data as Float32Array, dims: out.present!.dims },
+        keepProb: out.keep_prob!.data as Float32Array,
+        pixelBest: out.pixel_best!.data as Uint8Array,
+        pixelConfidence: out.pixel_confidence!.data as Float32Array,
+      };
+    },
+    release: () => session.release(),
   };
 }

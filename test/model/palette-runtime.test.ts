@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPaletteSession, type PaletteSession } from '../../src/model/onnx-session.js';
+import { drawCell } from '../../src/model/palette-draw.js';
+
+// A tiny untrained palette-patch graph and what torch computed on a fixed input (models/make_palette_test_model.py).
+const DIR = join(import.meta.dirname, 'palette-model');
+const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as {
+  ids: number[];
+  positions: number[];
+  imagePos: number[];
+  cells: number[];
+  cond: number[];
+  mask: number[];
+  shape: { layers: number; heads: number; headDim: number };
+  keepProb: number[];
+  pixelBest: number[];
+  pixelConfidence: number[];
+  textArgmax: number[];
+  presentDims: number[];
+  drawn: number[][];
+};
+
+describe('palette-patch runtime: the TypeScript session against torch on a fixture', () => {
+  let session: PaletteSession;
+  beforeAll(async () => {
+    session = await openPaletteSession(DIR, 'cpu', 1);
+  });
+  afterAll(async () => {
+    await session.release();
+  });
+
+  const forward = () => {
+    const { layers, heads, headDim } = expected.shape;
+    return session.forward({
+      ids: expected.ids,
+      positions: expected.positions,
+      imagePos: expected.imagePos,
+      cells: Uint8Array.from(expected.cells),
+      cond: Uint8Array.from(expected.cond),
+      mask: Float32Array.from(expected.mask),
+      past: { data: new Float32Array(0), dims: [layers, 2, 1, heads, 0, headDim] },
+    });
+  };
+
+  it('reads the graph\'s outputs as torch writes them: pixel_best and the text argmax exactly, the probabilities to 1e-5', async () => {
+    const out = await forward();
+    expect(Array.from(out.pixelBest)).toEqual(expected.pixelBest);
+    expect(out.present.dims).toEqual(expected.presentDims);
+    const T = expected.ids.length;
+    const argmax = Array.from({ length: T }, (_, t) => {
+      const row = out.logits.subarray(t * out.vocab, (t + 1) * out.vocab);
+      return row.indexOf(Math.max(...row));
+    });
+    expect(argmax).toEqual(expected.textArgmax);
+    expected.keepProb.forEach((p, t) => expect(out.keepProb[t]).toBeCloseTo(p, 5));
+    expected.pixelConfidence.forEach((p, t) => expect(out.pixelConfidence[t]).toBeCloseTo(p, 5));
+  });
+
+  it('draws exactly the cells torch draws: the starting cell where keep_prob >= 0.5, else pixel_best', async () => {
+    const out = await forward();
+    const cond = Uint8Array.from(expected.cond);
+    const drawn = expected.ids.map((_, t) => Array.from(drawCell(t, out.keepProb, out.pixelBest, out.pixelConfidence, cond.subarray(t * 64, t * 64 + 64)).pixels));
+    expect(drawn).toEqual(expected.drawn);
+    // The fixture exercises both branches.
+    expect(expected.keepProb.some((p) => p >= 0.5) && expected.keepProb.some((p) => p < 0.5)).toBe(true);
+  });
+});
