@@ -13,7 +13,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from palette_model import PaletteGPT, ExportedPaletteGPT, PIX, COLOURS, MASK_VALUE, NONE_VALUE, CELL_TOKEN  # noqa: E402
-from recipe import export_onnx  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recipe import export_onnx, ar_decode, dida_decode  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-model')
 
@@ -44,9 +46,20 @@ def main():
     mask[4:, 4:] = 1  # the two cell positions see each other (DiDA)
     past = model.empty_past(1)
     args = (torch.tensor([ids]), torch.tensor([positions]), torch.tensor([image_pos]), cells, cond, mask[None], past)
-    # Centre the keep logit on the fixture, so that it has cells both kept and drawn.
+    # Centre the keep logit on the keyframe's first DiDA pass, so that the fixtures have cells both kept and drawn.
+    prefix = [1, 20, 30, 10, 40, 41, 3]
+    rs = np.random.RandomState(2)
+    start = rs.randint(0, COLOURS, (256, PIX)).astype(np.uint8)
+    n = len(prefix)
+    kf_cells = torch.full((1, n + 256, PIX), NONE_VALUE, dtype=torch.uint8)
+    kf_cells[0, n:] = MASK_VALUE
+    kf_cond = torch.full((1, n + 256, PIX), NONE_VALUE, dtype=torch.uint8)
+    kf_cond[0, n:] = torch.from_numpy(start)
+    kf_mask = torch.tril(torch.ones(n + 256, n + 256))
+    kf_mask[n:, n:] = 1
     with torch.no_grad():
-        keep_logit = model(*args)[1][0]
+        keep_logit = model(torch.tensor([prefix + [CELL_TOKEN] * 256]), torch.arange(n + 256)[None], torch.tensor([[0] * n + list(range(1, 257))]),
+                           kf_cells, kf_cond, kf_mask[None], past)[1][0, n:]
         model.keep_head.bias -= keep_logit.median() + 1e-3
     export_onnx(model, os.path.join(OUT, 'palette_transformer.onnx'))
     with torch.no_grad():
@@ -62,6 +75,19 @@ def main():
     }
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
         json.dump(fixture, f)
+
+    # Whole keyframes, as models/recipe.py's evaluation draws them: AR and DiDA with 2 and 4 passes.
+    class Prefix:
+        def keyframe_prefix(self, row):
+            return prefix
+    keyframes = {
+        'prefix': Prefix().keyframe_prefix(None), 'start': start.flatten().tolist(),
+        'ar': ar_decode(model, Prefix(), None, start).flatten().tolist(),
+        'dida2': dida_decode(model, Prefix(), None, start, 2).flatten().tolist(),
+        'dida4': dida_decode(model, Prefix(), None, start, 4).flatten().tolist(),
+    }
+    with open(os.path.join(OUT, 'expected-keyframes.json'), 'w') as f:
+        json.dump(keyframes, f)
 
 
 if __name__ == '__main__':

@@ -16,5 +16,5 @@ export interface DrawnCell {
 export function drawCell(t: number, keepProb: Float32Array, pixelBest: Uint8Array, pixelConfidence: Float32Array, start: Uint8Array): DrawnCell {
   const keep = keepProb[t]!;
   if (keep >= KEEP_THRESHOLD) return { kept: true, pixels: start.slice(0, 64), confidence: keep };
-  return { kept: false, pixels: pixelBest.slice(t * 64, t * 64 + 64), confidence: (1 - keep) * pixelConfidence[t]! };
+  return { kept: false, pixels: pixelBest.slice(t * 64, t * 64 + 64), confidence: Math.fround(Math.fround(1 - keep) * pixelConfidence[t]!) };
 }

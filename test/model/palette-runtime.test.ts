@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPaletteSession, type PaletteSession } from '../../src/model/onnx-session.js';
 import { drawCell } from '../../src/model/palette-draw.js';
+import { drawKeyframeAr, drawKeyframeDida } from '../../src/model/palette-keyframes.js';
 
 // A tiny untrained palette-patch graph and what torch computed on a fixed input (models/make_palette_test_model.py).
 const DIR = join(import.meta.dirname, 'palette-model');
@@ -65,5 +66,28 @@ describe('palette-patch runtime: the TypeScript session against torch on a fixtu
     expect(drawn).toEqual(expected.drawn);
     // The fixture exercises both branches.
     expect(expected.keepProb.some((p) => p >= 0.5) && expected.keepProb.some((p) => p < 0.5)).toBe(true);
+  });
+});
+
+const keyframes = JSON.parse(readFileSync(join(DIR, 'expected-keyframes.json'), 'utf8')) as { prefix: number[]; start: number[]; ar: number[]; dida2: number[]; dida4: number[] };
+
+describe('palette-patch keyframes: AR and DiDA draw the cells models/recipe.py draws', () => {
+  let session: PaletteSession;
+  beforeAll(async () => {
+    session = await openPaletteSession(DIR, 'cpu', 1);
+  });
+  afterAll(async () => {
+    await session.release();
+  });
+  const start = Uint8Array.from(keyframes.start);
+
+  it('AR, cell by cell with the KV cache', async () => {
+    const drawn = await drawKeyframeAr(session, expected.shape, keyframes.prefix, start);
+    expect(Array.from(drawn)).toEqual(keyframes.ar);
+  });
+
+  it('DiDA with 2 and 4 passes, the most confident cells first', async () => {
+    expect(Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 2))).toEqual(keyframes.dida2);
+    expect(Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 4))).toEqual(keyframes.dida4);
   });
 });
