@@ -19,6 +19,9 @@ interface Rollout {
  * process, with its own keystep sim, logged under <runs>/rollouts/<id>/. Kept in memory; the files
  * stay when the service stops.
  */
+/** Backends a rollout runs without the service's embedded model (the oracle draws its own keyframes). */
+const MODEL_FREE_BACKENDS: ReadonlySet<string> = new Set(['oracle', 'oracle-vq', 'oracle-pal']);
+
 export class RolloutRegistry {
   private readonly rollouts = new Map<string, Rollout>();
   private seq = 0;
@@ -40,7 +43,7 @@ export class RolloutRegistry {
   start(body: RolloutBody, profile: RobotProfile): string {
     const max = this.options.maxActive ?? 2;
     if (this.activeCount >= max) throw new ServiceError(409, 'conflict', `${max} rollouts are running already; wait for one to finish (GET /v1/rollouts/{id})`);
-    if ((body.backend ?? 'onnx') !== 'oracle' && (body.backend ?? 'onnx') !== 'oracle-vq' && this.options.model === null) {
+    if (!MODEL_FREE_BACKENDS.has(body.backend ?? 'onnx') && this.options.model === null) {
       throw new ServiceError(503, 'unavailable', 'this service runs without an embedded model; the onnx backend is not available');
     }
     const id = `rollout-${Date.now().toString(36)}-${++this.seq}`;
