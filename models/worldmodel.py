@@ -48,24 +48,12 @@ def spec_json(word_list):
 
 # ---------------------------------------------------------------- VQ tokenizer
 
-# The sim renderer's colours (sim/palette.ts; a test checks spec.json's copy against it) and each of
+# The sim renderer's colours (src/scenes/palette.ts, kept in models/palette.py; a test checks spec.json's copy against it) and each of
 # them under the 25 % black shadow the renderer draws under lifted things. Sim pictures are flat
 # colours, so the decoder draws with these: per pixel a softmax over palette entries, blended, which
 # keeps colours exact, lets antialiased edges come out as blends and never washes a small object
 # (the fork, a gripper) into the table.
-BASE_COLOURS = ['#3a3f44', '#c9b99b', '#8a7a5e', '#2f6fd6', '#173d80', '#ffd23f', '#e63946', '#f4f4f4', '#f4a261',
-                '#7b8cde', '#ff8fab', '#2a9d8f', '#6d597a', '#1b1b1b', '#9c6644', '#00e5ff', '#7cff6b']
-SHADOW_ALPHA = 0x40 / 255
-
-
-def palette_hex():
-    out = list(BASE_COLOURS)
-    for h in BASE_COLOURS:
-        rgb = [int(h[i:i + 2], 16) for i in (1, 3, 5)]
-        shaded = '#' + ''.join(f'{round(c * (1 - SHADOW_ALPHA)):02x}' for c in rgb)
-        if shaded not in out:
-            out.append(shaded)
-    return out
+from palette import BASE_COLOURS, SHADOW_ALPHA, palette_hex  # noqa: E402,F401  (one copy of the renderer's colours)
 
 
 def palette_tensor():

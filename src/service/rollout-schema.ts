@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RolloutResult } from '../run/rollout-result.js';
+import { EpisodeSummary, RolloutResult } from '../run/rollout-result.js';
 import { BACKENDS } from '../run/session.js';
 import { SceneId } from '../schema/index.js';
 import { RobotRef, RunId, Task } from './api-schema.js';
@@ -20,20 +20,6 @@ export type RolloutBody = z.infer<typeof RolloutBody>;
 export const RolloutState = z.enum(['running', 'finished', 'failed', 'aborted']);
 export type RolloutState = z.infer<typeof RolloutState>;
 
-const EpisodeOut = z.object({
-  episode: z.number().int(),
-  seed: z.number().int(),
-  success: z.boolean(),
-  outcome: z.string(),
-  reason: z.string().optional(),
-  steps: z.number().int(),
-  doneSteps: z.number().int(),
-  misses: z.number().int(),
-  replans: z.number().int(),
-  continuations: z.number().int(),
-  planLatencyMs: z.array(z.number()),
-});
-
 export const RolloutStatus = z.object({
   rollout: z.object({
     id: RunId,
@@ -46,7 +32,7 @@ export const RolloutStatus = z.object({
     error: z.string().optional().describe('why the rollout stopped without finishing'),
   }),
   progress: z.object({ done: z.number().int(), episodes: z.number().int(), successes: z.number().int() }),
-  episodes: z.array(EpisodeOut).describe('the episodes finished so far'),
+  episodes: z.array(EpisodeSummary).describe('the episodes finished so far'),
   result: RolloutResult.nullable().describe('what `keystep rollout --json` prints, once finished'),
   summary: z.record(z.string(), z.unknown()).nullable().describe("the rollout's summary.json, once finished"),
 });
