@@ -283,9 +283,11 @@ function replanLimitReason(f: StepRecord, limit: number): string {
 }
 
 export function buildReport(ctx: ExecutorContext): RunReport {
+  const outcome = ctx.outcome ?? 'failed';
   return {
     runId: ctx.runId,
-    outcome: ctx.outcome ?? 'failed',
+    outcome,
+    verdict: outcome === 'succeeded' && ctx.steps.length === 0 ? 'nothing_to_do' : outcome,
     ...(ctx.reason !== null ? { reason: ctx.reason } : {}),
     steps: ctx.steps,
     replans: ctx.replans,

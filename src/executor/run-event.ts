@@ -39,9 +39,19 @@ export const ApprovalScope = z.enum(['plan', 'step']);
 export type ApprovalScope = z.infer<typeof ApprovalScope>;
 export type RunOutcome = z.infer<typeof RunOutcome>;
 
+/**
+ * What a run came to, as people read it: its outcome, or `nothing_to_do` when it succeeded without
+ * sending a step because its first plan was empty and validated (the task was already done in the
+ * camera picture). Never SUCCEEDED with 0 steps.
+ */
+export const RunVerdict = z.enum([...RunOutcome.options, 'nothing_to_do']);
+export type RunVerdict = z.infer<typeof RunVerdict>;
+
 export const RunReport = z.object({
   runId: z.string(),
   outcome: RunOutcome,
+  /** The outcome as people read it (RunVerdict); absent in logs written before it was recorded. */
+  verdict: RunVerdict.optional(),
   reason: z.string().optional(),
   /** Every attempt, oldest first, including those from before a `--resume`. */
   steps: z.array(StepRecord),

@@ -1,14 +1,13 @@
-import type { RunReport } from '../executor/index.js';
+import { RunVerdict, type RunReport } from '../executor/index.js';
 
-/** What a run came to, as people read it. */
-export type RunVerdict = RunReport['outcome'] | 'nothing_to_do';
+export { RunVerdict };
 
 /**
- * The executor ends a run whose first plan is empty and passes validation (the task is already done
- * in the picture) as succeeded; it did nothing, and says so: `nothing_to_do`, never SUCCEEDED with 0
- * steps.
+ * The run's verdict as its `finished` record states it; logs written before the record carried one
+ * get the same rule: succeeded with no step sent is `nothing_to_do`.
  */
-export function verdictOf(report: Pick<RunReport, 'outcome' | 'steps'>): RunVerdict {
+export function verdictOf(report: Pick<RunReport, 'outcome' | 'steps' | 'verdict'>): RunVerdict {
+  if (report.verdict !== undefined) return report.verdict;
   return report.outcome === 'succeeded' && report.steps.length === 0 ? 'nothing_to_do' : report.outcome;
 }
 

@@ -108,6 +108,12 @@ describe('the task is checked against the scene and the robot before anything co
     expect(again.out).not.toContain('SUCCEEDED');
     const { events } = RunLog.open(runs, 'again').readEvents();
     expect(events.filter((e) => e.type === 'step_dispatched')).toEqual([]);
-    expect(events.at(-1)?.type).toBe('finished');
+    const finished = events.at(-1);
+    expect(finished?.type).toBe('finished');
+    // The log states the verdict itself, so every reader of events.jsonl (runs, report, the web view)
+    // sees "nothing to do", not a bare `succeeded`.
+    expect(finished?.type === 'finished' && finished.report.verdict).toBe('nothing_to_do');
+    const firstRun = RunLog.open(runs, 'fold').readEvents().events.at(-1);
+    expect(firstRun?.type === 'finished' && firstRun.report.verdict).toBe('succeeded');
   }, 60_000);
 });
