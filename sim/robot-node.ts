@@ -276,9 +276,9 @@ export class SimRobot {
       this.reset(seed, typeof args?.task === 'string' ? args.task : undefined);
       return { seed, task: this.world.options.task };
     });
-    this.server.advertiseService(SIM_SERVICES.oracle.name, SIM_SERVICES.oracle.type, async () => {
+    this.server.advertiseService(SIM_SERVICES.oracle.name, SIM_SERVICES.oracle.type, async (args: { task?: unknown }) => {
       const camera = this.profile.cameras.find((c) => c.name === this.profile.keyframeCamera)!;
-      const steps = this.world.oracle();
+      const steps = this.world.oracle(typeof args?.task === 'string' ? args.task : undefined);
       return {
         steps: await Promise.all(
           steps.map(async (s) => ({ instruction: s.instruction, action: s.action, keyframe: Buffer.from(await renderCamera(this.world.scene, s.next, camera)).toString('base64') })),

@@ -82,9 +82,19 @@ export class SimWorld {
     return this.scene.isGoal(this.state, this.goal);
   }
 
-  /** The remaining steps from the current state, according to the oracle. */
-  oracle(): OracleStep<SceneStateBase>[] {
-    return this.scene.oracle(this.state, this.goal, this.profile);
+  /**
+   * The remaining steps from the current state, according to the oracle: for `task` when given (the
+   * task a run asks for), else for the task the world was started with. A task of another scene is
+   * refused with UnknownTaskError naming the scene's tasks.
+   */
+  oracle(task?: string): OracleStep<SceneStateBase>[] {
+    if (task === undefined) return this.scene.oracle(this.state, this.goal, this.profile);
+    const parsed = this.scene.parseTask(task);
+    if (!parsed.ok) {
+      const known = this.scene.tasks.map((t) => `"${t}"`).join(', ');
+      throw new UnknownTaskError(`the simulated robot is in the ${this.scene.id} scene; "${task}" is not one of its tasks (${known})`, { scene: this.options.scene, task });
+    }
+    return this.scene.oracle(this.state, parsed.goal, this.profile);
   }
 
   /** A camera frame (PNG at the camera's resolution) of the current state. */

@@ -21,7 +21,7 @@ export class PlannerError extends Error {
 
 /**
  * The baseline backend: asks the simulator's oracle, which sees the true scene state, for the
- * remaining steps and their keyframes. Only works against `keystep sim`; it is the yardstick the
+ * remaining steps of the run's task and their keyframes. Only works against `keystep sim`; it is the yardstick the
  * embedded world model is measured against.
  */
 export class OraclePlanner implements Planner {
@@ -32,7 +32,8 @@ export class OraclePlanner implements Planner {
   async plan(request: PlanRequest): Promise<PlanDraft> {
     let raw: unknown;
     try {
-      raw = await callIdempotentService<Record<string, never>, unknown>(this.connection, ORACLE_SERVICE.name, ORACLE_SERVICE.type, {}, {
+      // The task goes along: the oracle plans the run's task, not whatever task the sim was started with.
+      raw = await callIdempotentService<{ task: string }, unknown>(this.connection, ORACLE_SERVICE.name, ORACLE_SERVICE.type, { task: request.task }, {
         timeoutMs: this.timeoutMs,
         ...(request.signal ? { signal: request.signal } : {}),
       });

@@ -15,6 +15,7 @@ import {
 import { OraclePlanner } from '../planner/oracle.js';
 import type { PlanDraft, Planner } from '../planner/planner.js';
 import { CameraFeed } from '../ros/camera-feed.js';
+import { checkSceneShown } from '../validate/scene-shown.js';
 import { RosConnection, DEFAULT_BACKOFF, type BackoffOptions } from '../ros/connection.js';
 import { LeaseLostError, type ConnectFailure, type ReconnectLimitError } from '../ros/errors.js';
 import { RobotLease, type LeaseOptions } from '../ros/lease.js';
@@ -74,6 +75,11 @@ export interface RunOptions {
   partialPlans?: boolean;
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
+  /**
+   * Refuse the task when the camera plainly shows the other scene (default true); false plans anyway,
+   * for a camera whose colours happen to read as the other scene.
+   */
+  sceneCheck?: boolean;
   /** How long to wait for the keyframe camera's first frame (default 10 s). */
   cameraTimeoutMs?: number;
   /** Reconnect attempts after a drop before the run stops (default DEFAULT_RECONNECT_LIMIT). */
@@ -154,9 +160,11 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     cleanups.push(() => opened.close());
     // A camera that never delivers would leave the run waiting for its first observation forever.
     // First, because no topic of a wrongly written profile would work: the camera error says why.
-    await channel.camera.firstFrame(options.cameraTimeoutMs ?? DEFAULT_CAMERA_TIMEOUT_MS, options.signal).catch((e: unknown) => {
+    const first = await channel.camera.firstFrame(options.cameraTimeoutMs ?? DEFAULT_CAMERA_TIMEOUT_MS, options.signal).catch((e: unknown) => {
       if (!options.signal?.aborted) throw e;
     });
+    // A task of the other scene than the camera shows would only end in refused plans: say so now.
+    if (first && options.scene !== undefined && options.sceneCheck !== false) await checkSceneShown(await first.png(), options.task, options.scene);
     if (options.lease !== false) {
       lease = new RobotLease(connection, profile, options.runId, options.lease ?? {});
       const held = lease;
@@ -315,7 +323,7 @@ export interface DryRunResult {
  * round does (with its validation retries), and sends nothing to the robot: no lease, no step topic.
  */
 export async function dryRunTask(
-  options: Pick<RunOptions, 'url' | 'profile' | 'task' | 'scene' | 'backend' | 'seed' | 'backoff' | 'connectTimeoutMs' | 'cameraTimeoutMs' | 'modelOptions' | 'signal' | 'planner'>,
+  options: Pick<RunOptions, 'url' | 'profile' | 'task' | 'scene' | 'backend' | 'seed' | 'backoff' | 'connectTimeoutMs' | 'cameraTimeoutMs' | 'modelOptions' | 'signal' | 'planner' | 'sceneCheck'>,
 ): Promise<DryRunResult> {
   const { profile } = options;
   const connection = await new RosConnection(options.url, options.backoff ?? DEFAULT_BACKOFF).start(options.connectTimeoutMs);
@@ -324,6 +332,7 @@ export async function dryRunTask(
   let close = async () => undefined as void;
   try {
     const observation = await (await camera.firstFrame(cameraTimeoutMs, options.signal)).png();
+    if (options.scene !== undefined && options.sceneCheck !== false) await checkSceneShown(observation, options.task, options.scene);
     const created = options.planner
       ? { planner: options.planner, close: async () => undefined }
       : await createPlanner(options.backend, connection, options.modelOptions ?? {}, options.seed ?? 0);

@@ -67,6 +67,35 @@ describe('the task is checked against the scene and the robot before anything co
     }
   });
 
+  it('run: a task of the other scene than the camera shows exits 3 before the lease or a plan, --dry-run too', async () => {
+    const profile = loadProfile('aloha-agilex');
+    const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed: 5, missRate: 0, port: 0, stepMs: 0 });
+    robots.push(robot);
+    const runs = tmp('scene-shown');
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await cli('run', '--robot', 'aloha-agilex', '--task', 'clear the table', '--backend', 'oracle', '--rosbridge', robot.url, '--runs', runs, ...extra);
+      expect(r.code, r.out + r.err).toBe(3);
+      expect(r.err).toContain('"clear the table" is a table task, but the robot\'s camera shows the tshirt scene');
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+    expect(robot.world.history).toEqual([]);
+    expect(readdirSync(runs)).toEqual([]);
+  }, 60_000);
+
+  it('run --backend oracle plans the task it is given, not the task the sim was started with', async () => {
+    const profile = loadProfile('aloha-agilex');
+    const robot = await SimRobot.start({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed: 6, missRate: 0, port: 0, stepMs: 0 });
+    robots.push(robot);
+    const runs = tmp('oracle-task');
+    const r = await cli('run', '--robot', 'aloha-agilex', '--task', 'fold the sleeves in', '--backend', 'oracle', '--rosbridge', robot.url, '--runs', runs, '--run-id', 'sleeves');
+    expect(r.code, r.out + r.err).toBe(0);
+    const sent = robot.world.history.map((h) => h.instruction);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(sent.every((i) => /sleeve/.test(i)), sent.join('\n')).toBe(true);
+    const { events } = RunLog.open(runs, 'sleeves').readEvents();
+    expect(events.filter((e) => e.type === 'step_dispatched').length).toBe(sent.length);
+  }, 60_000);
+
   it('demo refuses a robot that cannot fold before the sim starts (exit 3)', async () => {
     const runs = tmp('demo');
     const r = await cli('demo', '--robot', 'franka-fr3', '--runs', runs);

@@ -46,6 +46,8 @@ ${modelFlagsHelp(24)}
                         run (default ${DEFAULT_RECONNECT_LIMIT}, about 90 s)
   --no-lease            run without the robot's lease (for a robot node that does not offer one);
                         then nothing stops a second executor driving the same robot
+  --skip-scene-check    plan even when the camera plainly shows the other scene than the task's
+                        (by default that is refused with exit 3 before anything is planned)
   --approve <what>      plan | step: wait for your y/n in the terminal before each plan version is
                         started, or before each step is sent (n replans with your note, a aborts);
                         needs a terminal on stdin (use keystep serve's approve routes otherwise)
@@ -83,6 +85,7 @@ export const runCommand: Command = {
       'camera-timeout': { type: 'string' },
       'reconnect-limit': { type: 'string' },
       'no-lease': { type: 'boolean' },
+      'skip-scene-check': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       sampler: { type: 'string' },
       model: { type: 'string' },
@@ -149,12 +152,13 @@ export const runCommand: Command = {
     scene = checkTask(task, profile, scene).scene;
     const interrupt = interruptSignal(() => io.err('aborting: cancelling the step in flight...'));
     const modelOptions = { sampler: choiceFlag('run', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'), source: modelFlags('run', values) };
+    const sceneCheck = values['skip-scene-check'] !== true;
     const connectTimeoutMs = intFlag('run', 'connect-timeout', values['connect-timeout'], 10_000, { min: 100, max: 600_000 });
     const control = new RunControl();
     const prompt = autonomy !== undefined && autonomy !== 'auto' && values['dry-run'] !== true ? new ApprovalPrompt(process.stdin, io.out, control) : undefined;
     try {
       if (values['dry-run']) {
-        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, signal: interrupt.signal, ...(remote ? { planner: remote } : {}) });
+        const dry = await dryRunTask({ url, profile, task, ...(scene ? { scene } : {}), backend, seed, modelOptions, connectTimeoutMs, cameraTimeoutMs, sceneCheck, signal: interrupt.signal, ...(remote ? { planner: remote } : {}) });
         io.out(`dry run: "${task}" on ${profile.id}, planned from the live camera (${dry.drafts} draft${dry.drafts === 1 ? '' : 's'}); nothing was sent to the robot`);
         dry.plan.steps.forEach((step, i) => io.out(`  step ${String(i).padStart(2)} ${step.instruction}`));
         for (const issue of dry.validation.issues) io.out(`  ${issue.severity} ${issue.code}${issue.step !== null ? ` (step ${issue.step})` : ''}: ${issue.message}`);
@@ -177,6 +181,7 @@ export const runCommand: Command = {
         modelOptions,
         connectTimeoutMs,
         cameraTimeoutMs,
+        sceneCheck,
         reconnectLimit,
         ...(values['no-lease'] ? { lease: false as const } : {}),
         signal: interrupt.signal,
