@@ -1,4 +1,5 @@
 import type { RunDetail, RunSummary } from '../src/service/api-schema.js';
+import type { RolloutCreated, RolloutStatus } from '../src/service/rollout-schema.js';
 
 /** The service the page was served by: same origin, so no address and no CORS. */
 
@@ -32,12 +33,16 @@ export const api = {
   run: (id: string) => call<RunDetail>('GET', `/v1/runs/${encodeURIComponent(id)}`),
   start: (body: Record<string, unknown>) => call<RunSummary>('POST', '/v1/runs', body),
   post: (path: string, body?: unknown) => call<unknown>('POST', path, body ?? {}),
+  startRollout: (body: Record<string, unknown>) => call<RolloutCreated>('POST', '/v1/rollouts', body),
+  rollout: (id: string) => call<RolloutStatus>('GET', `/v1/rollouts/${encodeURIComponent(id)}`),
   events: async (id: string) => {
     const response = await fetch(`/v1/runs/${encodeURIComponent(id)}/events.jsonl`);
     if (!response.ok) throw new ApiError(response.status, `the log of run ${id} cannot be read (${response.status})`);
     return (await response.text()).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
   },
 };
+
+export const sheetUrl = (rolloutId: string, episode: number) => `/v1/rollouts/${encodeURIComponent(rolloutId)}/episodes/${episode}/sheet.png`;
 
 export const fileUrl = (runId: string, name: string) => `/v1/runs/${encodeURIComponent(runId)}/files/${encodeURIComponent(name)}`;
 
@@ -51,6 +56,8 @@ export interface Capabilities {
   backends: readonly string[];
   autonomy: readonly string[] | null;
   rollouts: boolean;
+  /** What POST /v1/rollouts takes, when the service has it. */
+  rolloutForm: { backends: readonly string[]; scenes: readonly string[] };
 }
 
 type OpenApi = { paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, { enum?: string[] }> } }> } }>> };
@@ -58,11 +65,14 @@ type OpenApi = { paths?: Record<string, Record<string, { requestBody?: { content
 export async function capabilities(): Promise<Capabilities> {
   const doc = await call<OpenApi>('GET', '/openapi.json');
   const paths = doc.paths ?? {};
-  const runBody = paths['/v1/runs']?.post?.requestBody?.content?.['application/json']?.schema?.properties ?? {};
+  const bodyOf = (path: string) => paths[path]?.post?.requestBody?.content?.['application/json']?.schema?.properties ?? {};
+  const runBody = bodyOf('/v1/runs');
+  const rolloutBody = bodyOf('/v1/rollouts');
   return {
     paths: new Set(Object.entries(paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))),
     backends: runBody.backend?.enum ?? ['oracle', 'onnx'],
     autonomy: runBody.autonomy?.enum ?? null,
-    rollouts: 'POST' in (paths['/v1/rollouts'] ?? {}) || 'post' in (paths['/v1/rollouts'] ?? {}),
+    rollouts: 'post' in (paths['/v1/rollouts'] ?? {}),
+    rolloutForm: { backends: rolloutBody.backend?.enum ?? ['oracle'], scenes: rolloutBody.scene?.enum ?? ['tshirt', 'table'] },
   };
 }

@@ -4,13 +4,16 @@ import { html } from 'htm/preact';
 import { render } from 'preact';
 import { capabilities, type Capabilities } from './api.js';
 import { ReplayPage } from './replay-page.js';
+import { RolloutPage } from './rollout-page.js';
 import { RunPage } from './run-page.js';
 import { RunsPage } from './runs-page.js';
 
-/** `#/`, `#/runs/<id>`, `#/runs/<id>/replay`: hash routes, so the service serves one page. */
-type Route = { page: 'runs' } | { page: 'run'; id: string } | { page: 'replay'; id: string };
+/** `#/`, `#/runs/<id>`, `#/runs/<id>/replay`, `#/rollouts[/<id>]`: hash routes, so the service serves one page. */
+type Route = { page: 'runs' } | { page: 'run'; id: string } | { page: 'replay'; id: string } | { page: 'rollout'; id: string | null };
 
 function routeOf(hash: string): Route {
+  const rollout = /^#\/rollouts(?:\/([^/]+))?$/.exec(hash);
+  if (rollout) return { page: 'rollout', id: rollout[1] ? decodeURIComponent(rollout[1]) : null };
   const m = /^#\/runs\/([^/]+)(\/replay)?$/.exec(hash);
   if (!m) return { page: 'runs' };
   const id = decodeURIComponent(m[1]!);
@@ -40,7 +43,7 @@ function App() {
   return html`
     <header class="top">
       <a href="#/" class="brand">keystep</a>
-      <nav><a href="#/">Runs</a></nav>
+      <nav><a href="#/">Runs</a> <a href="#/rollouts">Rollouts</a></nav>
       ${capsError.value ? html`<span class="warn" role="status">${capsError.value}</span>` : null}
     </header>
     <main>
@@ -50,7 +53,9 @@ function App() {
           ? html`<${RunsPage} caps=${c} />`
           : r.page === 'run'
             ? html`<${RunPage} key=${r.id} id=${r.id} caps=${c} />`
-            : html`<${ReplayPage} key=${r.id} id=${r.id} />`}
+            : r.page === 'rollout'
+              ? html`<${RolloutPage} id=${r.id} caps=${c} />`
+              : html`<${ReplayPage} key=${r.id} id=${r.id} />`}
     </main>
   `;
 }

@@ -31,6 +31,7 @@ export function RunsPage({ caps }: { caps: Capabilities }) {
     <section class="panel">
       <h2>Start a run</h2>
       <${StartForm} caps=${caps} />
+      ${caps.rollouts ? html`<p class="aside"><a href="#/rollouts">Start a rollout</a>: many episodes against a simulator the service starts, with their success rate.</p>` : null}
     </section>
     <section class="panel">
       <h2>Runs</h2>

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpisodeSummary } from '../run/rollout-result.js';
-import { rollout, type RolloutOptions } from '../run/rollout.js';
+import { episodeRunId, rollout, type RolloutOptions } from '../run/rollout.js';
 import type { ModelSource } from '../model/world-model.js';
 import type { RobotProfile } from '../schema/index.js';
 import type { RolloutBody, RolloutStatus } from './rollout-schema.js';
@@ -93,6 +93,23 @@ export class RolloutRegistry {
     const found = this.rollouts.get(id);
     if (!found) throw new ServiceError(404, 'not_found', `no rollout "${id}" (rollouts are kept until the service stops)`);
     return found.status;
+  }
+
+  /**
+   * The contact sheet of a finished episode. Every part of the path is the service's own: the id must
+   * be a rollout of this service and the episode one it has finished, so no request names a path.
+   */
+  sheetFile(id: string, episode: number): string {
+    const found = this.rollouts.get(id);
+    if (!found) throw new ServiceError(404, 'not_found', `no rollout "${id}" (rollouts are kept until the service stops)`);
+    if (!found.status.episodes.some((e) => e.episode === episode)) {
+      throw new ServiceError(404, 'not_found', `episode ${episode} of rollout "${id}" has not finished (${found.status.progress.done} of ${found.status.progress.episodes} have)`);
+    }
+    // rollout() names its folder after the time it started, inside this rollout's own folder: the only one there.
+    const inner = existsSync(found.dir) ? readdirSync(found.dir, { withFileTypes: true }).find((d) => d.isDirectory() && d.name.startsWith('rollout-')) : undefined;
+    const file = inner ? join(found.dir, inner.name, episodeRunId(episode), 'sheet.png') : null;
+    if (file === null || !existsSync(file)) throw new ServiceError(404, 'not_found', `episode ${episode} of rollout "${id}" has no sheet (its run log had no plan to draw)`);
+    return file;
   }
 
   /** Stops every rollout still going and waits for them. */

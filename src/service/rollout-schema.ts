@@ -39,3 +39,9 @@ export const RolloutStatus = z.object({
 export type RolloutStatus = z.infer<typeof RolloutStatus>;
 
 export const RolloutCreated = z.object({ id: RunId, url: z.string() });
+export type RolloutCreated = z.infer<typeof RolloutCreated>;
+
+export const EpisodeSheetParams = z.strictObject({
+  id: RunId,
+  episode: z.coerce.number().int().min(0).max(999).describe('0-based, as the rollout lists its episodes'),
+});

@@ -40,6 +40,17 @@ describe('POST /v1/rollouts', () => {
     expect(existsSync(join(runsDir, 'rollouts', id))).toBe(true);
     // Not a run: the runs list stays empty.
     expect((await api.request('GET', '/v1/runs')).json.runs).toEqual([]);
+
+    // Each finished episode's contact sheet is served; anything else is refused naming why.
+    const sheet = await api.request('GET', `${url}/episodes/1/sheet.png`);
+    expect(sheet.status).toBe(200);
+    expect(sheet.text.startsWith('\uFFFDPNG')).toBe(true);
+    const notYet = await api.request('GET', `${url}/episodes/3/sheet.png`);
+    expect(notYet.status).toBe(404);
+    expect(notYet.json.message).toMatch(/episode 3 .* has not finished \(3 of 3 have\)/);
+    expect((await api.request('GET', `${url}/episodes/x/sheet.png`)).json.issues).toEqual([expect.objectContaining({ path: 'params.episode' })]);
+    expect((await api.request('GET', '/v1/rollouts/..%2F..%2Fetc/episodes/0/sheet.png')).status).toBe(400);
+    expect((await api.request('GET', '/v1/rollouts/rollout-nope/episodes/0/sheet.png')).status).toBe(404);
   });
 
   it('refuses a bad body naming the field, an unknown rollout with 404, and onnx without a model with 503', async () => {

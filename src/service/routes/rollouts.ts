@@ -1,12 +1,13 @@
+import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { checkTask } from '../../scenes/task-check.js';
 import { errorResponses, RunIdParams } from '../api-schema.js';
 import type { ServiceParts } from '../parts.js';
 import { resolveRobot } from '../robot-ref.js';
-import { RolloutBody, RolloutCreated, RolloutStatus } from '../rollout-schema.js';
+import { EpisodeSheetParams, RolloutBody, RolloutCreated, RolloutStatus } from '../rollout-schema.js';
 import { ServiceError } from '../service-error.js';
 
-/** POST /v1/rollouts and GET /v1/rollouts/{id}: `keystep rollout` through the service. */
+/** POST /v1/rollouts, GET /v1/rollouts/{id} and its episodes' sheets: `keystep rollout` through the service. */
 export const rolloutRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, parts) => {
   app.post(
     '/v1/rollouts',
@@ -39,5 +40,17 @@ export const rolloutRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, pa
       },
     },
     async (request) => parts.rollouts.get(request.params.id),
+  );
+
+  app.get(
+    '/v1/rollouts/:id/episodes/:episode/sheet.png',
+    {
+      schema: {
+        summary: "a finished episode's contact sheet (PNG): each step's keyframe framed in its verdict's colour, as `keystep rollout` writes it",
+        description: '404 naming why: no such rollout, the episode has not finished, or it has no sheet.',
+        params: EpisodeSheetParams,
+      },
+    },
+    async (request, reply) => reply.type('image/png').send(createReadStream(parts.rollouts.sheetFile(request.params.id, request.params.episode))),
   );
 };
