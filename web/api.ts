@@ -1,5 +1,6 @@
 import type { RunDetail, RunSummary } from '../src/service/api-schema.js';
 import type { RolloutCreated, RolloutStatus } from '../src/service/rollout-schema.js';
+import { authHeaders } from './token.js';
 
 /** The service the page was served by: same origin, so no address and no CORS. */
 
@@ -17,7 +18,8 @@ export class ApiError extends Error {
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
     method,
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    headers: { ...authHeaders(), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
   const json = text === '' ? null : (JSON.parse(text) as unknown);
@@ -36,7 +38,7 @@ export const api = {
   startRollout: (body: Record<string, unknown>) => call<RolloutCreated>('POST', '/v1/rollouts', body),
   rollout: (id: string) => call<RolloutStatus>('GET', `/v1/rollouts/${encodeURIComponent(id)}`),
   events: async (id: string) => {
-    const response = await fetch(`/v1/runs/${encodeURIComponent(id)}/events.jsonl`);
+    const response = await fetch(`/v1/runs/${encodeURIComponent(id)}/events.jsonl`, { headers: authHeaders() });
     if (!response.ok) throw new ApiError(response.status, `the log of run ${id} cannot be read (${response.status})`);
     return (await response.text()).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
   },

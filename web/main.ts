@@ -2,11 +2,12 @@
 import { signal } from '@preact/signals';
 import { html } from 'htm/preact';
 import { render } from 'preact';
-import { capabilities, type Capabilities } from './api.js';
+import { ApiError, capabilities, type Capabilities } from './api.js';
 import { ReplayPage } from './replay-page.js';
 import { RolloutPage } from './rollout-page.js';
 import { RunPage } from './run-page.js';
 import { RunsPage } from './runs-page.js';
+import { adoptTokenFromAddress, hasToken, setToken } from './token.js';
 
 /** `#/`, `#/runs/<id>`, `#/runs/<id>/replay`, `#/rollouts[/<id>]`: hash routes, so the service serves one page. */
 type Route = { page: 'runs' } | { page: 'run'; id: string } | { page: 'replay'; id: string } | { page: 'rollout'; id: string | null };
@@ -24,18 +25,50 @@ const route = signal(routeOf(location.hash));
 addEventListener('hashchange', () => (route.value = routeOf(location.hash)));
 const caps = signal<Capabilities | null>(null);
 const capsError = signal<string | null>(null);
+/** The service answered 401: 'missing' when the page has no token, 'refused' when it had a wrong one. */
+const tokenNeeded = signal<'missing' | 'refused' | null>(null);
 
 async function loadCapabilities(): Promise<void> {
   try {
     caps.value = await capabilities();
     capsError.value = null;
+    tokenNeeded.value = null;
   } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      // Asking again will not help: the operator has to give the token.
+      tokenNeeded.value = hasToken() ? 'refused' : 'missing';
+      return;
+    }
     // The service may be restarting: try again until it answers.
     capsError.value = `the service does not answer (${String(e)}); trying again`;
     setTimeout(loadCapabilities, 1000);
   }
 }
+adoptTokenFromAddress();
 void loadCapabilities();
+
+function TokenForm({ why }: { why: 'missing' | 'refused' }) {
+  const submit = (event: Event) => {
+    event.preventDefault();
+    setToken(String(new FormData(event.currentTarget as HTMLFormElement).get('token') ?? ''));
+    void loadCapabilities();
+  };
+  return html`
+    <section class="panel head" aria-label="service token">
+      <h2>This service needs a token</h2>
+      <p role="alert" data-testid="token-needed">
+        ${why === 'missing'
+          ? 'This service was started with --token-file: every request must carry its token.'
+          : 'The service refused the token this page has: give the one in the file passed to --token-file.'}
+        Open the page as <code>/ui/?token=…</code>, or paste it here; it is kept for this tab only.
+      </p>
+      <form class="start" onSubmit=${submit} aria-label="give the token">
+        <label>token <input name="token" type="password" autocomplete="off" required /></label>
+        <button type="submit">Use token</button>
+      </form>
+    </section>
+  `;
+}
 
 function App() {
   const r = route.value;
@@ -47,17 +80,22 @@ function App() {
       ${capsError.value ? html`<span class="warn" role="status">${capsError.value}</span>` : null}
     </header>
     <main>
-      ${c === null
-        ? html`<p>Loading…</p>`
-        : r.page === 'runs'
-          ? html`<${RunsPage} caps=${c} />`
-          : r.page === 'run'
-            ? html`<${RunPage} key=${r.id} id=${r.id} caps=${c} />`
-            : r.page === 'rollout'
-              ? html`<${RolloutPage} id=${r.id} caps=${c} />`
-              : html`<${ReplayPage} key=${r.id} id=${r.id} />`}
+      ${tokenNeeded.value !== null ? html`<${TokenForm} why=${tokenNeeded.value} />` : c === null ? html`<p>Loading…</p>` : pageOf(r, c)}
     </main>
   `;
+}
+
+function pageOf(r: Route, c: Capabilities) {
+  switch (r.page) {
+    case 'runs':
+      return html`<${RunsPage} caps=${c} />`;
+    case 'run':
+      return html`<${RunPage} key=${r.id} id=${r.id} caps=${c} />`;
+    case 'replay':
+      return html`<${ReplayPage} key=${r.id} id=${r.id} />`;
+    case 'rollout':
+      return html`<${RolloutPage} id=${r.id} caps=${c} />`;
+  }
 }
 
 render(html`<${App} />`, document.getElementById('app')!);

@@ -6,7 +6,7 @@ import type { ModelSource, WorldModel } from '../model/world-model.js';
 import type { Planner } from '../planner/planner.js';
 import type { RunOptions, RunResult } from '../run/session.js';
 import { apiComponents, type ErrorBody } from './api-schema.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, redactToken } from './auth.js';
 import { ModelHost } from './model-host.js';
 import { withMultipartPlans } from './multipart-plan.js';
 import type { ServiceParts } from './parts.js';
@@ -60,7 +60,7 @@ const OPENAPI = {
  * the runs still going and closes the model.
  */
 export async function buildService(options: ServiceOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, routerOptions: { maxParamLength: 300 } });
+  const app = Fastify({ logger: options.logger === true ? { serializers: { req: requestForLog } } : false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, routerOptions: { maxParamLength: 300 } });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -110,6 +110,11 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
     await model.close();
   });
   return app;
+}
+
+/** What the request log keeps of a request: no headers (the token's), and no token in the URL. */
+function requestForLog(request: { method: string; url: string; ip?: string }): Record<string, unknown> {
+  return { method: request.method, url: redactToken(request.url), remoteAddress: request.ip };
 }
 
 /** A run's planner whose every plan waits its turn in the device queues. */

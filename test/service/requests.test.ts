@@ -104,6 +104,31 @@ describe('access', () => {
     }
   });
 
+  it("admits the web view's token cookie for reads from its own origin only, and serves the page itself without a token", async () => {
+    const token = 'y'.repeat(20) + 'secret';
+    const api = await startService({ runsDir: mkdtempSync(join(tmpdir(), 'keystep-serve-cookie-')), model: null, token });
+    const cookie = (t: string) => ({ cookie: `other=1; keystep_token=${encodeURIComponent(t)}` });
+    const host = api.base.slice('http://'.length);
+    try {
+      // The page must load to ask for the token: its files are open, the API behind it is not.
+      expect((await api.request('GET', '/ui/')).status).not.toBe(401);
+      expect((await api.request('GET', '/ui/app.js')).status).not.toBe(401);
+      expect((await api.request('GET', '/uix')).status).toBe(401);
+      expect((await api.request('GET', '/v1/runs', { headers: cookie(token) })).status).toBe(200);
+      expect((await api.request('GET', '/v1/runs', { headers: { ...cookie(token), origin: `http://${host}` } })).status).toBe(200);
+      expect((await api.request('GET', '/v1/runs', { headers: cookie('z'.repeat(26)) })).status).toBe(401);
+      // Another site's page could make the browser send the cookie: not with another Origin, and never for a POST.
+      expect((await api.request('GET', '/v1/runs', { headers: { ...cookie(token), origin: 'http://evil.example' } })).status).toBe(401);
+      expect((await api.request('POST', '/v1/runs/any/abort', { headers: cookie(token) })).status).toBe(401);
+      expect((await api.request('POST', '/v1/runs/any/abort', { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+      // A browser's WebSocket has no header, only the cookie.
+      expect((await refusedUpgrade(`${api.ws}/v1/runs/any/events`, cookie(token))).status).toBe(404);
+      expect((await refusedUpgrade(`${api.ws}/v1/runs/any/events`, { ...cookie(token), origin: 'http://evil.example' })).status).toBe(401);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('keystep serve refuses an address other machines can reach without --token-file', async () => {
     const io = { out: () => undefined, err: () => undefined, tty: false };
     await expect(serveCommand.run(['--host', '0.0.0.0', '--port', '0'], io)).rejects.toThrow(/--token-file/);

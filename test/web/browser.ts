@@ -48,29 +48,33 @@ export function freePort(): Promise<number> {
 export class ServeProcess {
   private child: ChildProcess | null = null;
   readonly base: string;
+  /** Everything the service printed, on stdout and stderr, since it was first started. */
+  output = '';
 
   constructor(
     readonly port: number,
     readonly runsDir: string,
+    /** More flags for serve, e.g. ['--token-file', file]. */
+    readonly flags: readonly string[] = [],
   ) {
     this.base = `http://127.0.0.1:${port}`;
   }
 
-  /** Starts `keystep serve --port <port> --runs <runsDir>` (from source, through tsx) and waits until it listens. */
+  /** Starts `keystep serve --port <port> --runs <runsDir> ...flags` (from source, through tsx) and waits until it listens. */
   async start(): Promise<void> {
     const main = pathToFileURL(join(ROOT, 'src', 'cli', 'main.ts')).href;
     const script = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(process.argv.slice(1));`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'serve', '--port', String(this.port), '--runs', this.runsDir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'serve', '--port', String(this.port), '--runs', this.runsDir, ...this.flags], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    let output = '';
+    const from = this.output.length;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`keystep serve did not start within 30 s:\n${output}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`keystep serve did not start within 30 s:\n${this.output.slice(from)}`)), 30_000);
       const onData = (chunk: Buffer) => {
-        output += String(chunk);
-        if (output.includes('listening on')) {
+        this.output += String(chunk);
+        if (this.output.slice(from).includes('listening on')) {
           clearTimeout(timer);
           resolve();
         }
@@ -79,7 +83,7 @@ export class ServeProcess {
       child.stderr!.on('data', onData);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`keystep serve exited (${code}) before it listened:\n${output}`));
+        reject(new Error(`keystep serve exited (${code}) before it listened:\n${this.output.slice(from)}`));
       });
     });
   }
@@ -93,10 +97,11 @@ export class ServeProcess {
     this.child = null;
   }
 
-  async request(method: string, path: string, json?: unknown): Promise<{ status: number; json: any }> {
+  async request(method: string, path: string, json?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
     const response = await fetch(`${this.base}${path}`, {
       method,
-      ...(json !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) } : {}),
+      headers: { ...headers, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
     });
     const text = await response.text();
     return { status: response.status, json: text === '' ? null : JSON.parse(text) };
