@@ -8,7 +8,7 @@ export interface RemotePlannerOptions {
   url: string;
   /** Bearer token of a service started with --token-file. */
   token?: string;
-  /** Sampling seed of the first draft; each further draft of a run gets the next one. */
+  /** The run's sampling seed: the service derives each draft's seeds from it and the plan version, as a run in-process does. */
   seed?: number;
   /** Gives up on one plan after this long (default 10 minutes: a CPU-only service is slow). */
   timeoutMs?: number;
@@ -21,8 +21,9 @@ export const DEFAULT_REMOTE_TIMEOUT_MS = 600_000;
  * executor, the validator and the robot link; the GPU host draws the plans. The service validates
  * its plan too, but its verdict is not trusted here: the executor validates every draft again before
  * anything is sent. A lost service is a RemotePlannerError, which the executor reports as a planner
- * failure. The API plans from the picture and the history; a redraw after a refused draft gets a new
- * seed rather than the refused issues, which the API does not take.
+ * failure. Each request carries what the in-process planner gets: the picture, the history, the plan
+ * version (past 1 the model samples) and, with a redraw, the refused draft and its issues, so that
+ * the service repairs it from its first error instead of drawing blind.
  */
 export class RemotePlanner implements Planner {
   readonly name = 'remote';
@@ -40,7 +41,11 @@ export class RemotePlanner implements Planner {
       observation: Buffer.from(request.observation).toString('base64'),
       history: [...request.history],
       ...(request.scene !== undefined ? { scene: request.scene } : {}),
-      sampling: { seed: ((this.options.seed ?? 0) + request.version - 1) % 2 ** 31 },
+      sampling: { seed: this.options.seed ?? 0 },
+      version: request.version,
+      ...(request.rejected !== undefined && request.rejected.length > 0 && request.previous !== undefined && request.previous.steps.length > 0
+        ? { refused: { issues: [...request.rejected], steps: request.previous.steps.map(stepOut) } }
+        : {}),
     };
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
@@ -86,6 +91,11 @@ export class RemotePlanner implements Planner {
       })),
     };
   }
+}
+
+/** A step of a draft as the API carries it: the keyframe base64. */
+function stepOut(step: PlanDraft['steps'][number]): NonNullable<PlanBody['refused']>['steps'][number] {
+  return { index: step.index, instruction: step.instruction, ...(step.action !== undefined ? { action: step.action } : {}), keyframe: Buffer.from(step.keyframe).toString('base64') };
 }
 
 function parseJson(text: string): unknown {

@@ -37,6 +37,25 @@ export const Task = z.string().trim().min(1, 'a task needs words, e.g. "fold the
 
 const Seed = z.number().int().min(0).max(2 ** 31 - 1);
 
+/** A step of a draft sent back to the service: its keyframe as base64 PNG, as PlanStepOut answered it. */
+export const PlanStepIn = z.strictObject({
+  index: z.number().int().min(0),
+  instruction: z.string().trim().min(1).max(500),
+  action: Action.optional(),
+  keyframe: Base64Image.describe('the keyframe as the plan answered it, base64 PNG'),
+});
+
+/**
+ * The draft the robot's validator refused last, and why: a run planning through the service sends
+ * it with the redraw, so the model repairs it (keeps the steps before the first error, redraws from
+ * there) as a run planning in-process does (PlanRequest.rejected and .previous).
+ */
+export const RefusedDraft = z.strictObject({
+  issues: z.array(PlanIssue).min(1).max(1000).describe("the validator's issues with the refused draft; its errors decide where the repair starts"),
+  steps: z.array(PlanStepIn).min(1).max(64).describe('the refused draft\'s steps, as this route answered them'),
+});
+export type RefusedDraft = z.infer<typeof RefusedDraft>;
+
 export const PlanBody = z.strictObject({
   robot: RobotRef,
   task: Task,
@@ -55,6 +74,14 @@ export const PlanBody = z.strictObject({
       sampler: z.enum(KEYFRAME_SAMPLERS).optional(),
     })
     .optional(),
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .describe("the plan version this draft becomes in the client's run (default 1); every draft takes the next, a redraw included. Past 1 the model samples instead of decoding greedily, and the seeds follow the version, as in a run planning in-process"),
+  refused: RefusedDraft.optional().describe('with a redraw: the draft the client refused last in this planning round, and its issues'),
 });
 export type PlanBody = z.infer<typeof PlanBody>;
 

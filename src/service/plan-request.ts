@@ -1,6 +1,7 @@
 import type { PlanProgressListener } from '../planner/plan-progress.js';
 import { validateDraft } from '../validate/index.js';
-import type { PlanBody, PlanResponse } from './api-schema.js';
+import type { PlanDraft, PlanRequest } from '../planner/planner.js';
+import type { PlanBody, PlanResponse, RefusedDraft } from './api-schema.js';
 import { decodePicture } from './image-input.js';
 import type { PlanMaker } from './plan-maker.js';
 import type { PlanQueue } from './plan-queue.js';
@@ -17,6 +18,8 @@ export async function servePlan(body: PlanBody, plans: PlanMaker, queue: PlanQue
   const planner = await plans.planner({ seed: body.sampling?.seed ?? 0, ...(body.sampling?.sampler ? { sampler: body.sampling.sampler } : {}) });
   const history = body.history ?? [];
   const scene = body.scene !== undefined ? { scene: body.scene } : {};
+  const version = body.version ?? 1;
+  const refused = body.refused !== undefined ? await refusedDraft(body.refused, version) : {};
   const planned = await queue.run(
     () =>
       planner.plan({
@@ -24,7 +27,8 @@ export async function servePlan(body: PlanBody, plans: PlanMaker, queue: PlanQue
         task: body.task,
         observation,
         history,
-        version: 1,
+        version,
+        ...refused,
         ...scene,
         signal: options.signal,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -54,4 +58,22 @@ export async function servePlan(body: PlanBody, plans: PlanMaker, queue: PlanQue
     validation: { ok: validation.ok, issues: validation.issues, ...(validation.incomplete !== undefined ? { incomplete: validation.incomplete } : {}) },
     timing: { queueMs: planned.queueMs, planMs: planned.runMs, validateMs, device: planned.device },
   };
+}
+
+/**
+ * A refused draft as the planner takes it from a run in-process: its errors as `rejected`, the draft
+ * as `previous`, each keyframe decoded (a 400 naming `body.refused.steps[i].keyframe` when it is no
+ * picture). Only the steps before the first error are kept, so those are the ones that must be good.
+ */
+async function refusedDraft(refused: RefusedDraft, version: number): Promise<Pick<PlanRequest, 'rejected' | 'previous'>> {
+  const steps = await Promise.all(
+    refused.steps.map(async (s, i) => ({
+      index: s.index,
+      instruction: s.instruction,
+      ...(s.action !== undefined ? { action: s.action } : {}),
+      keyframe: await decodePicture(s.keyframe, `body.refused.steps[${i}].keyframe`),
+    })),
+  );
+  const previous: PlanDraft = { id: 'refused', version: Math.max(1, version - 1), backend: 'refused', createdAt: new Date(0).toISOString(), steps };
+  return { rejected: refused.issues, previous };
 }

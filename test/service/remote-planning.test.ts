@@ -1,10 +1,19 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunLog } from '../../src/executor/index.js';
 import { loadProfile } from '../../src/profile/load.js';
+import { OnnxPlanner } from '../../src/model/onnx-planner.js';
+import { WorldModel } from '../../src/model/world-model.js';
+import type { PlanDraft } from '../../src/planner/planner.js';
+import { RemotePlanner } from '../../src/planner/remote-planner.js';
+import type { PlanIssue } from '../../src/schema/index.js';
+import { keyframeGate, stepSubject, textGate } from '../../src/validate/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
+import { SimWorld } from '../../sim/world.js';
 import { cli } from '../helpers/cli.js';
 import { MODEL_DIR } from '../model/fixtures.js';
 import { startService, type TestService } from './service-client.js';
@@ -55,6 +64,51 @@ describe('keystep run --planner: the executor here, the planning in keystep serv
     expect(refused.out).toContain('answered 401');
     expect(refused.out).toContain('--planner-token-file');
   }, 300_000);
+
+  it('a redraw sends the refused draft and its issues: the service repairs it exactly as the planner does in-process', async () => {
+    const api = await service();
+    const profile = loadProfile('aloha-agilex');
+    const observation = new Uint8Array(await new SimWorld({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed: 100_005, missRate: 0 }).observe());
+    const remote = new RemotePlanner({ url: api.base, seed: 9 });
+    const base = { robot: profile, task: 'fold the t-shirt', scene: 'tshirt' as const, observation, history: [] };
+    const first = await remote.plan({ ...base, version: 1 });
+    expect(first.steps.length).toBeGreaterThan(3);
+    // The robot's validator refused the draft's last keyframe: the next draft keeps the steps before it.
+    const last = first.steps.length - 1;
+    const rejected: PlanIssue[] = [{ code: 'keyframe_unchanged', severity: 'error', step: last, message: 'the keyframe shows no change' }];
+    const redraw = { ...base, version: 2, rejected, previous: first };
+    const t0 = performance.now();
+    const repaired = await remote.plan(redraw);
+    console.log(`repair through the service: ${Math.round(performance.now() - t0)} ms`);
+
+    const model = await WorldModel.open({ dir: MODEL_DIR, threads: 1 });
+    let local: PlanDraft;
+    try {
+      local = await new OnnxPlanner(model, { seed: 9, check: keyframeGate(), textCheck: textGate(), stepSubject }).plan(redraw);
+    } finally {
+      await model.close();
+    }
+    // Pixels as digests: toEqual on 900 KB buffers takes a minute.
+    const pixels = async (png: Uint8Array) => createHash('sha256').update(await sharp(png).raw().toBuffer()).digest('hex');
+    const picturesOf = (draft: PlanDraft) => Promise.all(draft.steps.map((s) => pixels(s.keyframe)));
+    expect(repaired.steps.map((s) => s.instruction)).toEqual(local.steps.map((s) => s.instruction));
+    expect(await picturesOf(repaired)).toEqual(await picturesOf(local));
+    // The kept steps are the refused draft's own, keyframes included.
+    expect(repaired.steps.slice(0, last).map((s) => s.instruction)).toEqual(first.steps.slice(0, last).map((s) => s.instruction));
+    expect((await picturesOf(repaired)).slice(0, last)).toEqual((await picturesOf(first)).slice(0, last));
+
+    // A refused draft whose keyframe is no picture is refused, naming it.
+    const bad = await api.request('POST', '/v1/plans', {
+      json: { robot: 'aloha-agilex', task: 'fold the t-shirt', observation: Buffer.from(observation).toString('base64'), version: 2, refused: { issues: rejected, steps: [{ index: 0, instruction: 'tidy the collar', keyframe: 'aGVsbG8=' }] } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.issues).toEqual([{ path: 'body.refused.steps[0].keyframe', message: 'not a PNG or JPEG picture' }]);
+    const empty = await api.request('POST', '/v1/plans', {
+      json: { robot: 'aloha-agilex', task: 'fold the t-shirt', observation: Buffer.from(observation).toString('base64'), refused: { issues: [], steps: [] } },
+    });
+    expect(empty.status).toBe(400);
+    expect(empty.json.issues.map((i: { path: string }) => i.path).sort()).toEqual(['body.refused.issues', 'body.refused.steps']);
+  }, 120_000);
 
   it('keystep demo --planner plans the demo fold through the service', async () => {
     const api = await service();
