@@ -3,16 +3,18 @@ import { signal } from '@preact/signals';
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { ApiError, capabilities, type Capabilities } from './api.js';
+import { PlanPreviewPage } from './plan-preview-page.js';
 import { ReplayPage } from './replay-page.js';
 import { RolloutPage } from './rollout-page.js';
 import { RunPage } from './run-page.js';
 import { RunsPage } from './runs-page.js';
 import { adoptTokenFromAddress, hasToken, setToken } from './token.js';
 
-/** `#/`, `#/runs/<id>`, `#/runs/<id>/replay`, `#/rollouts[/<id>]`: hash routes, so the service serves one page. */
-type Route = { page: 'runs' } | { page: 'run'; id: string } | { page: 'replay'; id: string } | { page: 'rollout'; id: string | null };
+/** `#/`, `#/runs/<id>`, `#/runs/<id>/replay`, `#/rollouts[/<id>]`, `#/plan`: hash routes, so the service serves one page. */
+type Route = { page: 'runs' } | { page: 'run'; id: string } | { page: 'replay'; id: string } | { page: 'rollout'; id: string | null } | { page: 'plan' };
 
 function routeOf(hash: string): Route {
+  if (hash === '#/plan') return { page: 'plan' };
   const rollout = /^#\/rollouts(?:\/([^/]+))?$/.exec(hash);
   if (rollout) return { page: 'rollout', id: rollout[1] ? decodeURIComponent(rollout[1]) : null };
   const m = /^#\/runs\/([^/]+)(\/replay)?$/.exec(hash);
@@ -76,7 +78,7 @@ function App() {
   return html`
     <header class="top">
       <a href="#/" class="brand">keystep</a>
-      <nav><a href="#/">Runs</a> <a href="#/rollouts">Rollouts</a></nav>
+      <nav><a href="#/">Runs</a> <a href="#/rollouts">Rollouts</a> <a href="#/plan">Plan preview</a></nav>
       ${capsError.value ? html`<span class="warn" role="status">${capsError.value}</span>` : null}
     </header>
     <main>
@@ -95,6 +97,8 @@ function pageOf(r: Route, c: Capabilities) {
       return html`<${ReplayPage} key=${r.id} id=${r.id} />`;
     case 'rollout':
       return html`<${RolloutPage} id=${r.id} caps=${c} />`;
+    case 'plan':
+      return html`<${PlanPreviewPage} caps=${c} />`;
   }
 }
 

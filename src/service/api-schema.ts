@@ -72,6 +72,13 @@ export const PlanBody = z.strictObject({
     .strictObject({
       seed: Seed.optional(),
       sampler: z.enum(KEYFRAME_SAMPLERS).optional(),
+      passes: z
+        .number()
+        .int()
+        .min(1)
+        .max(16)
+        .optional()
+        .describe('DiDA forward passes per keyframe (default 2); /v1/plans/stream sends a picture after each. Not for the ar sampler or a model worker'),
     })
     .optional(),
   version: z

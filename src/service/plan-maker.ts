@@ -8,6 +8,8 @@ import { WorkerPlanner } from './worker-planner.js';
 export interface PlannerChoice {
   seed: number;
   sampler?: KeyframeSampler;
+  /** DiDA passes per keyframe; undefined: the model's default. */
+  passes?: number;
 }
 
 /** Makes the planner one request to /v1/plans or /v1/plans/stream plans with. */
@@ -22,15 +24,15 @@ export interface PlanMaker {
 export function embeddedPlans(model: ModelHost): PlanMaker {
   return {
     name: 'onnx',
-    async planner({ seed, sampler }) {
-      return new OnnxPlanner(await model.model(), { seed, check: keyframeGate(), textCheck: textGate(), stepSubject, ...(sampler ? { sampler } : {}) });
+    async planner({ seed, sampler, passes }) {
+      return new OnnxPlanner(await model.model(), { seed, check: keyframeGate(), textCheck: textGate(), stepSubject, ...(sampler ? { sampler } : {}), ...(passes !== undefined ? { passes } : {}) });
     },
   };
 }
 
 /**
  * A model worker at `url` (keystep serve --worker): one connection for every request, which the plan
- * queue hands it one at a time. The worker decodes as it does; seed and sampler are not its to take.
+ * queue hands it one at a time. The worker decodes as it does; seed, sampler and passes are not its to take.
  */
 export function workerPlans(url: string): PlanMaker {
   const planner = new WorkerPlanner(url);

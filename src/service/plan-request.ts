@@ -15,7 +15,12 @@ import { resolveRobot } from './robot-ref.js';
 export async function servePlan(body: PlanBody, plans: PlanMaker, queue: PlanQueue, options: { signal: AbortSignal; onProgress?: PlanProgressListener }): Promise<PlanResponse> {
   const { profile } = resolveRobot(body.robot);
   const observation = await decodePicture(body.observation, 'body.observation');
-  const planner = await plans.planner({ seed: body.sampling?.seed ?? 0, ...(body.sampling?.sampler ? { sampler: body.sampling.sampler } : {}) });
+  const sampling = body.sampling;
+  const planner = await plans.planner({
+    seed: sampling?.seed ?? 0,
+    ...(sampling?.sampler ? { sampler: sampling.sampler } : {}),
+    ...(sampling?.passes !== undefined ? { passes: sampling.passes } : {}),
+  });
   const history = body.history ?? [];
   const scene = body.scene !== undefined ? { scene: body.scene } : {};
   const version = body.version ?? 1;

@@ -43,6 +43,8 @@ describe('bad requests get a 4xx that names the field', () => {
     ['a truncated PNG', 'POST', '/v1/plans', plan({ observation: 'iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAA' }), 400, 'body.observation'],
     ['a bad history entry', 'POST', '/v1/plans', plan({ history: [{ stepIndex: -1, attempt: 0, instruction: 'x', status: 'done' }] }), 400, 'body.history[0].stepIndex'],
     ['a bad sampler', 'POST', '/v1/plans', plan({ sampling: { sampler: 'beam' } }), 400, 'body.sampling.sampler'],
+    ['no DiDA passes', 'POST', '/v1/plans', plan({ sampling: { passes: 0 } }), 400, 'body.sampling.passes'],
+    ['too many DiDA passes', 'POST', '/v1/plans', plan({ sampling: { passes: 17 } }), 400, 'body.sampling.passes'],
     ['a rosbridge that is not a ws URL', 'POST', '/v1/runs', { robot: 'aloha-agilex', task: 'x', rosbridge: 'http://x' }, 400, 'body.rosbridge'],
     ['an unknown backend', 'POST', '/v1/runs', { robot: 'aloha-agilex', task: 'x', rosbridge: 'ws://x', backend: 'gpt' }, 400, 'body.backend'],
     ['a run id with a slash', 'POST', '/v1/runs', { robot: 'aloha-agilex', task: 'x', rosbridge: 'ws://x', runId: '../x' }, 400, 'body.runId'],
