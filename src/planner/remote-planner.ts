@@ -33,6 +33,11 @@ export class RemotePlanner implements Planner {
     this.endpoint = new URL('/v1/plans', options.url).toString();
   }
 
+  /** The same service for a run with another seed (a rollout's episode i plans with seed + i). */
+  withSeed(seed: number): RemotePlanner {
+    return new RemotePlanner({ ...this.options, seed });
+  }
+
   async plan(request: PlanRequest): Promise<PlanDraft> {
     const body: PlanBody = {
       // The whole profile, so a robot the service has no file for plans as well as a shipped one.

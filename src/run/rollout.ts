@@ -57,6 +57,12 @@ export interface RolloutSettings {
 
 export interface RolloutOptions extends RolloutSettings {
   runsDir: string;
+  /**
+   * Plans every episode through the planner this makes for the episode's seed (a RemotePlanner on a
+   * keystep serve) instead of the backend's own; no model is opened here then. Not a setting: a
+   * queue worker plans with its own flags.
+   */
+  planner?: (seed: number) => Planner;
   /** The onnx backend's model directory and devices (default: the shipped models/ on the CPU). */
   model?: ModelSource;
   /** Called after every episode, for a progress bar. */
@@ -114,6 +120,8 @@ export interface EpisodeRig {
   /** The rollout's name, in the sheet's title. */
   name: string;
   signal?: AbortSignal | undefined;
+  /** RolloutOptions.planner: the episode plans through this instead of the backend's planner. */
+  planner?: ((seed: number) => Planner) | undefined;
 }
 
 /** The run id (and folder) of episode i: ep0000, ep0001... */
@@ -129,7 +137,7 @@ export function episodeRunId(index: number): string {
  * Undefined when `signal` aborted it.
  */
 export async function runEpisode(settings: RolloutSettings, index: number, rig: EpisodeRig): Promise<EpisodeSummary | undefined> {
-  const { robot, model, dir, name, signal } = rig;
+  const { robot, model, dir, name, signal, planner } = rig;
   const seed = settings.seed + index;
   robot.reset(seed, settings.task);
   const latencies: number[] = [];
@@ -146,6 +154,7 @@ export async function runEpisode(settings: RolloutSettings, index: number, rig: 
     ...(settings.replan ? {} : { maxReplans: 0 }),
     ...(settings.partialPlans !== undefined ? { partialPlans: settings.partialPlans } : {}),
     ...(model ? { modelOptions: { model, ...decodingOptions(settings) } } : {}),
+    ...(planner ? { planner: planner(seed) } : {}),
     wrapPlanner: (p) => timedPlanner(p, (ms) => latencies.push(ms)),
     ...(signal ? { signal } : {}),
   });
@@ -212,14 +221,14 @@ export async function rollout(options: RolloutOptions): Promise<{ result: Rollou
   const robot = await startSimRobot(options);
   const episodes: EpisodeSummary[] = [];
   let interrupted = false;
-  const model = await openRolloutModel(options, options.model);
+  const model = options.planner ? undefined : await openRolloutModel(options, options.model);
   try {
     for (let i = 0; i < options.episodes; i++) {
       if (options.signal?.aborted) {
         interrupted = true;
         break;
       }
-      const summary = await runEpisode(options, i, { robot, model, dir, name, signal: options.signal });
+      const summary = await runEpisode(options, i, { robot, model, dir, name, signal: options.signal, planner: options.planner });
       if (!summary) {
         interrupted = true;
         break;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -109,6 +109,35 @@ describe('keystep run --planner: the executor here, the planning in keystep serv
     expect(empty.status).toBe(400);
     expect(empty.json.issues.map((i: { path: string }) => i.path).sort()).toEqual(['body.refused.issues', 'body.refused.steps']);
   }, 120_000);
+
+  it('keystep rollout --planner plans its episodes through the service: the same episodes as planned in-process', async () => {
+    const api = await service();
+    const args = ['rollout', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--episodes', '2', '--seed', '100000', '--json'];
+    const remoteRuns = mkdtempSync(join(tmpdir(), 'keystep-remote-rollout-'));
+    const remote = await cli(...args, '--planner', api.base, '--runs', remoteRuns);
+    expect(remote.code, remote.err).toBe(0);
+    const local = await cli(...args, '--runs', mkdtempSync(join(tmpdir(), 'keystep-local-rollout-')));
+    expect(local.code, local.err).toBe(0);
+    const figures = (out: string) => {
+      const { episodes, successes, steps, misses, replans } = JSON.parse(out) as Record<string, number>;
+      return { episodes, successes, steps, misses, replans };
+    };
+    expect(figures(remote.out)).toEqual(figures(local.out));
+    expect(figures(remote.out).episodes).toBe(2);
+    // Every plan of both episodes came from the service.
+    const [rolloutDir] = readdirSync(remoteRuns);
+    const plans = ['ep0000', 'ep0001'].flatMap((ep) => eventsOf(join(remoteRuns, rolloutDir!), ep).filter((e) => e.type === 'plan_created'));
+    expect(plans.length).toBeGreaterThanOrEqual(2);
+    for (const p of plans) expect(p.type === 'plan_created' && p.plan.backend).toBe('remote:onnx');
+    expect((await api.request('GET', '/readyz')).json.devices[0].served).toBe(plans.length);
+
+    // Flags for planning here do not go with --planner.
+    for (const flag of [['--backend', 'oracle'], ['--queue', 'redis://127.0.0.1:6379'], ['--missed-draws', '4']]) {
+      const refused = await cli(...args, '--planner', api.base, ...flag);
+      expect(refused.code, flag[0]).toBe(2);
+      expect(refused.err).toContain(`${flag[0]} is for planning in this process`);
+    }
+  }, 300_000);
 
   it('keystep demo --planner plans the demo fold through the service', async () => {
     const api = await service();

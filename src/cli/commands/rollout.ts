@@ -10,6 +10,7 @@ import { UsageError } from '../../errors/usage-error.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
+import { plannerFlags } from '../planner-flags.js';
 import { progressBar } from '../progress.js';
 import { defaultTask } from './sheet.js';
 
@@ -44,6 +45,10 @@ ${modelFlagsHelp(22)}
   --whole-plans       fail an episode when no draft of a plan passes validation, instead of running
                       the validated steps before the first refused one and planning again after them
   --runs <dir>        where run logs go (default runs)
+  --planner <url>     plan every episode through a running keystep serve (http://host:port, its
+                      embedded model; episode i with seed s + i) instead of in this process; not
+                      with --backend, --queue or the onnx decoding flags above
+  --planner-token-file <file>  the service's bearer token, for --planner
   --queue <url>       run the episodes on queue workers (keystep worker) through Redis instead of in
                       this process: redis://host:6379. Same summary.json, summary.png and episode
                       folders; --model/--devices are then the workers' own flags
@@ -83,6 +88,8 @@ export const rolloutCommand: Command = {
       runs: { type: 'string' },
       queue: { type: 'string' },
       attempts: { type: 'string' },
+      planner: { type: 'string' },
+      'planner-token-file': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) {
@@ -93,6 +100,12 @@ export const rolloutCommand: Command = {
     const scene = choiceFlag('rollout', 'scene', values.scene, SceneId.options);
     const episodes = intFlag('rollout', 'episodes', values.episodes, 10, { min: 1, max: 100_000 });
     const json = values.json === true;
+    const remote = plannerFlags('rollout', values);
+    if (remote) {
+      // The service plans with its own model and decoding: a flag meant for this process would be dropped.
+      const local = (['backend', 'queue', 'sampler', 'keep-bias', 'missed-keep-bias', 'missed-draws', 'put-off', 'model', 'devices'] as const).find((f) => values[f] !== undefined);
+      if (local !== undefined) throw new UsageError(`--${local} is for planning in this process; with --planner the service plans (with its embedded model and its own flags)`, 'rollout');
+    }
     const interrupt = interruptSignal(() => io.err('interrupted: aborting the episode in flight...'));
     let lastDraw = 0;
     let successes = 0;
@@ -143,6 +156,7 @@ export const rolloutCommand: Command = {
           : await rollout({
               ...settings,
               model: modelFlags('rollout', values),
+              ...(remote ? { planner: (seed: number) => remote.withSeed(seed) } : {}),
               runsDir,
               signal: interrupt.signal,
               onEpisode: (done, episode) => {
@@ -164,6 +178,7 @@ export const rolloutCommand: Command = {
             `replans       ${result.replans}`,
             `plan latency  p50 ${result.planLatencyMs.p50} ms, p95 ${result.planLatencyMs.p95} ms`,
             `wall time     ${result.wallS} s`,
+            ...(remote ? [`planner       keystep serve at ${values.planner}`] : []),
             ...(result.failed ? [`failed        ${result.failed} episodes crashed on every attempt (summary.json, failed)`] : []),
             `summary       ${dir}/summary.png`,
             ...(result.interrupted ? [`interrupted   after ${result.episodes} of ${episodes} episodes`] : []),
