@@ -47,7 +47,7 @@ ${modelFlagsHelp(22)}
   --runs <dir>        where run logs go (default runs)
   --planner <url>     plan every episode through a running keystep serve (http://host:port, its
                       embedded model; episode i with seed s + i) instead of in this process; not
-                      with --backend, --queue or the onnx decoding flags above
+                      with --backend, --queue, --model, --devices or the onnx decoding flags above
   --planner-token-file <file>  the service's bearer token, for --planner
   --queue <url>       run the episodes on queue workers (keystep worker) through Redis instead of in
                       this process: redis://host:6379. Same summary.json, summary.png and episode
