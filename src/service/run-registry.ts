@@ -36,8 +36,8 @@ export interface RunLaunch {
 export interface RunRegistryOptions {
   /** --runs: every run the service starts or lists is a directory right under it. */
   runsDir: string;
-  /** What a run gets from the service besides its request: the shared model and the plan queue. */
-  prepare: (backend: BackendName) => Promise<Pick<RunOptions, 'modelOptions' | 'wrapPlanner'>>;
+  /** What a run gets from the service besides its request: the shared model (or --worker's planner) and the plan queue. */
+  prepare: (backend: BackendName) => Promise<Pick<RunOptions, 'modelOptions' | 'wrapPlanner' | 'planner'>>;
   /** How a run is carried out; `runTask`, the same code path as `keystep run`. */
   launch?: (options: RunOptions) => Promise<RunResult>;
 }
@@ -178,6 +178,7 @@ export class RunRegistry {
         ...(launch.connectTimeoutMs !== undefined ? { connectTimeoutMs: launch.connectTimeoutMs } : {}),
         modelOptions: { ...prepared.modelOptions, ...(launch.sampler ? { sampler: launch.sampler } : {}) },
         ...(prepared.wrapPlanner ? { wrapPlanner: prepared.wrapPlanner } : {}),
+        ...(prepared.planner ? { planner: prepared.planner } : {}),
       });
     } catch (error) {
       // A start that never logged anything leaves no run behind (an empty log would list as unreadable).
@@ -229,6 +230,7 @@ export class RunRegistry {
         ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
         ...(prepared.modelOptions ? { modelOptions: prepared.modelOptions } : {}),
         ...(prepared.wrapPlanner ? { wrapPlanner: prepared.wrapPlanner } : {}),
+        ...(prepared.planner ? { planner: prepared.planner } : {}),
       });
     } finally {
       this.starting.delete(id);

@@ -72,18 +72,22 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
 
   const model = new ModelHost(options.model, options.openModel);
   const queue = new PlanQueue(model.devices);
+  const plans = options.worker !== undefined ? workerPlans(options.worker) : embeddedPlans(model);
   const runs = new RunRegistry({
     runsDir: options.runsDir,
     ...(options.launch ? { launch: options.launch } : {}),
     // Runs planning with the model share it with /v1/plans and wait in the same device queues.
     prepare: async (backend) => {
       if (backend === 'oracle') return {};
+      const wrapPlanner = (planner: Planner) => queued(planner, queue);
+      // With --worker, the model is the worker's: an onnx run plans through it as /v1/plans does.
+      if (options.worker !== undefined && backend === 'onnx') return { planner: await plans.planner({ seed: 0 }), wrapPlanner };
       const shared = await model.model();
-      return { modelOptions: { model: shared }, wrapPlanner: (planner) => queued(planner, queue) };
+      return { modelOptions: { model: shared }, wrapPlanner };
     },
   });
   const rollouts = new RolloutRegistry({ runsDir: options.runsDir, model: options.model });
-  const parts: ServiceParts = { model, plans: options.worker !== undefined ? workerPlans(options.worker) : embeddedPlans(model), queue, runs, rollouts };
+  const parts: ServiceParts = { model, plans, queue, runs, rollouts };
 
   const zodDocument = createJsonSchemaTransformObject({ schemaRegistry: apiComponents });
   await app.register(swagger, {

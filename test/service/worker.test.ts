@@ -44,7 +44,10 @@ describe.skipIf(!hasPython)('keystep serve --worker with models/reference_worker
     base = /listening on (http:\/\/\S+?);/.exec(serve.stdout)![1]!;
     observation = new Uint8Array(await new SimWorld({ profile: loadProfile('aloha-agilex'), scene: 'tshirt', task: 'fold the t-shirt', seed: 100_003, missRate: 0 }).observe());
   });
+  const sims: CliProcess[] = [];
   afterAll(async () => {
+    for (const sim of sims) sim.interrupt();
+    await Promise.all(sims.map((s) => s.exited));
     serve?.interrupt();
     await serve?.exited;
     worker?.kill('SIGTERM');
@@ -95,4 +98,35 @@ describe.skipIf(!hasPython)('keystep serve --worker with models/reference_worker
       await model.close();
     }
   });
+
+  it('a run started with POST /v1/runs plans through the worker against keystep sim: every plan is the worker\'s, the robot executed the steps sent', async () => {
+    const sim = new CliProcess(['sim', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--seed', '100003', '--step-ms', '20', '--port', '0']);
+    sims.push(sim);
+    await sim.waitFor(/rosbridge (ws:\/\/\S+)/);
+    const rosbridge = /rosbridge (ws:\/\/\S+)/.exec(sim.stdout)![1]!;
+    const started = await fetch(`${base}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ robot: 'aloha-agilex', task: 'fold the t-shirt', rosbridge, runId: 'via-worker', limits: { maxReplans: 3 } }),
+    });
+    expect(started.status, await started.clone().text()).toBe(201);
+    let state = 'running';
+    for (const deadline = Date.now() + 240_000; state === 'running' && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      state = ((await (await fetch(`${base}/v1/runs/via-worker`)).json()) as { run: { state: string } }).run.state;
+    }
+    expect(state).toBe('finished');
+    const events = (await (await fetch(`${base}/v1/runs/via-worker/events.jsonl`)).text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; plan?: { backend: string }; stepId?: string; instruction?: string; report?: { outcome: string } });
+    const plans = events.filter((e) => e.type === 'plan_created');
+    expect(plans.length).toBeGreaterThan(0);
+    expect(plans.map((p) => p.plan!.backend)).toEqual(plans.map(() => 'worker'));
+    const sent = events.filter((e) => e.type === 'step_dispatched').map((e) => `${e.stepId} "${e.instruction}"`);
+    expect(sent.length).toBeGreaterThan(0);
+    const executed = [...sim.stdout.matchAll(/^\[sim\] step (\S+ ".*"): \w+/gm)].map((m) => m[1]);
+    expect(executed).toEqual(sent);
+    console.log(`a T-shirt run through the worker: ${events.at(-1)!.report!.outcome}, ${plans.length} plans, ${sent.length} steps`);
+  }, 300_000);
 });
