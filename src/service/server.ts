@@ -78,7 +78,8 @@ export async function buildService(options: ServiceOptions): Promise<FastifyInst
     ...(options.launch ? { launch: options.launch } : {}),
     // Runs planning with the model share it with /v1/plans and wait in the same device queues.
     prepare: async (backend) => {
-      if (backend === 'oracle') return {};
+      // The oracle and its palette-codec twin plan from the sim's state, with no model.
+      if (backend === 'oracle' || backend === 'oracle-pal') return {};
       const wrapPlanner = (planner: Planner) => queued(planner, queue);
       // With --worker, the model is the worker's: an onnx run plans through it as /v1/plans does.
       if (options.worker !== undefined && backend === 'onnx') return { planner: await plans.planner({ seed: 0 }), wrapPlanner };

@@ -112,6 +112,15 @@ describe('runs through the service, against keystep sim', () => {
     expect(twice.json.issues).toEqual([{ path: 'body.runId', message: 'already exists' }]);
   });
 
+  it('runs oracle-pal without an embedded model, as the oracle', async () => {
+    const robot = await simRobot(4, 20);
+    const api = await service(mkdtempSync(join(tmpdir(), 'keystep-serve-pal-')));
+    const started = await api.request('POST', '/v1/runs', { json: { robot: 'aloha-agilex', task: 'fold the t-shirt', rosbridge: robot.url, backend: 'oracle-pal', runId: 'pal-1' } });
+    expect(started.status, started.text).toBe(201);
+    const stream = await collectEvents(`${api.ws}/v1/runs/pal-1/events`, { timeoutMs: 60_000 });
+    expect(JSON.parse(stream.frames.at(-1)!)).toMatchObject({ type: 'finished', report: { outcome: 'succeeded' } });
+  });
+
   it('aborts a run: the step in flight is cancelled on the robot and the run ends as aborted', async () => {
     const robot = await simRobot(2, 600);
     const api = await service(mkdtempSync(join(tmpdir(), 'keystep-serve-abort-')));
