@@ -29,6 +29,27 @@ ${modelFlagsHelp(24)}
   --openapi             print the OpenAPI document and exit
   -h, --help            this text
 
+Routes (/openapi.json describes each; a test holds this list to the server's route table):
+  GET  /healthz, GET /readyz                  liveness; readiness (model, device queues, runs)
+  POST /v1/plans                              a plan from one picture (JSON with base64, or multipart)
+  GET  /v1/plans/stream                       WebSocket: the same plan, step by step, pass by pass
+  POST /v1/runs                               start a run against a robot behind rosbridge
+  GET  /v1/runs                               every run under --runs
+  GET  /v1/runs/{id}                          a run's state, report and steps so far
+  POST /v1/runs/{id}/abort                    cancel the step in flight; the run ends as aborted
+  POST /v1/runs/{id}/pause                    send nothing new until resumed
+  POST /v1/runs/{id}/resume                   go on after a pause, or continue an interrupted run
+  POST /v1/runs/{id}/approve                  let the plan or step the run waits for go to the robot
+  POST /v1/runs/{id}/reject                   refuse it: the run replans with the note, or ends
+  GET  /v1/runs/{id}/events.jsonl             the run's log as written
+  GET  /v1/runs/{id}/events                   WebSocket: the log's records, live (?since=<seq>)
+  GET  /v1/runs/{id}/files/{name}             a plan version, keyframe or observation the log names
+  POST /v1/rollouts                           start a rollout against a keystep sim the service starts
+  GET  /v1/rollouts/{id}                      a rollout's progress and, once finished, its result
+  GET  /v1/rollouts/{id}/episodes/{episode}/sheet.png  an episode's contact sheet
+  GET  /openapi.json                          the OpenAPI document
+  GET  /                                      the web view (redirects to /ui/)
+
 Exit codes: 0 stopped by Ctrl-C/SIGTERM, 2 bad flags, 3 unreadable token file, 4 port taken.`;
 
 export const serveCommand: Command = {
