@@ -62,7 +62,7 @@ function TokenForm({ why }: { why: 'missing' | 'refused' }) {
         ${why === 'missing'
           ? 'This service was started with --token-file: every request must carry its token.'
           : 'The service refused the token this page has: give the one in the file passed to --token-file.'}
-        Open the page as <code>/ui/?token=…</code>, or paste it here; it is kept for this tab only.
+        Open the page as <code>/ui/?token=…</code>, or paste it here; this browser keeps it until it closes.
       </p>
       <form class="start" onSubmit=${submit} aria-label="give the token">
         <label>token <input name="token" type="password" autocomplete="off" required /></label>

@@ -63,12 +63,12 @@ export function PlanPreviewPage({ caps }: { caps: Capabilities }) {
       <h2>Plan preview</h2>
       <p>The embedded model plans a task from one picture; each keyframe appears pass by pass as DiDA fills it in. Nothing is sent to a robot.</p>
       <form class="start" onSubmit=${start} aria-label="preview a plan">
-        <label>robot <input name="robot" required value="aloha-agilex" /></label>
+        <label>robot <input name="robot" required defaultValue="aloha-agilex" /></label>
         <label>scene <select name="scene"><option value="">from the task</option>${['tshirt', 'table'].map((s) => html`<option value=${s}>${s}</option>`)}</select></label>
-        <label>task <input name="task" required value="fold the t-shirt" /></label>
+        <label>task <input name="task" required defaultValue="fold the t-shirt" /></label>
         <label>observation <input name="observation" type="file" accept="image/png,image/jpeg" required /></label>
-        <label>seed <input name="seed" type="number" min="0" value="0" required /></label>
-        <label>DiDA passes <input name="passes" type="number" min="1" max="16" value="4" required /></label>
+        <label>seed <input name="seed" type="number" min="0" defaultValue="0" required /></label>
+        <label>DiDA passes <input name="passes" type="number" min="1" max="16" defaultValue="4" required /></label>
         <button type="submit" disabled=${p.state === 'connecting' || p.state === 'drawing'}>Draw plan</button>
       </form>
       <p data-testid="preview-status" class=${p.state === 'failed' ? 'error' : ''} role="status">${statusOf(p)}</p>

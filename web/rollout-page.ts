@@ -10,16 +10,29 @@ const POLL_MS = 500;
 /** `keystep rollout` from the browser: the form that starts one and, once started, its figures as episodes finish. */
 export function RolloutPage({ id, caps }: { id: string | null; caps: Capabilities }) {
   if (!caps.rollouts) return html`<section class="panel head"><p class="warn">This service has no rollouts (POST /v1/rollouts is missing).</p></section>`;
+  const intro = html`<p>Episodes of a task against a <code>keystep sim</code> the service starts, as <code>keystep rollout</code> runs them; success is the simulator's verdict.</p>`;
+  if (id === null) {
+    return html`
+      <section class="panel head">
+        <h2>Start a rollout</h2>
+        ${intro}
+        <${RolloutForm} caps=${caps} />
+      </section>
+    `;
+  }
   return html`
+    <${RolloutView} key=${id} id=${id} />
     <section class="panel head">
-      <h2>Start a rollout</h2>
-      <p>Episodes of a task against a <code>keystep sim</code> the service starts, as <code>keystep rollout</code> runs them; success is the simulator's verdict.</p>
-      <${RolloutForm} caps=${caps} />
+      <details>
+        <summary>Start another rollout</summary>
+        ${intro}
+        <${RolloutForm} caps=${caps} />
+      </details>
     </section>
-    ${id === null ? null : html`<${RolloutView} key=${id} id=${id} />`}
   `;
 }
 
+/** Its inputs take defaultValue: a re-render (a new rollout shown) must not put the defaults back over what was typed. */
 function RolloutForm({ caps }: { caps: Capabilities }) {
   const error = useSignal<string | null>(null);
   const busy = useSignal(false);
@@ -50,12 +63,12 @@ function RolloutForm({ caps }: { caps: Capabilities }) {
   const { scenes, backends } = caps.rolloutForm;
   return html`
     <form class="start" onSubmit=${submit} aria-label="start a rollout">
-      <label>robot <input name="robot" required value="aloha-agilex" /></label>
+      <label>robot <input name="robot" required defaultValue="aloha-agilex" /></label>
       <label>scene <select name="scene">${scenes.map((s) => html`<option value=${s}>${s}</option>`)}</select></label>
-      <label>task <input name="task" required value="fold the t-shirt" /></label>
-      <label>episodes <input name="episodes" type="number" min="1" max="1000" required value="10" /></label>
-      <label>seed <input name="seed" type="number" min="0" required value="0" /></label>
-      <label>miss rate <input name="missRate" type="number" min="0" max="1" step="0.01" required value="0.15" /></label>
+      <label>task <input name="task" required defaultValue="fold the t-shirt" /></label>
+      <label>episodes <input name="episodes" type="number" min="1" max="1000" required defaultValue="10" /></label>
+      <label>seed <input name="seed" type="number" min="0" required defaultValue="0" /></label>
+      <label>miss rate <input name="missRate" type="number" min="0" max="1" step="0.01" required defaultValue="0.15" /></label>
       <label>backend
         <select name="backend">${backends.map((b) => html`<option value=${b} selected=${b === 'oracle'}>${b}</option>`)}</select>
       </label>
@@ -70,7 +83,7 @@ function RolloutView({ id }: { id: string }) {
   const status = useSignal<RolloutStatus | null>(null);
   const error = useSignal<string | null>(null);
   useSignalEffect(() => {
-    let stop = false;
+    let closed = false;
     let timer: ReturnType<typeof setTimeout>;
     const poll = async () => {
       try {
@@ -80,11 +93,11 @@ function RolloutView({ id }: { id: string }) {
         error.value = e instanceof ApiError && e.status === 404 ? e.message : `cannot read the rollout: ${String(e)}; trying again`;
         if (e instanceof ApiError && e.status === 404) return;
       }
-      if (!stop && (status.value === null || status.value.rollout.state === 'running')) timer = setTimeout(poll, POLL_MS);
+      if (!closed && (status.value === null || status.value.rollout.state === 'running')) timer = setTimeout(poll, POLL_MS);
     };
     void poll();
     return () => {
-      stop = true;
+      closed = true;
       clearTimeout(timer);
     };
   });
@@ -96,7 +109,7 @@ function RolloutView({ id }: { id: string }) {
   return html`
     <section class="panel head" aria-label="rollout">
       <h2>Rollout <span data-testid="rollout-id">${rollout.id}</span></h2>
-      <p>${rollout.robot} · ${rollout.scene} · “${rollout.task}” · ${rollout.backend} · <strong class=${`state ${rollout.state}`} data-testid="rollout-state">${rollout.state}</strong>
+      <p>${rollout.robot} · ${rollout.scene} · “${rollout.task}” · ${rollout.backend} · ${progress.episodes} episodes from seed ${rollout.seed} · miss rate ${rollout.missRate} · <strong class=${`state ${rollout.state}`} data-testid="rollout-state">${rollout.state}</strong>
         ${rollout.error ? html` <span class="error">${rollout.error}</span>` : null}</p>
       ${error.value ? html`<p class="warn" role="status">${error.value}</p>` : null}
       <div class="progress">
@@ -141,7 +154,10 @@ const MAX_EPISODE_BARS = 60;
 
 interface Bar {
   label: string;
+  /** Steps done (per episode) or episodes (histogram): the bar's solid part. */
   value: number;
+  /** Steps missed, stacked on top (per episode only). */
+  missed: number;
   tone: 'ok' | 'bad' | 'count';
   title: string;
 }
@@ -149,12 +165,13 @@ interface Bar {
 function barsOf(episodes: readonly EpisodeSummary[]): { bars: Bar[]; axis: string } {
   if (episodes.length <= MAX_EPISODE_BARS) {
     return {
-      axis: 'steps done, per episode (green: succeeded)',
+      axis: 'steps done per episode (green: succeeded, red: failed), missed steps stacked above (orange)',
       bars: episodes.map((e) => ({
         label: String(e.episode),
         value: e.doneSteps,
+        missed: e.misses,
         tone: e.success ? 'ok' : 'bad',
-        title: `episode ${e.episode} (seed ${e.seed}): ${e.doneSteps} steps done, ${e.success ? 'succeeded' : (e.reason ?? e.outcome)}`,
+        title: `episode ${e.episode} (seed ${e.seed}): ${e.doneSteps} steps done, ${e.misses} missed, ${e.success ? 'succeeded' : (e.reason ?? e.outcome)}`,
       })),
     };
   }
@@ -163,7 +180,7 @@ function barsOf(episodes: readonly EpisodeSummary[]): { bars: Bar[]; axis: strin
     axis: 'episodes by steps done',
     bars: Array.from({ length: most + 1 }, (_, k) => {
       const n = episodes.filter((e) => e.doneSteps === k).length;
-      return { label: String(k), value: n, tone: 'count' as const, title: `${n} episode(s) with ${k} steps done` };
+      return { label: String(k), value: n, missed: 0, tone: 'count' as const, title: `${n} episode(s) with ${k} steps done` };
     }),
   };
 }
@@ -172,22 +189,27 @@ function StepsChart({ episodes }: { episodes: readonly EpisodeSummary[] }) {
   if (episodes.length === 0) return html`<p>No episode yet.</p>`;
   const { bars, axis } = barsOf(episodes);
   const W = 480;
-  const H = 160;
+  const H = 180;
   const top = 14;
   const bottom = 18;
-  const max = Math.max(1, ...bars.map((b) => b.value));
+  const max = Math.max(1, ...bars.map((b) => b.value + b.missed));
+  const scale = (n: number) => ((H - top - bottom) * n) / max;
   const bw = W / bars.length;
   const labelEvery = Math.ceil(bars.length / 20);
   return html`
     <svg data-testid="steps-chart" viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${axis} class="chart">
       <line x1="0" x2=${W} y1=${H - bottom} y2=${H - bottom} class="axis" />
       ${bars.map((b, i) => {
-        const h = ((H - top - bottom) * b.value) / max;
+        const h = scale(b.value);
+        const m = scale(b.missed);
         const x = i * bw + bw * 0.12;
+        const w = bw * 0.76;
         return html`<g>
-          <rect data-testid="bar" data-value=${b.value} class=${`bar ${b.tone}`} x=${x} y=${H - bottom - h} width=${bw * 0.76} height=${h}><title>${b.title}</title></rect>
-          ${bw >= 14 ? html`<text x=${x + bw * 0.38} y=${H - bottom - h - 3} class="value">${b.value}</text>` : null}
-          ${i % labelEvery === 0 ? html`<text x=${x + bw * 0.38} y=${H - 4} class="tick">${b.label}</text>` : null}
+          <title>${b.title}</title>
+          <rect data-testid="bar" data-value=${b.value} class=${`bar ${b.tone}`} x=${x} y=${H - bottom - h} width=${w} height=${h} />
+          ${b.missed > 0 ? html`<rect data-testid="bar-missed" data-value=${b.missed} class="bar missed" x=${x} y=${H - bottom - h - m} width=${w} height=${m} />` : null}
+          ${bw >= 14 ? html`<text x=${x + w / 2} y=${H - bottom - h - m - 3} class="value">${b.missed > 0 ? `${b.value}+${b.missed}` : b.value}</text>` : null}
+          ${i % labelEvery === 0 ? html`<text x=${x + w / 2} y=${H - 4} class="tick">${b.label}</text>` : null}
         </g>`;
       })}
     </svg>
@@ -196,15 +218,22 @@ function StepsChart({ episodes }: { episodes: readonly EpisodeSummary[] }) {
 }
 
 function FailureReasons({ episodes }: { episodes: readonly EpisodeSummary[] }) {
-  const counts = new Map<string, number>();
+  // Alike failures differ in their numbers (step 3, plan v2, a position): grouped without them, shown as the first one said it.
+  const groups = new Map<string, { example: string; episodes: number[] }>();
   for (const e of episodes) {
     if (e.success) continue;
-    // Numbers differ from episode to episode (step 3, plan v2): without them, alike failures count together.
-    const why = (e.reason ?? e.outcome).replace(/\d+/g, '#');
-    counts.set(why, (counts.get(why) ?? 0) + 1);
+    const why = e.reason ?? e.outcome;
+    const key = why.replace(/\d+(\.\d+)?/g, '#');
+    const group = groups.get(key) ?? { example: why, episodes: [] };
+    group.episodes.push(e.episode);
+    groups.set(key, group);
   }
-  if (counts.size === 0) return html`<p data-testid="failure-reasons">${episodes.length === 0 ? 'No episode yet.' : 'None: every episode succeeded.'}</p>`;
+  if (groups.size === 0) return html`<p data-testid="failure-reasons">${episodes.length === 0 ? 'No episode yet.' : 'None: every episode succeeded.'}</p>`;
   return html`<table class="reasons" data-testid="failure-reasons">
-    <tbody>${[...counts].sort((a, b) => b[1] - a[1]).map(([why, n]) => html`<tr><td class="count">${n}</td><td>${why}</td></tr>`)}</tbody>
+    <tbody>
+      ${[...groups.values()]
+        .sort((a, b) => b.episodes.length - a.episodes.length)
+        .map((g) => html`<tr><td class="count">${g.episodes.length}</td><td>${g.example}<div class="caption">episode${g.episodes.length > 1 ? 's' : ''} ${g.episodes.join(', ')}</div></td></tr>`)}
+    </tbody>
   </table>`;
 }

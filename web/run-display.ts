@@ -31,12 +31,14 @@ export function RunDisplay({ view }: { view: RunView }) {
     <section class="panel now" aria-label="now">
       <figure>
         ${view.observation ? html`<img data-testid="observation" src=${fileUrl(view.runId, view.observation)} alt="latest observation" />` : html`<div class="blank">no observation yet</div>`}
-        <figcaption>latest observation${view.observation ? ` (${view.observation})` : ''}</figcaption>
+        <figcaption>latest observation${view.observation ? ` (${view.observation}), taken to plan round ${view.observationRound ?? '?'}: the run logs a picture when it plans` : ''}</figcaption>
       </figure>
-      <figure>
-        ${next ? html`<img data-testid="next-keyframe" src=${fileUrl(view.runId, next.step.keyframe)} alt="next keyframe" />` : html`<div class="blank">no keyframe to reach</div>`}
-        <figcaption>${next ? `next: plan v${next.plan} step ${next.step.planStep} — ${next.step.instruction} (${next.step.state})` : 'next keyframe'}</figcaption>
-      </figure>
+      ${next
+        ? html`<figure>
+            <img data-testid="next-keyframe" src=${fileUrl(view.runId, next.step.keyframe)} alt="next keyframe" />
+            <figcaption>next: plan v${next.plan} step ${next.step.planStep} — ${next.step.instruction} (${next.step.state})</figcaption>
+          </figure>`
+        : html`<${LastKeyframe} view=${view} />`}
     </section>
 
     <section class="panel plans">
@@ -58,6 +60,18 @@ export function RunDisplay({ view }: { view: RunView }) {
         : html`<ol>${view.replans.map((r) => html`<li data-testid="replan" class=${r.kind}>${r.text}</li>`)}</ol>`}
     </section>
   `;
+}
+
+/** Once nothing is left to reach, the last keyframe reached: beside the latest observation, how the end looks against the plan. */
+function LastKeyframe({ view }: { view: RunView }) {
+  const last = view.plans.flatMap((p) => p.steps.filter((s) => s.state === 'done').map((step) => ({ plan: p.version, step }))).at(-1);
+  if (!view.outcome || !last) {
+    return html`<figure><div class="blank">no keyframe to reach</div><figcaption>next keyframe</figcaption></figure>`;
+  }
+  return html`<figure>
+    <img data-testid="last-keyframe" src=${fileUrl(view.runId, last.step.keyframe)} alt="last keyframe reached" />
+    <figcaption>last keyframe reached: plan v${last.plan} step ${last.step.planStep} — ${last.step.instruction}</figcaption>
+  </figure>`;
 }
 
 function PlanPanel({ runId, plan }: { runId: string; plan: PlanView }) {

@@ -175,7 +175,7 @@ function ResumeForm({ id, caps }: { id: string; caps: Capabilities }) {
   return html`
     <form class="resume" onSubmit=${submit} aria-label="resume the interrupted run">
       <span class="warn">The run was interrupted before it finished.</span>
-      <label>rosbridge URL <input name="rosbridge" required value="ws://127.0.0.1:9090" /></label>
+      <label>rosbridge URL <input name="rosbridge" required defaultValue="ws://127.0.0.1:9090" /></label>
       <button type="submit" disabled=${!offered}>Resume run</button>
       ${error.value ? html`<span role="alert" class="error">${error.value}</span>` : null}
     </form>

@@ -52,8 +52,10 @@ export interface RunView {
   replans: ReplanView[];
   /** What the executor is doing now, in words. */
   executor: string;
-  /** The latest keyframe-camera picture the run logged. */
+  /** The latest keyframe-camera picture the run logged: it logs one when it plans, not after every step. */
   observation?: string;
+  /** The planning round that picture was taken for. */
+  observationRound?: number;
   outcome?: RunOutcome;
   reason?: string;
   paused: boolean;
@@ -106,6 +108,7 @@ export function foldEvent(view: RunView, e: LoggedEvent): RunView {
       break;
     case 'observed':
       next.observation = e.file;
+      next.observationRound = e.round;
       next.executor = `planning (round ${e.round})`;
       break;
     case 'plan_created':

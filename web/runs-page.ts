@@ -84,9 +84,9 @@ function StartForm({ caps }: { caps: Capabilities }) {
   const noAutonomy = 'this service has no autonomy setting yet (POST /v1/runs takes no "autonomy"): runs go without approval';
   return html`
     <form class="start" onSubmit=${submit} aria-label="start a run">
-      <label>robot <input name="robot" required value="aloha-agilex" /></label>
-      <label>task <input name="task" required value="fold the t-shirt" /></label>
-      <label>rosbridge URL <input name="rosbridge" required value="ws://127.0.0.1:9090" pattern="wss?://.+" /></label>
+      <label>robot <input name="robot" required defaultValue="aloha-agilex" /></label>
+      <label>task <input name="task" required defaultValue="fold the t-shirt" /></label>
+      <label>rosbridge URL <input name="rosbridge" required defaultValue="ws://127.0.0.1:9090" pattern="wss?://.+" /></label>
       <label>backend
         <select name="backend">${caps.backends.map((b) => html`<option value=${b}>${b}</option>`)}</select>
       </label>

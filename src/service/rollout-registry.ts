@@ -50,7 +50,7 @@ export class RolloutRegistry {
     const dir = join(this.options.runsDir, 'rollouts', id);
     const abort = new AbortController();
     const status: RolloutStatus = {
-      rollout: { id, state: 'running', robot: profile.id, scene: body.scene, task: body.task, backend: body.backend ?? 'onnx', startedAt: Date.now() },
+      rollout: { id, state: 'running', robot: profile.id, scene: body.scene, task: body.task, backend: body.backend ?? 'onnx', seed: body.seed ?? 0, missRate: body.missRate ?? 0, startedAt: Date.now() },
       progress: { done: 0, episodes: body.episodes, successes: 0 },
       episodes: [],
       result: null,

@@ -28,6 +28,8 @@ export const RolloutStatus = z.object({
     scene: SceneId,
     task: z.string(),
     backend: z.string(),
+    seed: z.number().int().describe('episode i runs with seed + i'),
+    missRate: z.number(),
     startedAt: z.number().describe('ms since the epoch'),
     error: z.string().optional().describe('why the rollout stopped without finishing'),
   }),

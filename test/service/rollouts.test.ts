@@ -31,7 +31,7 @@ describe('POST /v1/rollouts', () => {
       if (status.rollout.state !== 'running') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(status.rollout).toMatchObject({ id, state: 'finished', robot: 'aloha-agilex', scene: 'tshirt', backend: 'oracle' });
+    expect(status.rollout).toMatchObject({ id, state: 'finished', robot: 'aloha-agilex', scene: 'tshirt', backend: 'oracle', seed: 7, missRate: 0.1 });
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(status.progress).toEqual({ done: 3, episodes: 3, successes: status.result.successes });
     expect(status.episodes.map((e: { episode: number }) => e.episode)).toEqual([0, 1, 2]);

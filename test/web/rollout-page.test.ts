@@ -26,6 +26,12 @@ describe('rollout page, in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => console.error('page error:', e));
     await page.goto(`${api.base}/ui/#/`);
+    // What is typed in the runs form stays through the list's polls (each one renders the page again).
+    const runForm = page.getByRole('form', { name: 'start a run' });
+    await runForm.getByLabel('task').fill('clear the table');
+    for (let i = 0; i < 2; i++) await page.waitForResponse((r) => r.url().endsWith('/v1/runs'));
+    await page.waitForTimeout(50);
+    expect(await runForm.getByLabel('task').inputValue()).toBe('clear the table');
     await page.getByRole('link', { name: 'Start a rollout' }).click();
 
     const form = page.getByRole('form', { name: 'start a rollout' });
@@ -58,6 +64,9 @@ describe('rollout page, in Chromium', () => {
     expect(bars.every((b) => b.ok && b.height > 0)).toBe(true);
     const tallest = Math.max(...doneSteps);
     for (const b of bars) expect(b.height / bars.find((t) => t.value === tallest)!.height).toBeCloseTo(b.value / tallest, 5);
+    // Missed steps are stacked on the bars of the episodes that had them.
+    const missed = await page.locator('[data-testid=steps-chart] g').evaluateAll((gs) => gs.map((g) => Number(g.querySelector('[data-testid=bar-missed]')?.getAttribute('data-value') ?? 0)));
+    expect(missed).toEqual(status.json.episodes.map((e: { misses: number }) => e.misses));
 
     // Every episode's contact sheet loads (lazy images load once scrolled to).
     const sheets = page.locator('[data-testid=episode] img');

@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
+import { percentile } from '../../src/run/stats.js';
 import { SimRobot } from '../../sim/robot-node.js';
 import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
@@ -45,11 +46,10 @@ async function openPage(url: string): Promise<Page> {
   return page;
 }
 
-/** The delay from each log record's `at` to the render that showed it, as the page recorded it. */
+/** The delay from each log record's `at` to the render that showed it, as the page recorded it, over the whole run. */
 function latency(shown: { seq: number; at?: number; shownAt: number }[]) {
-  const delays = shown.filter((s) => s.at !== undefined).map((s) => s.shownAt - s.at!).sort((a, b) => a - b);
-  const q = (p: number) => delays[Math.min(delays.length - 1, Math.floor(p * delays.length))]!;
-  return { n: delays.length, p50: q(0.5), p95: q(0.95), max: delays.at(-1)! };
+  const delays = shown.filter((s) => s.at !== undefined).map((s) => s.shownAt - s.at!);
+  return { n: delays.length, p50: percentile(delays, 50), p95: percentile(delays, 95), max: Math.max(...delays) };
 }
 
 const SUCCEEDED = { timeout: 60_000 };
@@ -84,6 +84,8 @@ describe('web view, in Chromium', () => {
     for (const size of sizes) expect(size).toEqual(observation);
     const verdicts = await page.locator('[data-testid=keyframe] figcaption').allTextContents();
     expect(verdicts.every((v) => v.startsWith('done · d='))).toBe(true);
+    // Nothing is left to reach: beside the latest observation, the last keyframe the robot reached.
+    expect(await page.locator('figure:has([data-testid=last-keyframe]) figcaption').textContent()).toMatch(/^last keyframe reached: plan v1 step 6 — \S/);
     // The operator's buttons: abort was offered while it ran; now the run is over, all are off.
     expect(await page.locator('[data-control=abort]').isDisabled()).toBe(true);
 

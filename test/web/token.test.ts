@@ -79,7 +79,7 @@ describe('web view with a token, in Chromium', () => {
       return imgs.length === 7 && imgs.every((i) => i.complete && i.naturalWidth > 0);
     });
 
-    // A reload keeps the token for this tab; the service logged every request and never the token.
+    // A reload keeps the token; the service logged every request and never the token.
     await page.reload();
     await expect.poll(() => page.getByTestId('outcome').textContent()).toBe('SUCCEEDED');
     expect(api.output).toContain('/v1/runs/fold-token/events');
