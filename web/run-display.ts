@@ -1,13 +1,19 @@
 import { useSignal } from '@preact/signals';
 import { html } from 'htm/preact';
 import { fileUrl } from './api.js';
+import type { DrawingView } from './drawing-feed.js';
 import { nextKeyframe, type PlanView, type RunView, type StepView } from './run-view.js';
 
-/** A run's plans, steps, keyframes, validation and replans: the same for a live run and a replay. */
-export function RunDisplay({ view }: { view: RunView }) {
+/**
+ * A run's plans, steps, keyframes, validation and replans: the same for a live run and a replay. A live
+ * run also passes the plan it is drawing, shown until that plan's record arrives with its keyframes.
+ */
+export function RunDisplay({ view, drawing }: { view: RunView; drawing?: DrawingView | null }) {
   // null: follow the newest plan version; a number: the tab the operator picked.
   const picked = useSignal<number | null>(null);
   const latest = view.plans.at(-1)?.version ?? null;
+  const drawn = drawing && drawing.version > (latest ?? 0) ? drawing : null;
+  const showDrawing = drawn !== null && (picked.value === null || picked.value === drawn.version);
   const selected = view.plans.find((p) => p.version === (picked.value ?? latest)) ?? view.plans.at(-1);
   const next = nextKeyframe(view);
   const onTabKey = (event: KeyboardEvent) => {
@@ -49,8 +55,13 @@ export function RunDisplay({ view }: { view: RunView }) {
             v${p.version}${p.validation && !p.validation.ok ? ' (refused)' : ''}
           </button>`,
         )}
+        ${drawn
+          ? html`<button role="tab" data-version=${drawn.version} aria-selected=${showDrawing} tabIndex=${showDrawing ? 0 : -1} class="tab pending" onClick=${() => (picked.value = null)}>
+              v${drawn.version} (drawing)
+            </button>`
+          : null}
       </div>
-      ${selected ? html`<${PlanPanel} runId=${view.runId} plan=${selected} />` : html`<p>No plan yet.</p>`}
+      ${showDrawing ? html`<${DrawingPanel} drawing=${drawn} />` : selected ? html`<${PlanPanel} runId=${view.runId} plan=${selected} />` : html`<p>No plan yet.</p>`}
     </section>
 
     <section class="panel replans" aria-label="replans">
@@ -97,6 +108,29 @@ function PlanPanel({ runId, plan }: { runId: string; plan: PlanView }) {
             <figcaption class=${`chip ${s.state}`}>${s.status ?? s.state}${s.keyframeDistance !== undefined ? ` · d=${s.keyframeDistance.toFixed(4)}` : ''}</figcaption>
           </figure>`,
         )}
+      </div>
+    </div>
+  `;
+}
+
+/** The plan being drawn: each keyframe as its latest DiDA pass left it. A backend without passes shows the step texts only. */
+function DrawingPanel({ drawing }: { drawing: DrawingView }) {
+  return html`
+    <div role="tabpanel" aria-label=${`plan v${drawing.version}, being drawn`} data-testid="drawing">
+      <p class="validation">${drawing.ended ? `plan v${drawing.version} drawn; waiting for its record` : `drawing plan v${drawing.version}…`}</p>
+      <ol class="steps" aria-label="steps being drawn">
+        ${drawing.steps.map((s, i) => html`<li data-testid="drawing-step" data-step=${i}>${s.instruction ?? '…'}</li>`)}
+      </ol>
+      <div class="strip" aria-label="keyframes being drawn">
+        ${drawing.steps.map((s, i) => {
+          const f = s.pass;
+          if (!f) return null;
+          // Keyed by the pass, so every pass is a new picture on the page.
+          return html`<figure key=${`${drawing.version}-${i}-${f.draw}-${f.pass}`} data-testid="drawing-pass" data-step=${i} data-draw=${f.draw} data-pass=${f.pass} data-passes=${f.passes}>
+            <img src=${`data:image/png;base64,${f.picture}`} alt=${`keyframe of step ${i} being drawn: pass ${f.pass + 1} of ${f.passes}`} />
+            <figcaption class="chip waiting">${f.draw > 0 ? `draw ${f.draw + 1} · ` : ''}drawing: pass ${f.pass + 1} of ${f.passes}${s.kept && f.pass + 1 === f.passes ? ' · kept' : ''}</figcaption>
+          </figure>`;
+        })}
       </div>
     </div>
   `;

@@ -1,8 +1,9 @@
-import { useSignal, useSignalEffect } from '@preact/signals';
+import { useComputed, useSignal, useSignalEffect } from '@preact/signals';
 import { html } from 'htm/preact';
 import { useEffect } from 'preact/hooks';
 import type { RunSummary } from '../src/service/api-schema.js';
 import { api, ApiError, type Capabilities } from './api.js';
+import { DrawingFeed, withDrawingFrame, type DrawingView } from './drawing-feed.js';
 import { EventFeed, type FeedState } from './event-feed.js';
 import { RunDisplay } from './run-display.js';
 import { emptyRun, foldEvent, type LoggedEvent } from './run-view.js';
@@ -26,6 +27,8 @@ export function RunPage({ id, caps }: { id: string; caps: Capabilities }) {
   const feed = useSignal<FeedState>('connecting');
   const summary = useSignal<RunSummary | null>(null);
   const pending = useSignal<LoggedEvent[]>([]);
+  const drawing = useSignal<DrawingView | null>(null);
+  const live = useComputed(() => view.value.outcome === undefined && summary.value?.state === 'running');
 
   useSignalEffect(() => {
     window.keystepShown = [];
@@ -38,6 +41,13 @@ export function RunPage({ id, caps }: { id: string; caps: Capabilities }) {
       onState: (s) => (feed.value = s),
     });
     return () => events.close();
+  });
+
+  // While the run is live, the plan it draws, pass by pass: not in its log, so from a socket of its own.
+  useSignalEffect(() => {
+    if (!live.value || !caps.paths.has('GET /v1/runs/{id}/drawing')) return;
+    const feed = new DrawingFeed({ runId: id, onFrame: (frame) => (drawing.value = withDrawingFrame(drawing.value, frame)) });
+    return () => feed.close();
   });
 
   // The run's state (running, interrupted...) is not in its log: ask the service, less often.
@@ -86,7 +96,7 @@ export function RunPage({ id, caps }: { id: string; caps: Capabilities }) {
         : null}
       ${summary.value?.state === 'interrupted' ? html`<${ResumeForm} id=${id} caps=${caps} />` : null}
     </section>
-    <${RunDisplay} view=${v} />
+    <${RunDisplay} view=${v} drawing=${drawing.value} />
   `;
 }
 

@@ -34,3 +34,24 @@ export const ErrorFrame = z.object({
 
 export const PlanStreamFrame = z.discriminatedUnion('type', [StepFrame, PassFrame, KeyframeFrame, PlanFrame, ErrorFrame]);
 export type PlanStreamFrame = z.infer<typeof PlanStreamFrame>;
+
+export type StepFrame = z.infer<typeof StepFrame>;
+export type PassFrame = z.infer<typeof PassFrame>;
+export type KeyframeFrame = z.infer<typeof KeyframeFrame>;
+
+/*
+ * The frames GET /v1/runs/{id}/drawing sends for each plan the run draws: `begin`, the same `step`,
+ * `pass` and `keyframe` frames as above, then `end`. A backend without passes (the oracle) sends no
+ * `pass`. A socket opened mid-drawing gets `begin` and the step texts at once; pictures are not kept.
+ */
+
+export const BeginFrame = z.object({ type: z.literal('begin'), version: z.number().int().min(1).describe('the plan version being drawn') });
+
+export const EndFrame = z.object({
+  type: z.literal('end'),
+  version: z.number().int().min(1),
+  drawn: z.boolean().describe('false: the planner failed or was cancelled; the run log says what came of it'),
+});
+
+export const DrawingFrame = z.discriminatedUnion('type', [BeginFrame, StepFrame, PassFrame, KeyframeFrame, EndFrame]);
+export type DrawingFrame = z.infer<typeof DrawingFrame>;

@@ -10,6 +10,7 @@ import type { KeyframeSampler } from '../model/world-model.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { RunId, type RejectBody, type RunDetail, type RunSummary } from './api-schema.js';
 import { resolveRobot } from './robot-ref.js';
+import { RunDrawings } from './run-drawing.js';
 import { ServiceError } from './service-error.js';
 
 /** An inline profile is kept beside the run's log, so the run can be resumed with the same robot. */
@@ -89,6 +90,8 @@ export class RunRegistry {
   private readonly cache = new Map<string, CachedLog>();
   private readonly appended = new EventEmitter().setMaxListeners(0);
   private readonly launch: (options: RunOptions) => Promise<RunResult>;
+  /** The plans live runs are drawing, for GET /v1/runs/{id}/drawing. */
+  readonly drawings = new RunDrawings();
 
   constructor(private readonly options: RunRegistryOptions) {
     this.root = resolve(options.runsDir);
@@ -337,8 +340,11 @@ export class RunRegistry {
     let logged!: () => void;
     const firstEvent = new Promise<void>((resolve) => (logged = resolve));
     this.stopped.delete(id);
+    const wrap = options.wrapPlanner;
     const done = this.launch({
       ...options,
+      // Whatever planner the run has (the model's, --worker's, the oracle), its drawing is told to watchers.
+      wrapPlanner: (planner) => this.drawings.planner(id, wrap ? wrap(planner) : planner),
       signal: controller.signal,
       control,
       onRecord: () => {

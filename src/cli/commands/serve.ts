@@ -43,6 +43,7 @@ Routes (/openapi.json describes each; a test holds this list to the server's rou
   POST /v1/runs/{id}/reject                   refuse it: the run replans with the note, or ends
   GET  /v1/runs/{id}/events.jsonl             the run's log as written
   GET  /v1/runs/{id}/events                   WebSocket: the log's records, live (?since=<seq>)
+  GET  /v1/runs/{id}/drawing                  WebSocket: the plan the run is drawing, pass by pass
   GET  /v1/runs/{id}/files/{name}             a plan version, keyframe or observation the log names
   POST /v1/rollouts                           start a rollout against a keystep sim the service starts
   GET  /v1/rollouts/{id}                      a rollout's progress and, once finished, its result

@@ -6,9 +6,8 @@ import { errorResponses, PlanBody } from '../api-schema.js';
 import type { ServiceParts } from '../parts.js';
 import type { PlanStreamFrame } from '../plan-stream-frames.js';
 import { servePlan } from '../plan-request.js';
+import { framesOf } from '../progress-frames.js';
 import { isServiceError } from '../service-error.js';
-
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /**
  * GET /v1/plans/stream (WebSocket): the first text frame is a POST /v1/plans body; the answer is the
@@ -73,19 +72,5 @@ async function streamPlan(socket: WebSocket, data: unknown, parts: ServiceParts,
       send({ type: 'error', error: 'internal', message: 'the service failed on this request; its log has the details' });
       socket.close(1011);
     }
-  }
-}
-
-async function framesOf(progress: PlanProgress): Promise<PlanStreamFrame[]> {
-  switch (progress.type) {
-    case 'texts':
-      // One frame per step; the texts are settled (gated) before any keyframe is drawn.
-      return progress.texts.map((instruction, index) => ({ type: 'step', index, instruction }));
-    case 'pass': {
-      const { picture, type, ...rest } = progress;
-      return [{ type, ...rest, picture: b64(await picture()) }];
-    }
-    case 'keyframe':
-      return [{ type: 'keyframe', step: progress.step, instruction: progress.instruction, keyframe: b64(progress.keyframe) }];
   }
 }

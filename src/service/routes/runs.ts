@@ -6,6 +6,7 @@ import { DEFAULT_BACKEND } from '../../run/session.js';
 import { errorResponses, EventsQuery, RejectBody, ResumeBody, RunBody, RunDetail, RunFileParams, RunIdParams, RunSummary } from '../api-schema.js';
 import { streamEvents } from '../event-stream.js';
 import type { ServiceParts } from '../parts.js';
+import type { DrawingFrame } from '../plan-stream-frames.js';
 import { resolveRobot } from '../robot-ref.js';
 
 /** A new run's id, as `keystep run` makes them: the start time and a random tail. */
@@ -164,6 +165,45 @@ export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs
         return;
       }
       streamEvents(socket, { file, since: request.query.since, subscribe: (listener) => runs.onAppend(id, listener) });
+    },
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/v1/runs/:id/drawing',
+    schema: {
+      summary: 'WebSocket: the plan the live run is drawing, keyframe by keyframe and DiDA pass by pass; nothing of it is logged',
+      description:
+        'Frames, JSON, per plan the run draws: {type:"begin",version}, {type:"step",index,instruction} per step, per keyframe {type:"pass",step,draw,pass,passes,filled,cells,picture} for each DiDA pass (picture: base64 PNG; none from a backend without passes, such as the oracle) and {type:"keyframe",step,instruction,keyframe}, then {type:"end",version,drawn}. Opened mid-drawing: begin and the step texts come at once. Closed (1000) when the run is not running here or stops. Frames sent to the server are ignored.',
+      params: RunIdParams,
+      response: errorResponses(400, 401, 404, 426),
+    },
+    preHandler: async (request) => {
+      runs.eventsFile(request.params.id);
+    },
+    handler: async (_request, reply) => reply.code(426).send({ error: 'upgrade_required', message: 'this is a WebSocket: connect with an upgrade request' }),
+    wsHandler: (socket, request) => {
+      const { id } = request.params;
+      if (!runs.isActive(id)) {
+        socket.close(1000, 'the run is not running here');
+        return;
+      }
+      const send = (frame: DrawingFrame) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+      };
+      const unwatch = runs.drawings.watch(id, send);
+      // The registry tells its listeners when a run stops, too.
+      const unsubscribe = runs.onAppend(id, () => {
+        if (runs.isActive(id)) return;
+        stop();
+        socket.close(1000, 'the run stopped');
+      });
+      const stop = () => {
+        unwatch();
+        unsubscribe();
+      };
+      socket.on('close', stop);
+      socket.on('message', () => undefined);
     },
   });
 };
