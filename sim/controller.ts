@@ -55,6 +55,29 @@ export type ControllerDecision<S> =
   /** No outcome consistent with the instruction looks like the keyframe. */
   | { kind: 'unreachable'; reason: string; distance: number };
 
+/**
+ * Recently imagined pictures by their SVG text. The outcome a step chose is the next step's current
+ * picture, and a replan imagines the same outcomes again: rasterising is the controller's main cost.
+ * The SVG text is the whole input of the raster, so a hit is exactly the picture it would draw.
+ */
+const IMAGINED_KEEP = 64;
+const imaginedCache = new Map<string, Promise<Uint8Array>>();
+
+function imagined(svg: string): Promise<Uint8Array> {
+  const hit = imaginedCache.get(svg);
+  if (hit) {
+    // Most recently used last, so the oldest is the one dropped.
+    imaginedCache.delete(svg);
+    imaginedCache.set(svg, hit);
+    return hit;
+  }
+  const drawn = toCompareRgb(svg);
+  imaginedCache.set(svg, drawn);
+  drawn.catch(() => imaginedCache.delete(svg));
+  if (imaginedCache.size > IMAGINED_KEEP) imaginedCache.delete(imaginedCache.keys().next().value!);
+  return drawn;
+}
+
 export async function decide<S extends SceneStateBase, G>(
   scene: SceneModule<S, G>,
   profile: RobotProfile,
@@ -75,7 +98,7 @@ export async function decide<S extends SceneStateBase, G>(
   // Imagined outcomes are drawn small, in the camera's aspect ratio so the view box matches the
   // keyframe's: the comparison happens at 128x96 anyway, and rasterising 640x480 costs 6x more.
   const small = { width: 256, height: Math.max(16, Math.round((256 * camera.resolution.height) / camera.resolution.width)) };
-  const picture = (s: S) => toCompareRgb(sceneSvg(scene, s, view, small));
+  const picture = (s: S) => imagined(sceneSvg(scene, s, view, small));
 
   let target: Uint8Array;
   try {

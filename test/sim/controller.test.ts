@@ -2,7 +2,6 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
 import { decide } from '../../sim/controller.js';
-import { runOracleEpisode } from '../../sim/episode.js';
 import { renderCamera } from '../../sim/render.js';
 import { SimWorld } from '../../sim/world.js';
 
@@ -15,21 +14,6 @@ async function blur(png: Uint8Array, w: number, h: number): Promise<Uint8Array> 
 }
 
 describe('goal-conditioned sim controller', () => {
-  it.each([
-    ['tshirt', agilex, 'fold the t-shirt', 7],
-    ['table', agibot, 'clear the table', 12],
-  ] as const)('reaches the %s goal in 100 of 100 seeds from oracle plans with rendered keyframes', async (scene, profile, task, steps) => {
-    let reached = 0;
-    for (let seed = 0; seed < 100; seed++) {
-      const world = new SimWorld({ profile, scene, task, seed, missRate: 0 });
-      const episode = await runOracleEpisode(world, { frames: false });
-      expect(episode.steps.map((s) => s.feedback.status).filter((s) => s !== 'done'), `seed ${seed}`).toEqual([]);
-      expect(episode.steps).toHaveLength(steps);
-      if (episode.success) reached++;
-    }
-    expect(reached).toBe(100);
-  }, 300_000);
-
   it('lets the keyframe decide what the words leave open (which rack slot)', async () => {
     const world = new SimWorld({ profile: agibot, scene: 'table', task: 'clear the table', seed: 4, missRate: 0 });
     const [pick] = world.oracle();
@@ -124,21 +108,5 @@ describe('goal-conditioned sim controller', () => {
     const frame = await world.observe();
     const noArm = await decide(world.scene, agibot, world.state, 'pick up the cup with the third arm', frame);
     expect(noArm.kind).toBe('reject');
-  });
-
-  it('misses at about the configured rate and replans to the goal', async () => {
-    let misses = 0;
-    let steps = 0;
-    let successes = 0;
-    for (let seed = 0; seed < 30; seed++) {
-      const world = new SimWorld({ profile: agilex, scene: 'tshirt', task: 'fold the t-shirt', seed, missRate: 0.3 });
-      const episode = await runOracleEpisode(world, { maxReplans: 20, frames: false });
-      misses += episode.misses;
-      steps += episode.steps.length;
-      if (episode.success) successes++;
-    }
-    expect(successes).toBe(30);
-    expect(misses / steps).toBeGreaterThan(0.2);
-    expect(misses / steps).toBeLessThan(0.4);
   });
 });
