@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two cores: run test files on both, but keep socket-heavy suites from starving each other.
+// Two cores, three files at once: the socket, process and browser suites spend much of their time
+// waiting, so a third file keeps both cores busy.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
