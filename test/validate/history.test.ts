@@ -93,7 +93,7 @@ describe('validator: the run so far', () => {
 });
 
 /**
- * Rollout seed 100008 (session 8): "grasp the bottom corners with both arms" slipped on the left
+ * Rollout seed 100008: "grasp the bottom corners with both arms" slipped on the left
  * corner while the right arm kept the right one. The model then asked three times for the bottom
  * fold and once for the right corner, which the robot refused both ways. The picture shows grippers
  * near both corners; only the robot's report of what its grippers hold (StepFeedback.holding) tells.
