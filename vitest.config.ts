@@ -7,6 +7,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 3,
+    // Files share a worker's module cache instead of importing sharp, onnxruntime, fastify and the
+    // scenes again for each of ~80 files: that import was about a third of the suite's CPU. Suites keep
+    // no module-level state between files (each starts its own processes, servers and folders), and
+    // the one that fakes timers restores them after each test.
+    isolate: false,
     reporters: ['default', './test/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess } from '../helpers/cli.js';
 import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
- * Ten live runs in the web view: ten oracle runs started through the API, each against its own
- * `keystep sim` process, one `keystep serve`, Debian's Chromium watching the runs list and one run.
+ * Ten live runs through one `keystep serve`, each against its own `keystep sim` process: all succeed,
+ * nothing leaks from one run into another (a step sent to the wrong robot, a lease held by the wrong
+ * run), and Debian's Chromium watches the runs list and one run's page while they go.
  */
 
 const RUNS = [
@@ -13,14 +16,36 @@ const RUNS = [
   ...[11, 12, 13, 14, 15].map((seed) => ({ robot: 'agibot-g1', scene: 'table', task: 'clear the table', seed, runId: `live-table-${seed}` })),
 ];
 
+interface Sent {
+  stepId: string;
+  instruction: string;
+}
+
+/** What a sim's log says it executed: `[sim] step <run>/<index>/<attempt> "<instruction>": <status>`. */
+function executed(simStdout: string): Sent[] {
+  return [...simStdout.matchAll(/^\[sim\] step (\S+) "(.*)": \w+/gm)].map((m) => ({ stepId: m[1]!, instruction: m[2]! }));
+}
+
+/** What a run's log says it sent: every first dispatch of a step id (a redispatch is the same step again). */
+function dispatched(eventsJsonl: string): Sent[] {
+  return eventsJsonl
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; stepId?: string; instruction?: string; redispatch?: boolean })
+    .filter((e) => e.type === 'step_dispatched' && !e.redispatch)
+    .map((e) => ({ stepId: e.stepId!, instruction: e.instruction! }));
+}
+
 let browser: Browser;
 let api: ServeProcess;
 const sims: CliProcess[] = [];
+let runsDir: string;
 
 beforeAll(async () => {
   buildWeb();
   browser = await launchChromium();
-  api = new ServeProcess(await freePort(), newRunsDir());
+  runsDir = newRunsDir();
+  api = new ServeProcess(await freePort(), runsDir);
   await api.start();
 });
 afterAll(async () => {
@@ -86,10 +111,25 @@ describe('ten live runs in the web view, in Chromium', () => {
     expect(pictures.length).toBeGreaterThan(0);
     for (const src of pictures) expect(src.startsWith(`/v1/runs/${one.runId}/files/`), src).toBe(true);
     // The steps of the plan it ended on are ones its own log dispatched.
-    const dispatched = new Set(log.filter((e) => e.type === 'step_dispatched').map((e) => (e as unknown as { instruction: string }).instruction));
+    const sentTexts = new Set(log.filter((e) => e.type === 'step_dispatched').map((e) => (e as unknown as { instruction: string }).instruction));
     const done = await page.locator('[data-testid=step][data-state=done]').allTextContents();
     expect(done.length).toBeGreaterThan(0);
-    for (const step of done) expect([...dispatched].some((i) => step.includes(i)), step).toBe(true);
+    for (const step of done) expect([...sentTexts].some((i) => step.includes(i)), step).toBe(true);
     await page.close();
+
+    // The robots' side: stop the sims so their logs are whole, then hold each against its run's log.
+    for (const s of sims) s.interrupt();
+    await Promise.all(sims.map((s) => s.exited));
+    RUNS.forEach((r, i) => {
+      const sent = dispatched(readFileSync(join(runsDir, r.runId, 'events.jsonl'), 'utf8'));
+      const got = executed(sims[i]!.stdout);
+      expect(sent.length, r.runId).toBeGreaterThanOrEqual(r.scene === 'tshirt' ? 7 : 12);
+      // The same steps, texts and order: nothing of another run arrived, nothing of this one went elsewhere.
+      expect(got, `${r.runId}: what sim ${urls[i]} executed`).toEqual(sent);
+      expect(got.every((s) => s.stepId.startsWith(`${r.runId}/`))).toBe(true);
+      // The robot's lease was held by this run alone.
+      const holders = [...sims[i]!.stdout.matchAll(/lease: held by run (\S+)/g)].map((m) => m[1]);
+      expect(new Set(holders), r.runId).toEqual(new Set([r.runId]));
+    });
   }, 300_000);
 });
