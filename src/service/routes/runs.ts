@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DEFAULT_BACKEND } from '../../run/session.js';
@@ -16,6 +17,16 @@ function newRunId(): string {
 
 /** /v1/runs: start, list, inspect, abort and resume runs, their logs, files and live events. */
 export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs }) => {
+  /**
+   * What a run's WebSocket routes share: refused before the upgrade, as plain HTTP, when there is no
+   * such run; a plain GET is told to upgrade.
+   */
+  const runSocket = {
+    preHandler: async (request: { params: { id: string } }) => {
+      runs.eventsFile(request.params.id);
+    },
+    handler: async (_request: unknown, reply: FastifyReply) => reply.code(426).send({ error: 'upgrade_required', message: 'this is a WebSocket: connect with an upgrade request' }),
+  };
   app.get(
     '/v1/runs',
     { schema: { summary: 'every run under --runs, including those from before a restart', response: { 200: z.object({ runs: z.array(RunSummary) }), ...errorResponses(401) } } },
@@ -150,11 +161,7 @@ export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs
       querystring: EventsQuery,
       response: errorResponses(400, 401, 404, 426),
     },
-    // Refused before the upgrade, as plain HTTP, when there is no such run.
-    preHandler: async (request) => {
-      runs.eventsFile(request.params.id);
-    },
-    handler: async (_request, reply) => reply.code(426).send({ error: 'upgrade_required', message: 'this is a WebSocket: connect with an upgrade request' }),
+    ...runSocket,
     wsHandler: (socket, request) => {
       const { id } = request.params;
       let file: string;
@@ -178,10 +185,7 @@ export const runRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, { runs
       params: RunIdParams,
       response: errorResponses(400, 401, 404, 426),
     },
-    preHandler: async (request) => {
-      runs.eventsFile(request.params.id);
-    },
-    handler: async (_request, reply) => reply.code(426).send({ error: 'upgrade_required', message: 'this is a WebSocket: connect with an upgrade request' }),
+    ...runSocket,
     wsHandler: (socket, request) => {
       const { id } = request.params;
       if (!runs.isActive(id)) {
