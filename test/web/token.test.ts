@@ -68,7 +68,8 @@ describe('web view with a token, in Chromium', () => {
 
     await page.locator('tr[data-run=fold-token]').getByRole('link', { name: 'fold-token' }).click();
     await expect.poll(() => page.getByTestId('outcome').textContent(), { timeout: 60_000 }).toBe('SUCCEEDED');
-    expect(await page.getByTestId('feed').textContent()).toBe('log complete');
+    // The finished record shows first; the socket's close after it marks the log complete.
+    await expect.poll(() => page.getByTestId('feed').textContent(), { timeout: 10_000 }).toBe('log complete');
     // Every record came over the WebSocket, which carried the token as the cookie.
     const log = (await (await fetch(`${api.base}/v1/runs/fold-token/events.jsonl`, { headers: bearer })).text()).trimEnd().split('\n');
     const shown = await page.evaluate(() => (window.keystepShown ?? []).map((s) => s.seq));
