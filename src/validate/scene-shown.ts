@@ -1,4 +1,4 @@
-import type { SceneId } from '../schema/task.js';
+import { SceneId } from '../schema/task.js';
 import { UnknownTaskError } from '../scenes/unknown-task-error.js';
 import { SCENE_OBJECTS, type PixelClass } from './palette-classes.js';
 import type { Picture } from './picture.js';
@@ -27,10 +27,8 @@ function covered(picture: Picture, classes: readonly PixelClass[]): number {
  * whose colours are not the renderer's, an empty table). Pure: the picture in, a scene out.
  */
 export function sceneShown(picture: Picture): SceneId | undefined {
-  const shown = (Object.keys(SCENE_COLOURS) as SceneId[]).filter((id) => {
-    const others = (Object.keys(SCENE_COLOURS) as SceneId[]).filter((o) => o !== id);
-    return covered(picture, SCENE_COLOURS[id]) >= SHOWS.own && others.every((o) => covered(picture, SCENE_COLOURS[o]) < SHOWS.other);
-  });
+  const cover = SceneId.options.map((id) => [id, covered(picture, SCENE_COLOURS[id])] as const);
+  const shown = cover.filter(([id, own]) => own >= SHOWS.own && cover.every(([other, c]) => other === id || c < SHOWS.other)).map(([id]) => id);
   return shown.length === 1 ? shown[0] : undefined;
 }
 
