@@ -4,7 +4,6 @@ import type { EpisodeSummary } from '../src/run/rollout-result.js';
 import { wilsonInterval } from '../src/run/stats.js';
 import type { RolloutStatus } from '../src/service/rollout-schema.js';
 import { api, ApiError, sheetUrl, type Capabilities } from './api.js';
-import { useStartForm } from './start-form.js';
 
 const POLL_MS = 500;
 
@@ -35,7 +34,12 @@ export function RolloutPage({ id, caps }: { id: string | null; caps: Capabilitie
 
 /** Its inputs take defaultValue: a re-render (a new rollout shown) must not put the defaults back over what was typed. */
 function RolloutForm({ caps }: { caps: Capabilities }) {
-  const { error, busy, submit } = useStartForm(async (text) => {
+  const error = useSignal<string | null>(null);
+  const busy = useSignal(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const text = (k: string) => String(form.get(k) ?? '').trim();
     const body = {
       robot: text('robot'),
       scene: text('scene'),
@@ -45,9 +49,17 @@ function RolloutForm({ caps }: { caps: Capabilities }) {
       missRate: Number(text('missRate')),
       backend: text('backend'),
     };
-    const started = await api.startRollout(body);
-    return `#/rollouts/${encodeURIComponent(started.id)}`;
-  });
+    busy.value = true;
+    error.value = null;
+    try {
+      const started = await api.startRollout(body);
+      location.hash = `#/rollouts/${encodeURIComponent(started.id)}`;
+    } catch (e) {
+      error.value = e instanceof ApiError ? [e.message, ...e.issues.map((i) => `${i.path}: ${i.message}`)].join('\n') : String(e);
+    } finally {
+      busy.value = false;
+    }
+  };
   const { scenes, backends } = caps.rolloutForm;
   return html`
     <form class="start" onSubmit=${submit} aria-label="start a rollout">

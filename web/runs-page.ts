@@ -1,8 +1,7 @@
 import { useSignal, useSignalEffect } from '@preact/signals';
 import { html } from 'htm/preact';
 import type { RunSummary } from '../src/service/api-schema.js';
-import { api, type Capabilities } from './api.js';
-import { useStartForm } from './start-form.js';
+import { api, ApiError, type Capabilities } from './api.js';
 
 const POLL_MS = 1000;
 
@@ -62,13 +61,26 @@ export function RunsPage({ caps }: { caps: Capabilities }) {
 }
 
 function StartForm({ caps }: { caps: Capabilities }) {
-  const { error, busy, submit } = useStartForm(async (text) => {
+  const error = useSignal<string | null>(null);
+  const busy = useSignal(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const text = (k: string) => String(form.get(k) ?? '').trim();
     const body: Record<string, unknown> = { robot: text('robot'), task: text('task'), rosbridge: text('rosbridge'), backend: text('backend') };
     if (text('runId') !== '') body.runId = text('runId');
     if (caps.autonomy !== null && text('autonomy') !== '') body.autonomy = text('autonomy');
-    const run = await api.start(body);
-    return `#/runs/${encodeURIComponent(run.runId)}`;
-  });
+    busy.value = true;
+    error.value = null;
+    try {
+      const run = await api.start(body);
+      location.hash = `#/runs/${encodeURIComponent(run.runId)}`;
+    } catch (e) {
+      error.value = e instanceof ApiError ? [e.message, ...e.issues.map((i) => `${i.path}: ${i.message}`)].join('\n') : String(e);
+    } finally {
+      busy.value = false;
+    }
+  };
   const noAutonomy = 'this service has no autonomy setting yet (POST /v1/runs takes no "autonomy"): runs go without approval';
   return html`
     <form class="start" onSubmit=${submit} aria-label="start a run">
