@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The web view is built once for every browser suite (test/global-setup.ts).
+    globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 3,
     // Files share a worker's module cache instead of importing sharp, onnxruntime, fastify and the

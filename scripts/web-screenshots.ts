@@ -8,7 +8,8 @@ import type { Page } from 'playwright-core';
 import { SimWorld } from '../sim/world.js';
 import { loadProfile } from '../src/profile/load.js';
 import { SimRobot } from '../sim/robot-node.js';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from '../test/web/browser.js';
+import buildWeb from '../test/global-setup.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from '../test/web/browser.js';
 
 const DOCS = resolve(import.meta.dirname, '..', 'docs');
 

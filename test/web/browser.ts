@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,11 +25,6 @@ export async function launchChromium(): Promise<Browser> {
     ],
     // launch() gives the browser a fresh, empty user-data-dir of its own (it refuses one in args).
   });
-}
-
-/** Builds the page bundle from web/ (the same script `npm run build` runs). */
-export function buildWeb(): void {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-web.mjs')], { stdio: 'inherit' });
 }
 
 export function freePort(): Promise<number> {

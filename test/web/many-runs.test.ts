@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess } from '../helpers/cli.js';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
  * Ten live runs through one `keystep serve`, each against its own `keystep sim` process: all succeed,
@@ -42,7 +42,6 @@ const sims: CliProcess[] = [];
 let runsDir: string;
 
 beforeAll(async () => {
-  buildWeb();
   browser = await launchChromium();
   runsDir = newRunsDir();
   api = new ServeProcess(await freePort(), runsDir);

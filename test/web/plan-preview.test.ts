@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
 import { SimWorld } from '../../sim/world.js';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
  * The plan preview in Debian's Chromium against `keystep serve` with its embedded model: the page
@@ -16,7 +16,6 @@ let api: ServeProcess;
 let picture: string;
 
 beforeAll(async () => {
-  buildWeb();
   browser = await launchChromium();
   const runsDir = newRunsDir();
   api = new ServeProcess(await freePort(), runsDir);

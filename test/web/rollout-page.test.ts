@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
  * The rollout page in Debian's Chromium against `keystep serve` in its own process: the rollout is
@@ -11,7 +11,6 @@ let browser: Browser;
 let api: ServeProcess;
 
 beforeAll(async () => {
-  buildWeb();
   browser = await launchChromium();
   api = new ServeProcess(await freePort(), newRunsDir());
   await api.start();

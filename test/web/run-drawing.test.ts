@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
  * The run page while the embedded model draws the run's plan, in Debian's Chromium against
@@ -15,7 +15,6 @@ let robot: SimRobot;
 let api: ServeProcess;
 
 beforeAll(async () => {
-  buildWeb();
   browser = await launchChromium();
   robot = await SimRobot.start({ profile: loadProfile('aloha-agilex'), scene: 'tshirt', task: 'fold the t-shirt', seed: 3, missRate: 0, port: 0, stepMs: 60 });
   api = new ServeProcess(await freePort(), newRunsDir());

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
 import { percentile } from '../../src/run/stats.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
  * The web view in a real browser (Debian's Chromium through playwright-core) against `keystep serve`
@@ -15,7 +15,6 @@ const robots: SimRobot[] = [];
 const services: ServeProcess[] = [];
 
 beforeAll(async () => {
-  buildWeb();
   browser = await launchChromium();
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/profile/load.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { buildWeb, freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
+import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
 
 /*
  * The web view against `keystep serve --token-file` in Debian's Chromium: the page asks for the
@@ -20,7 +20,6 @@ const token = randomBytes(16).toString('hex');
 const bearer = { authorization: `Bearer ${token}` };
 
 beforeAll(async () => {
-  buildWeb();
   browser = await launchChromium();
   const runsDir = newRunsDir();
   const file = join(runsDir, 'token');
