@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/sequencer.js';
 
 // Two cores, three files at once: the socket, process and browser suites spend much of their time
 // waiting, so a third file keeps both cores busy.
@@ -7,6 +8,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The web view is built once for every browser suite (test/global-setup.ts).
     globalSetup: ['./test/global-setup.ts'],
+    sequence: { sequencer: LongestFirst },
     pool: 'forks',
     maxWorkers: 3,
     // Files share a worker's module cache instead of importing sharp, onnxruntime, fastify and the

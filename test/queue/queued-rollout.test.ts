@@ -83,7 +83,7 @@ describe('faults', () => {
     const redis = await TestRedis.start();
     const events: EpisodeWorkerEvent[] = [];
     // The worker to kill is a real `keystep worker` process with a short lock.
-    const doomed = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/keystep-src.ts', 'worker', '--queue', redis.url, '--lock-ms', '1500'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const doomed = spawn(process.execPath, ['bin/keystep.js', 'worker', '--queue', redis.url, '--lock-ms', '1500'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let doomedErr = '';
     doomed.stderr!.on('data', (d: Buffer) => (doomedErr += d.toString()));
     let survivor: EpisodeWorker | undefined;

@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
 /** The web view's test rig: Debian's Chromium, and `keystep serve` as its own process. */
@@ -55,11 +54,12 @@ export class ServeProcess {
     this.base = `http://127.0.0.1:${port}`;
   }
 
-  /** Starts `keystep serve --port <port> --runs <runsDir> ...flags` (from source, through tsx) and waits until it listens. */
+  /**
+   * Starts `keystep serve --port <port> --runs <runsDir> ...flags` from the compiled CLI (`npm test`
+   * builds it first, as for every keystep process a test starts) and waits until it listens.
+   */
   async start(): Promise<void> {
-    const main = pathToFileURL(join(ROOT, 'src', 'cli', 'main.ts')).href;
-    const script = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(process.argv.slice(1));`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'serve', '--port', String(this.port), '--runs', this.runsDir, ...this.flags], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'keystep.js'), 'serve', '--port', String(this.port), '--runs', this.runsDir, ...this.flags], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
