@@ -8,8 +8,8 @@ export interface CliIo {
   tty: boolean;
 }
 
+/** A command's module: its --help text and what it does. Its one-line summary is in main.ts, so listing the commands loads none of them. */
 export interface Command {
-  summary: string;
   help: string;
   run(argv: string[], io: CliIo): Promise<ExitCode>;
 }

@@ -57,6 +57,13 @@ describe('layout', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('the CLI entry loads a command only when it runs: main.ts imports no command module up front', () => {
+    const upFront = [...readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8').matchAll(/^\s*import\b[^'"]*?from\s*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+    expect(upFront.filter((spec) => spec.includes('/commands/'))).toEqual([]);
+    // Every command is still reachable, through its loader.
+    expect(importsOf('src/cli/main.ts').filter((i) => i.startsWith('src/cli/commands/')).length).toBeGreaterThanOrEqual(13);
+  });
+
   it('no import circle among the modules of src/ and sim/ (type-only imports included)', () => {
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

@@ -27,7 +27,6 @@ ${modelFlagsHelp(22)}
                       picture's pixels where the model kept its code (what the planner does)`;
 
 export const benchCommand: Command = {
-  summary: 'benchmark AR vs DiDA keyframe decoding of the embedded world model',
   help,
   async run(argv, io) {
     const { values } = parseFlags('bench', argv, {

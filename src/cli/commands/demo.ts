@@ -38,7 +38,6 @@ or a bad model directory, 130 Ctrl-C.`;
 const TASK = 'fold the t-shirt';
 
 export const demoCommand: Command = {
-  summary: 'one T-shirt fold against the simulator, end to end (npm start)',
   help,
   async run(argv, io) {
     const { values } = parseFlags('demo', argv, {

@@ -29,7 +29,6 @@ Options:
 Exit codes: 0 all green, 1 something to fix (or not checked), 2 bad flags, 3 bad profile, 4 no connection.`;
 
 export const doctorCommand: Command = {
-  summary: "check a robot's connection, topics, lease, cameras and clock against its profile",
   help,
   async run(argv, io) {
     const { values } = parseFlags('doctor', argv, {

@@ -49,7 +49,6 @@ Exit codes: 0 plan written and valid, 1 plan written but INVALID (see the issues
 3 bad profile, task, image or model directory.`;
 
 export const planCommand: Command = {
-  summary: 'make a plan (step texts + keyframes) from one picture and write it with a contact sheet',
   help,
   async run(argv, io) {
     const { values } = parseFlags('plan', argv, {

@@ -50,7 +50,6 @@ function summaryText(r: RunSummary, sheet: string | undefined): string {
 }
 
 export const reportCommand: Command = {
-  summary: "print a run's summary and write its contact sheet",
   help,
   async run(argv, io) {
     const { values, positionals } = parseFlags('report', argv, { runs: { type: 'string' }, json: { type: 'boolean' } }, true);

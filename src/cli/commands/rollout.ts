@@ -65,7 +65,6 @@ Exit codes: 0 ran (whatever the success rate), 2 bad flags, 3 bad profile, task 
 4 the sim could not start, 130 Ctrl-C.`;
 
 export const rolloutCommand: Command = {
-  summary: 'measure success rates over simulated episodes, end to end over rosbridge',
   help,
   async run(argv, io) {
     const { values } = parseFlags('rollout', argv, {

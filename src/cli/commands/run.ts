@@ -67,7 +67,6 @@ Exit codes: 0 succeeded, 1 failed, 2 bad flags or run id, 3 bad profile, task, r
 4 no connection, 5 nothing to do (the task is already done in the camera picture), 130 Ctrl-C.`;
 
 export const runCommand: Command = {
-  summary: 'plan a task and execute it on a robot over rosbridge, replanning on misses',
   help,
   async run(argv, io) {
     const { values } = parseFlags('run', argv, {

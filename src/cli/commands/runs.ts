@@ -26,7 +26,6 @@ function line(r: RunSummary, idWidth: number): string {
 }
 
 export const runsCommand: Command = {
-  summary: 'list the runs under runs/ with their outcome',
   help,
   async run(argv, io) {
     const { values } = parseFlags('runs', argv, { runs: { type: 'string' }, json: { type: 'boolean' } });

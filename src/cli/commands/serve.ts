@@ -54,7 +54,6 @@ Routes (/openapi.json describes each; a test holds this list to the server's rou
 Exit codes: 0 stopped by Ctrl-C/SIGTERM, 2 bad flags, 3 unreadable token file, 4 port taken.`;
 
 export const serveCommand: Command = {
-  summary: 'serve plans and runs for many robots over HTTP and WebSocket',
   help,
   async run(argv, io) {
     const { values } = parseFlags('serve', argv, {

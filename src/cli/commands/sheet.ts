@@ -27,7 +27,6 @@ Options:
 Exit codes: 0 the oracle reached the goal, 1 it did not, 2 bad flags, 3 bad profile or task.`;
 
 export const sheetCommand: Command = {
-  summary: 'write a contact sheet of an oracle episode in the simulator',
   help,
   async run(argv, io) {
     const { values } = parseFlags('sheet', argv, {

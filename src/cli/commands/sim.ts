@@ -37,7 +37,6 @@ Exit codes: 2 bad flags, 3 bad profile or task, 4 cannot listen (port taken, --h
 of this machine), 130 stopped by Ctrl-C/SIGTERM.`;
 
 export const simCommand: Command = {
-  summary: 'start a simulated robot behind a rosbridge server',
   help,
   async run(argv, io) {
     const { values } = parseFlags('sim', argv, {

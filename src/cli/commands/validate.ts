@@ -28,7 +28,6 @@ function line(i: PlanIssue): string {
 }
 
 export const validateCommand: Command = {
-  summary: 'check a saved plan against a robot profile before running it',
   help,
   async run(argv, io) {
     const { values, positionals } = parseFlags('validate', argv, { robot: { type: 'string' }, json: { type: 'boolean' } }, true);

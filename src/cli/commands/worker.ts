@@ -27,7 +27,6 @@ makes this worker's episodes 1 and 4 of every rollout crash.
 Exit codes: 0 stopped, 2 bad flags, 130 Ctrl-C.`;
 
 export const workerCommand: Command = {
-  summary: 'run the episodes of queued rollouts (rollout --queue) from Redis',
   help,
   async run(argv, io) {
     const { values } = parseFlags('worker', argv, {
