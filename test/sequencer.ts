@@ -9,24 +9,25 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * first keeps all workers busy to the end.
  */
 const LONGEST_FIRST = [
-  'test/sim/controller-table-episodes.test.ts',
-  'test/sim/controller-tshirt-episodes.test.ts',
   'test/queue/queued-rollout.test.ts',
-  'test/model/onnx-planner.test.ts',
-  'test/web/run-page.test.ts',
   'test/cli/cli.test.ts',
-  'test/web/many-runs.test.ts',
   'test/service/remote-planning.test.ts',
+  'test/model/onnx-planner.test.ts',
   'test/service/worker.test.ts',
+  'test/web/run-page.test.ts',
   'test/cli/interrupts.test.ts',
-  'test/web/rollout-page.test.ts',
-  'test/run/faults.test.ts',
-  'test/executor/run-log.test.ts',
-  'test/validate/no-false-alarm-table.test.ts',
+  'test/sim/controller-table-episodes.test.ts',
+  'test/web/many-runs.test.ts',
+  'test/sim/controller-tshirt-episodes.test.ts',
   'test/run/robot-link.test.ts',
+  'test/web/rollout-page.test.ts',
+  'test/validate/no-false-alarm-table.test.ts',
+  'test/run/faults.test.ts',
+  'test/web/run-drawing.test.ts',
   'test/web/plan-preview.test.ts',
-  'test/web/token.test.ts',
   'test/cli/outputs.test.ts',
+  'test/service/rollouts.test.ts',
+  'test/web/token.test.ts',
 ];
 
 export default class LongestFirst extends BaseSequencer {
