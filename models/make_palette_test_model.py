@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from palette_model import PaletteGPT, ExportedPaletteGPT, PIX, COLOURS, MASK_VALUE, NONE_VALUE, CELL_TOKEN  # noqa: E402
 import numpy as np  # noqa: E402
 
-from recipe import export_onnx, ar_decode, dida_decode  # noqa: E402
+from palette_model import EOS, SEP, WORD_BASE, spec_json  # noqa: E402
+from recipe import Layout, ar_decode, dida_decode, export_onnx, forward_np  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-model')
 
@@ -88,6 +89,52 @@ def main():
     }
     with open(os.path.join(OUT, 'expected-keyframes.json'), 'w') as f:
         json.dump(keyframes, f)
+
+    # A model folder the runtime opens as a whole (spec.json beside the graph, the shipped model's
+    # words), and what it must answer through the planner's path: the step texts of a plan prompt,
+    # greedy over words, SEP and EOS, and the keyframes of a step from real prompt text.
+    words = json.load(open(os.path.join(os.path.dirname(__file__), 'spec.json')))['words']
+    spec = spec_json(words, model)
+    spec['recipe'] = {'command': '/usr/bin/python3 models/make_palette_test_model.py', 'seed': 0, 'dataHash': 'sha256:' + '0' * 64,
+                      'steps': 0, 'graph': 'palette_transformer.onnx'}
+    with open(os.path.join(OUT, 'spec.json'), 'w') as f:
+        json.dump(spec, f, indent=1)
+    layout = Layout(words)
+    row = {'robot': 'aloha-agilex', 'task': 'fold the t-shirt', 'steps': [], 'frame': 0,
+           'step': 'fold the left sleeve with the left arm'}
+    keyframes_of_row = {
+        'robot': row['robot'], 'task': row['task'], 'step': row['step'], 'prefix': layout.keyframe_prefix(row),
+        'ar': ar_decode(model, layout, row, start).flatten().tolist(),
+        'dida2': dida_decode(model, layout, row, start, 2).flatten().tolist(),
+        'text': greedy_words(model, layout, row, start, WORD_BASE + len(words), 12),
+    }
+    with open(os.path.join(OUT, 'expected-model.json'), 'w') as f:
+        json.dump(keyframes_of_row, f)
+
+
+@torch.no_grad()
+def greedy_words(model, layout, row, start, word_end, limit):
+    """recipe.py greedy_text with the runtime's restriction: only words, SEP and EOS may follow."""
+    ids, ipos, (at, _), begin = layout.plan(row, [start])
+    ids, ipos = ids[:begin + 1], ipos[:begin + 1]
+    T = len(ids)
+    inp = np.full((T, PIX), NONE_VALUE, np.uint8)
+    inp[at:at + 256] = start
+    none = np.full((T, PIX), NONE_VALUE, np.uint8)
+    logits, _, _, _, past = forward_np(model, ids, list(range(T)), ipos, inp, none, np.tril(np.ones((T, T), np.float32)), model.empty_past(1))
+    allowed = torch.full((logits.shape[-1],), float('-inf'))
+    allowed[WORD_BASE:word_end] = 0
+    allowed[SEP] = 0
+    allowed[EOS] = 0
+    out, pos, one = [], T, np.full((1, PIX), NONE_VALUE, np.uint8)
+    for _ in range(limit):
+        tok = int((logits[-1] + allowed).argmax())
+        out.append(tok)
+        if tok == EOS:
+            break
+        logits, _, _, _, past = forward_np(model, [tok], [pos], [0], one, one, np.ones((1, pos + 1), np.float32), past)
+        pos += 1
+    return out
 
 
 if __name__ == '__main__':

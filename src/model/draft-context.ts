@@ -2,11 +2,11 @@ import type { PlanRequest } from '../planner/planner.js';
 import type { PlanAttempt } from './plan-attempts.js';
 import type { Picture } from './picture.js';
 import type { DraftSeeds } from './seed-scheme.js';
-import type { WorldModel } from './world-model.js';
+import type { PlanningModel } from './planning-model.js';
 
 /** What every draw of one draft reads: fixed for the draft, so the text and keyframe phases share it. */
 export interface DraftContext {
-  readonly model: WorldModel;
+  readonly model: PlanningModel;
   readonly request: PlanRequest;
   /** Where this draft stands among the planner's tries. */
   readonly attempt: PlanAttempt;

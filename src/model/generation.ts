@@ -161,6 +161,9 @@ export interface GenerateOptions {
   signal?: AbortSignal;
 }
 
+/** What text generation needs of a model: a forward pass with a KV cache, and the cache's shape. */
+export type TextSession = Pick<ModelSessions, 'forward' | 'layers' | 'heads' | 'headDim'>;
+
 export function emptyCache(s: Pick<ModelSessions, 'layers' | 'heads' | 'headDim'>): KvCache {
   return { data: new Float32Array(0), dims: [s.layers, 2, 1, s.heads, 0, s.headDim] };
 }
@@ -172,7 +175,7 @@ export function causalMask(T: number, P = 0): Float32Array {
 }
 
 /** Runs a prompt through the model causally; returns the last row of logits and the cache. */
-export async function prefill(model: ModelSessions, prompt: Prompt, past: KvCache = emptyCache(model)): Promise<{ last: Float32Array; cache: KvCache; out: ForwardOutput }> {
+export async function prefill(model: TextSession, prompt: Prompt, past: KvCache = emptyCache(model)): Promise<{ last: Float32Array; cache: KvCache; out: ForwardOutput }> {
   const P = past.dims[4]!;
   const T = prompt.ids.length;
   const out = await model.forward({
@@ -190,7 +193,7 @@ export async function prefill(model: ModelSessions, prompt: Prompt, past: KvCach
  * Autoregressive generation with a KV cache: one forward pass per token. Returns the generated ids
  * (including the token that stopped it).
  */
-export async function generate(model: ModelSessions, prompt: Prompt, options: GenerateOptions): Promise<number[]> {
+export async function generate(model: TextSession, prompt: Prompt, options: GenerateOptions): Promise<number[]> {
   let { last, cache } = await prefill(model, prompt);
   const generated: number[] = [];
   for (let step = 0; ; step++) {

@@ -4,7 +4,8 @@ import { nextAttempt, type PlanAttempt } from './plan-attempts.js';
 import { planKeyframes, type DrawnSteps, type KeyframeDrawOptions } from './plan-keyframes.js';
 import { planTexts, type TextDrawOptions } from './plan-texts.js';
 import { draftSeeds } from './seed-scheme.js';
-import type { KeyframeOptions, KeyframeSampler, WorldModel } from './world-model.js';
+import type { PlanningModel } from './planning-model.js';
+import type { KeyframeOptions, KeyframeSampler } from './world-model.js';
 
 export interface OnnxPlannerOptions {
   sampler?: KeyframeSampler;
@@ -117,7 +118,7 @@ export class OnnxPlanner implements Planner {
   private last: DrawnSteps | null = null;
 
   constructor(
-    private readonly model: WorldModel,
+    private readonly model: PlanningModel,
     private readonly options: OnnxPlannerOptions = {},
   ) {}
 

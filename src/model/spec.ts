@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MODELS_DIR } from '../paths.js';
 import { ModelError, modelFile } from './model-error.js';
-import { joinWords, words } from './text.js';
+import { joinWords, splitSteps, words } from './text.js';
 
 /**
  * models/spec.json: the token layout shared with the Python recipe (models/worldmodel.py). One
@@ -190,17 +190,7 @@ export class TokenLayout {
 
   /** Generated step text tokens (up to EOS) to step strings. */
   splitSteps(ids: readonly number[]): string[] {
-    const steps: string[] = [];
-    let current: number[] = [];
-    for (const id of ids) {
-      if (id === this.roles.eos) break;
-      if (id === this.roles.sep) {
-        steps.push(this.decodeText(current));
-        current = [];
-      } else current.push(id);
-    }
-    if (current.length > 0) steps.push(this.decodeText(current));
-    return steps.filter((s) => s.length > 0);
+    return splitSteps(ids, this.roles, (step) => this.decodeText(step));
   }
 
   /**

@@ -11,3 +11,18 @@ export function words(text: string): string[] {
 export function joinWords(items: readonly string[]): string {
   return items.reduce((acc, w) => (acc === '' ? w : /^[.,;:!?]$/.test(w) ? acc + w : `${acc} ${w}`), '');
 }
+
+/** Generated step ids (up to EOS, SEP between steps) to the step texts, empty steps dropped. */
+export function splitSteps(ids: readonly number[], roles: { sep: number; eos: number }, decode: (ids: readonly number[]) => string): string[] {
+  const steps: string[] = [];
+  let current: number[] = [];
+  for (const id of ids) {
+    if (id === roles.eos) break;
+    if (id === roles.sep) {
+      steps.push(decode(current));
+      current = [];
+    } else current.push(id);
+  }
+  if (current.length > 0) steps.push(decode(current));
+  return steps.filter((s) => s.length > 0);
+}

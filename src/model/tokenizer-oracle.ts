@@ -1,7 +1,7 @@
 import type { Planner, PlanDraft, PlanRequest } from '../planner/planner.js';
 import { keyframeSizeOf, type ImageSize } from './image-io.js';
 import type { Picture } from './picture.js';
-import type { WorldModel } from './world-model.js';
+import type { PlanningModel } from './planning-model.js';
 
 /**
  * A plan's keyframes as the embedded model's tokenizer draws them: each keyframe is encoded to the
@@ -11,7 +11,7 @@ import type { WorldModel } from './world-model.js';
  * robot: a closed loop on it is the ceiling the tokenizer leaves the onnx backend. Keyframes come out
  * at `size`, the keyframe camera's (keyframeSizeOf), as the onnx backend's do.
  */
-export async function redrawThroughTokenizer(model: WorldModel, draft: PlanDraft, observation: Uint8Array, size: ImageSize): Promise<PlanDraft> {
+export async function redrawThroughTokenizer(model: PlanningModel, draft: PlanDraft, observation: Uint8Array, size: ImageSize): Promise<PlanDraft> {
   let previous: Picture = await model.encodePicture(observation);
   const steps = [];
   for (const step of draft.steps) {
@@ -31,7 +31,7 @@ export async function redrawThroughTokenizer(model: WorldModel, draft: PlanDraft
 export class TokenizerOraclePlanner implements Planner {
   readonly name: string;
 
-  constructor(private readonly oracle: Planner, private readonly model: WorldModel) {
+  constructor(private readonly oracle: Planner, private readonly model: PlanningModel) {
     this.name = `${oracle.name}-vq`;
   }
 

@@ -1,11 +1,12 @@
 import { Rng } from '../util/rng.js';
 import { didaFill, DEFAULT_DIDA, type DidaOptions } from './dida.js';
 import { DevicePool } from './device-pool.js';
-import { allowRange, forbidAt, forceAt, generate, greedy, logProbTap, maxTokens, samplingParts, stopAt, type LogitsProcessor, type SamplingOptions } from './generation.js';
+import { allowRange, forceAt, generate, greedy, maxTokens, samplingParts, stopAt, type LogitsProcessor, type SamplingOptions } from './generation.js';
 import { MODEL_IMAGE, rgbToPng, toModelRgb, type ImageSize } from './image-io.js';
 import { openModelSessions, parseDevice, type ModelSessions } from './onnx-session.js';
 import { keepUnchanged, type Picture } from './picture.js';
 import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout, type Tokens } from './spec.js';
+import { stepAlternatives } from './step-alternatives.js';
 
 export const KEYFRAME_SAMPLERS = ['dida', 'ar'] as const;
 export type KeyframeSampler = (typeof KEYFRAME_SAMPLERS)[number];
@@ -172,54 +173,23 @@ export class WorldModel {
     return [...(options.keep ?? []), ...this.layout.splitSteps(generated)];
   }
 
-  /**
-   * The model's most likely texts for the next step after `keep` that are none of `refused`, best
-   * first, each with its log-probability. For every refused text and every word position, the text is
-   * kept up to that word, the word is forbidden, with the word every other refused text of the same
-   * beginning has there (at the end: the step may not stop there), and the step is completed greedily:
-   * the best single departure from all the refused texts at each point. Sampling cannot do this
-   * job when the model is sure: a shirt whose half fold stopped at 60 % looks folded, and 40 of 40
-   * samples at temperature 1 say "move the folded shirt aside", which the robot cannot do yet.
-   */
+  /** The model's most likely texts for the next step after `keep` that are none of `refused` (step-alternatives.ts). */
   async stepAlternatives(robot: string, task: string, codes: ArrayLike<number>, options: { keep: readonly string[]; refused: readonly string[]; signal?: AbortSignal }): Promise<{ text: string; logProb: number }[]> {
-    const { roles, visualBase, wordBase } = this.layout.spec;
+    const { roles, visualBase, wordBase, maxLen } = this.layout.spec;
     const prompt = this.planPromptAfter(robot, task, codes, options.keep);
     const ends = [roles.sep, roles.eos];
-    const canonical = (text: string) => this.layout.decodeText(this.layout.encodeText(text));
-    const refused = new Set(options.refused.map(canonical));
-    const encoded = [...refused].map((t) => this.layout.encodeText(t));
-    const best = new Map<string, number>();
-    const tried = new Set<string>();
-    for (const ids of encoded) {
-      for (let j = 0; j <= ids.length; j++) {
-        // Word j departs from every refused text that shares this one's first j words (stopping, for
-        // those that end there): after "pick up the cup ..." and "pick up the collar ..." were both
-        // refused, the departure after "pick up the" is neither cup nor collar. Each prefix once.
-        const prefix = ids.slice(0, j);
-        const forbidden = [...new Set(encoded.filter((o) => o.length >= j && prefix.every((id, i) => o[i] === id)).flatMap((o) => (j < o.length ? [o[j]!] : ends)))];
-        const key = `${prefix.join(',')}|${forbidden.sort((a, b) => a - b).join(',')}`;
-        if (tried.has(key)) continue;
-        tried.add(key);
-        const tap = logProbTap();
-        // The refused words before j are forced, the departing words (or stopping) are forbidden.
-        const keepPrefix: LogitsProcessor = (logits, ctx) => forceAt((step) => step < j, ids[ctx.step]!)(logits, ctx);
-        const depart = forbidAt((step) => step === j, forbidden);
-        const generated = await this.pool.run((s) =>
-          generate(s, prompt, {
-            processors: [allowRange(wordBase, visualBase, ends), tap.processor, keepPrefix, depart],
-            sampler: greedy,
-            stopping: [(g) => ends.includes(g[g.length - 1]!), maxTokens(Math.min(j + 24, this.layout.spec.maxLen - prompt.ids.length))],
-            rng: new Rng(0),
-            ...(options.signal ? { signal: options.signal } : {}),
-          }),
-        );
-        const alternative = this.layout.decodeText(generated);
-        if (alternative === '' || refused.has(alternative)) continue;
-        const logProb = tap.logProbOf(generated);
-        if (!(best.get(alternative)! >= logProb)) best.set(alternative, logProb);
-      }
-    }
-    return [...best].map(([text, logProb]) => ({ text, logProb })).sort((a, b) => b.logProb - a.logProb);
+    return stepAlternatives(
+      {
+        encodeText: (text) => this.layout.encodeText(text),
+        decodeText: (ids) => this.layout.decodeText(ids),
+        ends,
+        wordsOnly: allowRange(wordBase, visualBase, ends),
+        room: maxLen - prompt.ids.length,
+        continueGreedy: (processors, stopping) =>
+          this.pool.run((s) => generate(s, prompt, { processors, sampler: greedy, stopping, rng: new Rng(0), ...(options.signal ? { signal: options.signal } : {}) })),
+      },
+      options.refused,
+    );
   }
 
   /** A DiDA span after a pass as KeyframePass: open cells keep the starting picture's code. */

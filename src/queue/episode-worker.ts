@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
-import type { ModelSource, WorldModel } from '../model/world-model.js';
+import type { PlanningModel } from '../model/planning-model.js';
+import type { ModelSource } from '../model/world-model.js';
 import { episodeRunId, openRolloutModel, runEpisode, startSimRobot } from '../run/rollout.js';
 import { EPISODE_QUEUE, EpisodeJobData, type EpisodeFile, type EpisodeJobResult, type EpisodeProgress } from './episode-job.js';
 
@@ -50,7 +51,7 @@ function filesOf(dir: string, prefix = ''): EpisodeFile[] {
  */
 export class EpisodeWorker {
   readonly worker: Worker<EpisodeJobData, EpisodeJobResult>;
-  private readonly models = new Map<string, Promise<WorldModel | undefined>>();
+  private readonly models = new Map<string, Promise<PlanningModel | undefined>>();
 
   constructor(private readonly options: EpisodeWorkerOptions) {
     const lockMs = options.lockMs ?? DEFAULT_LOCK_MS;
@@ -71,7 +72,7 @@ export class EpisodeWorker {
     });
   }
 
-  private model(backend: EpisodeJobData['settings']['backend']): Promise<WorldModel | undefined> {
+  private model(backend: EpisodeJobData['settings']['backend']): Promise<PlanningModel | undefined> {
     let model = this.models.get(backend === 'oracle' ? 'none' : 'model');
     if (!model) {
       model = openRolloutModel({ backend }, this.options.model);

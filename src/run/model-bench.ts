@@ -9,7 +9,8 @@ import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from '../model/dataset.js';
 import { DEFAULT_DIDA } from '../model/dida.js';
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import type { Picture } from '../model/picture.js';
-import { DEFAULT_KEEP_BIAS, type KeyframeSampler, type WorldModel } from '../model/world-model.js';
+import type { PlanningModel } from '../model/planning-model.js';
+import { DEFAULT_KEEP_BIAS, type KeyframeSampler } from '../model/world-model.js';
 import { keyframeGate, textGate } from '../validate/gates.js';
 
 export interface SamplerFigures {
@@ -171,7 +172,7 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
  * AR and DiDA on the same model and the same held-out inputs, in one run: keyframe latency and token
  * accuracy on one-step transitions of both scenes, and full T-shirt plan latency.
  */
-export async function benchWorldModel(model: WorldModel, options: ModelBenchOptions = {}): Promise<ModelBenchResult> {
+export async function benchWorldModel(model: PlanningModel, options: ModelBenchOptions = {}): Promise<ModelBenchResult> {
   const n = options.transitionsPerScene ?? 12;
   const passes = options.passes ?? DEFAULT_DIDA.passes;
   const say = options.onProgress ?? (() => undefined);

@@ -4,7 +4,9 @@ import { RunLog } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
+import { openWorldModel } from '../model/open-model.js';
+import type { PlanningModel } from '../model/planning-model.js';
+import type { KeyframeSampler, ModelSource } from '../model/world-model.js';
 import { checkTask } from '../scenes/task-check.js';
 import { runSheet } from './run-sheet.js';
 import { runTask, type BackendName, type ModelBackendOptions } from './session.js';
@@ -107,14 +109,14 @@ export function startSimRobot(settings: RolloutSettings): Promise<SimRobot> {
 }
 
 /** Opens the world model a rollout's episodes share, for the backends that need one. */
-export async function openRolloutModel(settings: Pick<RolloutSettings, 'backend'>, source: ModelSource = {}): Promise<WorldModel | undefined> {
+export async function openRolloutModel(settings: Pick<RolloutSettings, 'backend'>, source: ModelSource = {}): Promise<PlanningModel | undefined> {
   // Opened once: loading ONNX sessions per episode would dominate the wall time.
-  return settings.backend !== 'oracle' ? WorldModel.open(source) : undefined;
+  return settings.backend !== 'oracle' ? openWorldModel(source) : undefined;
 }
 
 export interface EpisodeRig {
   robot: SimRobot;
-  model?: WorldModel | undefined;
+  model?: PlanningModel | undefined;
   /** The rollout's folder: the episode's run log and sheet go to <dir>/epNNNN. */
   dir: string;
   /** The rollout's name, in the sheet's title. */

@@ -27,7 +27,9 @@ import { keyframeGate, stepSubject, textGate, validateDraft } from '../validate/
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import { PaletteOraclePlanner } from '../model/palette-oracle.js';
 import { TokenizerOraclePlanner } from '../model/tokenizer-oracle.js';
-import { WorldModel, type KeyframeSampler, type ModelSource } from '../model/world-model.js';
+import { openWorldModel } from '../model/open-model.js';
+import type { PlanningModel } from '../model/planning-model.js';
+import type { KeyframeSampler, ModelSource } from '../model/world-model.js';
 
 export type BackendName = 'onnx' | 'oracle' | 'oracle-vq' | 'oracle-pal';
 /**
@@ -41,7 +43,7 @@ export const DEFAULT_BACKEND: BackendName = 'onnx';
 
 export interface ModelBackendOptions {
   /** An opened model to share (rollouts open it once); otherwise the run opens and closes its own. */
-  model?: WorldModel;
+  model?: PlanningModel;
   /** Where the model the run opens itself comes from (default: the shipped models/ on the CPU). */
   source?: ModelSource;
   sampler?: KeyframeSampler;
@@ -399,8 +401,8 @@ async function createPlanner(
 }
 
 /** The run's model: the caller's shared one (closed by the caller), or one opened for this run alone. */
-async function runModel(options: ModelBackendOptions): Promise<{ opened: WorldModel; close: () => Promise<void> }> {
+async function runModel(options: ModelBackendOptions): Promise<{ opened: PlanningModel; close: () => Promise<void> }> {
   if (options.model) return { opened: options.model, close: async () => undefined };
-  const opened = await WorldModel.open(options.source ?? {});
+  const opened = await openWorldModel(options.source ?? {});
   return { opened, close: () => opened.close() };
 }

@@ -1,4 +1,6 @@
-import { WorldModel, type ModelSource } from '../model/world-model.js';
+import { openWorldModel } from '../model/open-model.js';
+import type { PlanningModel } from '../model/planning-model.js';
+import type { ModelSource } from '../model/world-model.js';
 import { ServiceError } from './service-error.js';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'none';
@@ -11,10 +13,10 @@ export type ModelState = 'loading' | 'ready' | 'failed' | 'none';
 export class ModelHost {
   private state: ModelState;
   private error: string | undefined;
-  private readonly opening: Promise<WorldModel> | null;
+  private readonly opening: Promise<PlanningModel> | null;
 
   /** `source` null: no embedded model; onnx plans and runs are refused with 503. */
-  constructor(readonly source: ModelSource | null, open: (source: ModelSource) => Promise<WorldModel> = (s) => WorldModel.open(s)) {
+  constructor(readonly source: ModelSource | null, open: (source: ModelSource) => Promise<PlanningModel> = (s) => openWorldModel(s)) {
     if (source === null) {
       this.state = 'none';
       this.opening = null;
@@ -45,7 +47,7 @@ export class ModelHost {
   }
 
   /** The model once it is open; a 503 when there is none or it failed to open. */
-  async model(): Promise<WorldModel> {
+  async model(): Promise<PlanningModel> {
     if (this.opening === null) throw new ServiceError(503, 'unavailable', 'this service runs without an embedded model (started with no model); the onnx backend is not available');
     try {
       return await this.opening;

@@ -2,7 +2,8 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { ModelSource, WorldModel } from '../model/world-model.js';
+import type { PlanningModel } from '../model/planning-model.js';
+import type { ModelSource } from '../model/world-model.js';
 import type { Planner } from '../planner/planner.js';
 import type { RunOptions, RunResult } from '../run/session.js';
 import { apiComponents, type ErrorBody } from './api-schema.js';
@@ -34,7 +35,7 @@ export interface ServiceOptions {
   /** Fastify's request log (pino) on stderr. */
   logger?: boolean;
   /** Opens the model; tests may share one. */
-  openModel?: (source: ModelSource) => Promise<WorldModel>;
+  openModel?: (source: ModelSource) => Promise<PlanningModel>;
   /** --worker: plan requests go to this model worker (worker-protocol.ts) instead of the embedded model. */
   worker?: string;
   /** How runs are carried out (default runTask). */

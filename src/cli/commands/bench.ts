@@ -1,6 +1,7 @@
 import { benchWorldModel, type BenchProgress } from '../../run/model-bench.js';
 import { DEFAULT_DIDA } from '../../model/dida.js';
-import { DEFAULT_KEEP_BIAS, WorldModel } from '../../model/world-model.js';
+import { openWorldModel } from '../../model/open-model.js';
+import { DEFAULT_KEEP_BIAS } from '../../model/world-model.js';
 import { intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -43,7 +44,7 @@ export const benchCommand: Command = {
       io.out(help);
       return EXIT.ok;
     }
-    const model = await WorldModel.open(modelFlags('bench', values));
+    const model = await openWorldModel(modelFlags('bench', values));
     try {
       const result = await benchWorldModel(model, {
         passes: intFlag('bench', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 64 }),

@@ -7,7 +7,9 @@ import { OnnxPlanner } from '../../model/onnx-planner.js';
 import { redrawThroughPalette, rendererPalette } from '../../model/palette-oracle.js';
 import { redrawThroughTokenizer } from '../../model/tokenizer-oracle.js';
 import { keyframeSizeOf } from '../../model/image-io.js';
-import { KEYFRAME_SAMPLERS, WorldModel } from '../../model/world-model.js';
+import { openWorldModel } from '../../model/open-model.js';
+import type { PlanningModel } from '../../model/planning-model.js';
+import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
@@ -86,8 +88,8 @@ export const planCommand: Command = {
     const world = scene === undefined ? undefined : new SimWorld({ profile, scene, task, seed, missRate: 0 });
     const observation = values.image !== undefined ? await readImageFile(values.image) : new Uint8Array(await world!.observe());
 
-    const withModel = async <T>(use: (model: WorldModel) => Promise<T>): Promise<T> => {
-      const model = await WorldModel.open(source);
+    const withModel = async <T>(use: (model: PlanningModel) => Promise<T>): Promise<T> => {
+      const model = await openWorldModel(source);
       try {
         return await use(model);
       } finally {

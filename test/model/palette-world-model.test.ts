@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyframeSizeOf } from '../../src/model/image-io.js';
+import { OnnxPlanner } from '../../src/model/onnx-planner.js';
+import { openWorldModel } from '../../src/model/open-model.js';
+import { PaletteWorldModel } from '../../src/model/palette-world-model.js';
+import type { PlanningModel } from '../../src/model/planning-model.js';
+import { WorldModel } from '../../src/model/world-model.js';
+import { loadProfile } from '../../src/profile/load.js';
+import { SimWorld } from '../../sim/world.js';
+
+/*
+ * A palette-patch model folder (spec.json version 2 and palette_transformer.onnx; the tiny untrained
+ * graph of models/make_palette_test_model.py) behind the same planner path as the VQ model: the
+ * model it opens, the cells it draws and the texts it writes are what torch computes on the same
+ * prompts (expected-model.json), and OnnxPlanner makes a draft with it.
+ */
+const DIR = join(import.meta.dirname, 'palette-model');
+const expected = JSON.parse(readFileSync(join(DIR, 'expected-model.json'), 'utf8')) as { robot: string; task: string; step: string; prefix: number[]; ar: number[]; dida2: number[]; text: number[] };
+const start = Int32Array.from((JSON.parse(readFileSync(join(DIR, 'expected-keyframes.json'), 'utf8')) as { start: number[] }).start);
+
+describe('palette-patch world model behind the planner', () => {
+  let model: PlanningModel;
+  beforeAll(async () => {
+    model = await openWorldModel({ dir: DIR, threads: 1 });
+  });
+  afterAll(async () => {
+    await model.close();
+  });
+
+  it('a version-2 folder opens as a palette model, the shipped folder as a VQ model', async () => {
+    expect(model).toBeInstanceOf(PaletteWorldModel);
+    expect((model as PaletteWorldModel).layout.keyframePrefix(expected.robot, expected.task, expected.step)).toEqual(expected.prefix);
+    const shipped = await openWorldModel({ threads: 1 });
+    try {
+      expect(shipped).toBeInstanceOf(WorldModel);
+    } finally {
+      await shipped.close();
+    }
+  });
+
+  it('draws the keyframe cells torch draws for a step, AR and DiDA', async () => {
+    const ar = await model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'ar', seed: 0 });
+    expect(Array.from(ar)).toEqual(expected.ar);
+    const dida = await model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'dida', seed: 0, passes: 2 });
+    expect(Array.from(dida)).toEqual(expected.dida2);
+    // The fixture keeps some cells and draws others, so both paths of a cell are compared.
+    expect(expected.ar.filter((v, i) => v !== start[i]).length).toBeGreaterThan(0);
+    expect(expected.ar.filter((v, i) => v === start[i]).length).toBeGreaterThan(0);
+  });
+
+  it('writes the step texts torch writes from the plan prompt, greedy over words, SEP and EOS', async () => {
+    const texts = await model.stepTexts(expected.robot, expected.task, start, { seed: 0, maxTokens: expected.text.length });
+    const layout = (model as PaletteWorldModel).layout;
+    expect(texts).toEqual(layout.splitSteps(expected.text));
+    expect(texts.length).toBeGreaterThan(0);
+  });
+
+  it('holds a camera frame as its palette cells and paints them back exactly', async () => {
+    const profile = loadProfile('aloha-agilex');
+    const world = new SimWorld({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed: 100_003, missRate: 0 });
+    const picture = await model.encodePicture(new Uint8Array(await world.observe()));
+    expect(picture.codes).toHaveLength(256 * 64);
+    expect(Math.max(...picture.codes)).toBeLessThan(34);
+    const painted = await model.decodePicture(picture.codes);
+    expect(Buffer.from(painted.rgb).equals(Buffer.from(picture.rgb))).toBe(true);
+  });
+
+  it('OnnxPlanner plans with it: step texts, one keyframe per step at the keyframe camera size', async () => {
+    const profile = loadProfile('aloha-agilex');
+    const world = new SimWorld({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed: 100_004, missRate: 0 });
+    const planner = new OnnxPlanner(model, { seed: 3, maxSteps: 3 });
+    const draft = await planner.plan({ robot: profile, task: 'fold the t-shirt', observation: new Uint8Array(await world.observe()), history: [], version: 1 });
+    expect(draft.steps.length).toBeGreaterThan(0);
+    const size = keyframeSizeOf(profile);
+    for (const step of draft.steps) {
+      const meta = await sharp(step.keyframe).metadata();
+      expect([meta.width, meta.height]).toEqual([size.width, size.height]);
+    }
+  });
+});
