@@ -61,7 +61,18 @@ export async function drawKeyframeAr(session: PaletteSession, shape: PaletteShap
   return drawn;
 }
 
-export async function drawKeyframeDida(session: PaletteSession, shape: PaletteShape, prefix: readonly number[], start: Uint8Array, passes: number): Promise<Uint8Array> {
+/**
+ * `onPass`, after each pass: the keyframe as known so far (open cells still hold `start`'s cells) and
+ * how many cells are filled. It only reads; the cells drawn are the same with it or without it.
+ */
+export async function drawKeyframeDida(
+  session: PaletteSession,
+  shape: PaletteShape,
+  prefix: readonly number[],
+  start: Uint8Array,
+  passes: number,
+  onPass?: (pass: number, known: Uint8Array, filled: number) => void,
+): Promise<Uint8Array> {
   const n = prefix.length;
   const T = n + CELLS;
   const ids = [...prefix, ...new Array<number>(CELLS).fill(CELL_TOKEN)];
@@ -89,6 +100,11 @@ export async function drawKeyframeDida(session: PaletteSession, shape: PaletteSh
       cells.set(cell.pixels, (n + j) * PIX);
       open[j] = false;
       filled++;
+    }
+    if (onPass) {
+      const known = Uint8Array.from(start);
+      for (let j = 0; j < CELLS; j++) if (!open[j]) known.set(drawn.subarray(j * PIX, (j + 1) * PIX), j * PIX);
+      onPass(p, known, filled);
     }
   }
   return drawn;

@@ -36,6 +36,10 @@ export class PaletteWorldModel implements PlanningModel {
     return new PaletteWorldModel(new PaletteLayout(spec), paletteCodec(spec.palette), pool, dir);
   }
 
+  get codesPerCell(): number {
+    return CELL_PIXELS;
+  }
+
   get imageSize(): ImageSize {
     return { width: this.layout.spec.imageSize, height: this.layout.spec.imageSize };
   }
@@ -110,9 +114,12 @@ export class PaletteWorldModel implements PlanningModel {
     const start = Uint8Array.from(codes);
     const prefix = this.layout.keyframePrefix(robot, task, step);
     const shape = this.layout.spec.transformer;
+    const passes = options.passes ?? DEFAULT_DIDA.passes;
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('keyframe aborted');
     const drawn = await this.pool.run((s) =>
-      options.sampler === 'dida' ? drawKeyframeDida(s, shape, prefix, start, options.passes ?? DEFAULT_DIDA.passes) : drawKeyframeAr(s, shape, prefix, start),
+      options.sampler === 'dida'
+        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined)
+        : drawKeyframeAr(s, shape, prefix, start),
     );
     return Int32Array.from(drawn);
   }

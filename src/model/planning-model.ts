@@ -10,6 +10,8 @@ import type { KeyframeOptions, StepTextOptions } from './world-model.js';
 export interface PlanningModel {
   /** The model's square picture size. */
   readonly imageSize: ImageSize;
+  /** Codes per grid cell: 1 for a VQ token, 64 palette indices for a palette cell. Accuracy counts whole cells. */
+  readonly codesPerCell: number;
   /** A camera frame (PNG, any size, or SVG) as the model holds it, with the model-size RGB it stands for. */
   encodePicture(image: Uint8Array | string): Promise<Picture>;
   encodeImage(image: Uint8Array | string): Promise<Int32Array>;

@@ -90,6 +90,9 @@ export class WorldModel {
     readonly dir: string,
   ) {}
 
+  /** One VQ token per grid cell. */
+  readonly codesPerCell = 1;
+
   /** The model's square picture size (spec.json imageSize). */
   get imageSize(): { width: number; height: number } {
     return { width: this.layout.spec.imageSize, height: this.layout.spec.imageSize };

@@ -16,7 +16,10 @@ import { keyframeGate, textGate } from '../validate/gates.js';
 export interface SamplerFigures {
   keyframeP50Ms: number;
   planP50Ms: number;
-  /** Share of keyframe tokens equal to the VQ tokens of the simulator's true next state. */
+  /**
+   * Share of keyframe cells equal to the cells of the simulator's true next state as the model holds
+   * it (exact cells: a VQ token, or all 64 palette indices of a palette cell).
+   */
   tokenAccuracy: number;
 }
 
@@ -25,9 +28,9 @@ export interface ModelBenchResult {
   dida: SamplerFigures;
   /** AR keyframe p50 / DiDA keyframe p50, measured in this run. */
   speedup: number;
-  /** What copying the conditioning picture's tokens would score: the floor a world model must beat. */
+  /** What copying the conditioning picture's cells would score: the floor a world model must beat. */
   copyTokenAccuracy: number;
-  /** Token accuracy over only the tokens the step changes. */
+  /** Exact-cell accuracy over only the cells the step changes. */
   changedTokenAccuracy: { ar: number; dida: number };
   /**
    * Share of held-out steps where the sim controller, given the keyframe, acts and lands in the state
@@ -168,6 +171,12 @@ const p50 = (xs: number[]) => {
 const SAMPLER_NAMES: Record<KeyframeSampler, string> = { ar: 'AR', dida: 'DiDA' };
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** Whether cell `c` (`per` codes from c * per) is the same in both pictures. */
+function sameCell(a: ArrayLike<number>, b: ArrayLike<number>, c: number, per: number): boolean {
+  for (let k = c * per; k < (c + 1) * per; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /**
  * AR and DiDA on the same model and the same held-out inputs, in one run: keyframe latency and token
  * accuracy on one-step transitions of both scenes, and full T-shirt plan latency.
@@ -204,9 +213,10 @@ export async function benchWorldModel(model: PlanningModel, options: ModelBenchO
   };
   let copyHit = 0;
   let copyTotal = 0;
+  const per = model.codesPerCell;
   for (const [i, e] of encoded.entries()) {
-    for (let k = 0; k < e.next.length; k++) copyHit += e.frame[k] === e.next[k] ? 1 : 0;
-    copyTotal += e.next.length;
+    for (let c = 0; c < e.next.length / per; c++) copyHit += sameCell(e.frame, e.next, c, per) ? 1 : 0;
+    copyTotal += e.next.length / per;
     accepts.tokenizer += await accepted(e.t, e.next, e.picture);
     say({ phase: 'sim controller on the tokenizer\'s keyframes (the ceiling)', done: i + 1, total: encoded.length });
   }
@@ -269,11 +279,11 @@ export async function benchWorldModel(model: PlanningModel, options: ModelBenchO
       const codes = drawn[sampler][i]!;
       accepts[sampler] += await accepted(e.t, codes, e.picture);
       say({ phase: `sim controller on the ${SAMPLER_NAMES[sampler]} keyframes`, done: i + 1, total: encoded.length });
-      for (let k = 0; k < codes.length; k++) {
-        const hit = codes[k] === e.next[k] ? 1 : 0;
+      for (let c = 0; c < codes.length / per; c++) {
+        const hit = sameCell(codes, e.next, c, per) ? 1 : 0;
         f.hit += hit;
         f.total++;
-        if (e.frame[k] !== e.next[k]) {
+        if (!sameCell(e.frame, e.next, c, per)) {
           f.chHit += hit;
           f.chTotal++;
         }

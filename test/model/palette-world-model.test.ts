@@ -44,8 +44,13 @@ describe('palette-patch world model behind the planner', () => {
   it('draws the keyframe cells torch draws for a step, AR and DiDA', async () => {
     const ar = await model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'ar', seed: 0 });
     expect(Array.from(ar)).toEqual(expected.ar);
-    const dida = await model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'dida', seed: 0, passes: 2 });
+    const passes: { pass: number; filled: number; codes: Int32Array }[] = [];
+    const dida = await model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'dida', seed: 0, passes: 2, onPass: (p) => passes.push(p) });
     expect(Array.from(dida)).toEqual(expected.dida2);
+    // Each pass as it resolves (cosine schedule: 75 cells, then all): open cells show the start, the last pass is the keyframe.
+    expect(passes.map((p) => [p.pass, p.filled])).toEqual([[0, Math.round(256 * (1 - Math.cos(Math.PI / 4)))], [1, 256]]);
+    expect(Array.from(passes[1]!.codes)).toEqual(expected.dida2);
+    expect(Array.from(passes[0]!.codes).filter((v, i) => v !== expected.dida2[i] && v !== start[i])).toEqual([]);
     // The fixture keeps some cells and draws others, so both paths of a cell are compared.
     expect(expected.ar.filter((v, i) => v !== start[i]).length).toBeGreaterThan(0);
     expect(expected.ar.filter((v, i) => v === start[i]).length).toBeGreaterThan(0);
