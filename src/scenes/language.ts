@@ -106,7 +106,24 @@ export function takeWord(tokens: Tokens, words: readonly string[]): boolean {
   return false;
 }
 
-/** Words neither consumed by a phrase nor stopwords: what the parser did not understand. */
+/** Words neither consumed by a phrase nor stopwords: what the parser did not understand, each once. */
 export function leftoverWords(tokens: Tokens): string[] {
-  return tokens.words.filter((w, i) => !tokens.used.has(i) && !STOPWORDS.has(w));
+  return [...new Set(tokens.words.filter((w, i) => !tokens.used.has(i) && !STOPWORDS.has(w)))];
+}
+
+/** Words as a quoted list for a message: "a", "b". */
+export function quoteWords(words: readonly string[]): string {
+  return words.map((w) => `"${w}"`).join(', ');
+}
+
+const QUOTE_CHARS = 80;
+
+/**
+ * An instruction quoted in a message, cut after 80 characters: a model that loops writes a step of
+ * hundreds of words, and the message must still fit a terminal line or two.
+ */
+export function quoteText(text: string): string {
+  if (text.length <= QUOTE_CHARS) return `"${text}"`;
+  const cut = text.slice(0, QUOTE_CHARS).replace(/\s+\S*$/, '');
+  return `"${cut} ..." (${text.split(/\s+/).length} words)`;
 }

@@ -1,6 +1,7 @@
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { SceneId } from '../schema/task.js';
 import { Rng } from '../util/rng.js';
+import { quoteText } from './language.js';
 import { sceneById } from './registry.js';
 import { UnsupportedTaskError } from './scene.js';
 import { UnknownTaskError } from './unknown-task-error.js';
@@ -30,7 +31,7 @@ export function checkTask(task: string, profile: RobotProfile, scene?: SceneId):
     if (!parsed.ok) {
       const elsewhere = SceneId.options.find((id) => id !== scene && sceneById(id).parseTask(text).ok);
       const hint = elsewhere ? ` ("${text}" is a ${elsewhere} task: is the robot in the ${elsewhere} scene?)` : '';
-      throw new UnknownTaskError(`"${text}" is not a task of the ${scene} scene${hint}; the ${scene} scene knows ${knownTasks(scene)}`, { task: text, scene });
+      throw new UnknownTaskError(`${quoteText(text)} is not a task of the ${scene} scene${hint}; the ${scene} scene knows ${knownTasks(scene)}`, { task: text, scene });
     }
     return supported({ scene, goal: parsed.goal }, text, profile);
   }
@@ -39,7 +40,7 @@ export function checkTask(task: string, profile: RobotProfile, scene?: SceneId):
     if (parsed.ok) return supported({ scene: id, goal: parsed.goal }, text, profile);
   }
   const all = SceneId.options.map((id) => `${id}: ${knownTasks(id)}`).join('; ');
-  throw new UnknownTaskError(`"${text}" is not a task keystep knows; the scenes know ${all}`, { task: text });
+  throw new UnknownTaskError(`${quoteText(text)} is not a task keystep knows; the scenes know ${all}`, { task: text });
 }
 
 /** The scene's oracle refuses a task the robot cannot do with UnsupportedTaskError: let it. */

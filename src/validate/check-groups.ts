@@ -4,6 +4,7 @@ import type { Action } from '../schema/action.js';
 import { issue, type PlanIssue } from '../schema/plan-issue.js';
 import type { RobotProfile } from '../schema/robot-profile.js';
 import { sceneById } from '../scenes/registry.js';
+import { quoteText, quoteWords } from '../scenes/language.js';
 import type { ActionTemplate } from '../scenes/scene.js';
 import { KEYFRAME_LIMITS, backgroundIssues, changeIssues, objectIssues, observedStart, textureIssues } from './keyframe-checks.js';
 import type { Picture } from './picture.js';
@@ -72,8 +73,8 @@ export const languageChecks: CheckGroup = (plan, { profile }) =>
     const issues: PlanIssue[] = [];
     const words = plan.words[k]!;
     if (!words.ok) {
-      const unknown = words.unknownWords.length > 0 ? `; not understood: ${words.unknownWords.map((w) => `"${w}"`).join(', ')}` : '';
-      issues.push(issue('unparseable', k, `step ${k}: "${instruction}" does not parse for ${profile.id} in the ${plan.scene} scene (${words.reason})${unknown}`));
+      const unknown = words.unknownWords.length > 0 ? `; not understood: ${quoteWords(words.unknownWords)}` : '';
+      issues.push(issue('unparseable', k, `step ${k}: ${quoteText(instruction)} does not parse for ${profile.id} in the ${plan.scene} scene (${words.reason})${unknown}`));
     }
     if (template && action) {
       const diffs: string[] = [];

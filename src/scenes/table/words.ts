@@ -1,5 +1,5 @@
 import type { RobotProfile } from '../../schema/index.js';
-import { STOPWORDS, leftoverWords, takeArms, takePhrase, takeWord, tokenize } from '../language.js';
+import { STOPWORDS, leftoverWords, quoteText, quoteWords, takeArms, takePhrase, takeWord, tokenize } from '../language.js';
 import type { ActionTemplate, ParseResult, TaskResult, Vocabulary } from '../scene.js';
 import type { ObjectId, TableGoal } from './model.js';
 import { OBJECT_IDS } from './model.js';
@@ -44,8 +44,8 @@ export function parseInstruction(text: string, profile: RobotProfile): ParseResu
   const tokens = tokenize(text);
   const fail = (why: string): ParseResult => {
     const unknownWords = leftoverWords(tokens);
-    const extra = unknownWords.length > 0 ? `; did not understand ${unknownWords.map((w) => `"${w}"`).join(', ')}` : '';
-    return { ok: false, reason: `could not parse "${text}": ${why}${extra}`, unknownWords };
+    const extra = unknownWords.length > 0 ? `; did not understand ${quoteWords(unknownWords)}` : '';
+    return { ok: false, reason: `could not parse ${quoteText(text)}: ${why}${extra}`, unknownWords };
   };
   if (tokens.words.length === 0) return { ok: false, reason: 'could not parse "": the instruction is empty', unknownWords: [] };
 
@@ -77,7 +77,7 @@ export function parseInstruction(text: string, profile: RobotProfile): ParseResu
   if (left.length > 0) {
     return {
       ok: false,
-      reason: `could not parse "${text}": did not understand ${left.map((w) => `"${w}"`).join(', ')}`,
+      reason: `could not parse ${quoteText(text)}: did not understand ${quoteWords(left)}`,
       unknownWords: left,
     };
   }
@@ -143,7 +143,7 @@ for (const [alias, t] of Object.entries(TASK_ALIASES)) TASK_BY_KEY.set(taskKey(a
 export function parseTask(text: string): TaskResult<TableGoal> {
   const task = TASK_BY_KEY.get(taskKey(text));
   if (task === undefined) {
-    return { ok: false, reason: `unknown table task "${text}"; known tasks: ${TASKS.map((t) => `"${t}"`).join(', ')}` };
+    return { ok: false, reason: `unknown table task ${quoteText(text)}; known tasks: ${TASKS.map((t) => `"${t}"`).join(', ')}` };
   }
   return { ok: true, goal: { task, objects: [...TASK_OBJECTS[task]] } };
 }

@@ -1,5 +1,5 @@
 import type { RobotProfile } from '../../schema/index.js';
-import { leftoverWords, takeArms, takePhrase, takeWord, tokenize } from '../language.js';
+import { leftoverWords, quoteText, quoteWords, takeArms, takePhrase, takeWord, tokenize } from '../language.js';
 import type { ActionTemplate, ParseResult, TaskResult, Vocabulary } from '../scene.js';
 import type { FoldId, TshirtGoal } from './model.js';
 
@@ -52,10 +52,6 @@ const FILLERS: Record<string, string[]> = {
   ],
 };
 
-function quoteList(words: readonly string[]): string {
-  return words.map((w) => `"${w}"`).join(', ');
-}
-
 export function parseInstruction(text: string, profile: RobotProfile): ParseResult {
   const tokens = tokenize(text);
   if (tokens.words.length === 0) return { ok: false, reason: 'could not parse "": the instruction is empty', unknownWords: [] };
@@ -75,19 +71,19 @@ export function parseInstruction(text: string, profile: RobotProfile): ParseResu
   // "fold the left sleeve in half" style doubles, or "grasp ... and fold": a second part is not understood.
   const left = leftoverWords(tokens);
   if (left.length > 0) {
-    return { ok: false, reason: `could not parse "${text}": did not understand ${quoteList(left)}`, unknownWords: left };
+    return { ok: false, reason: `could not parse ${quoteText(text)}: did not understand ${quoteWords(left)}`, unknownWords: left };
   }
   if (verb === undefined) {
     return {
       ok: false,
-      reason: `could not parse "${text}": no action word (fold, grasp, tidy, move aside, release)`,
+      reason: `could not parse ${quoteText(text)}: no action word (fold, grasp, tidy, move aside, release)`,
       unknownWords: [],
     };
   }
   // "fold the sleeve with the left arm": the sleeve on that arm's side.
   if (part === 'sleeve') {
     if (arms?.length === 1 && (arms[0] === 'left' || arms[0] === 'right')) part = `${arms[0]}_sleeve`;
-    else return { ok: false, reason: `could not parse "${text}": which sleeve? say the left sleeve or the right sleeve`, unknownWords: [] };
+    else return { ok: false, reason: `could not parse ${quoteText(text)}: which sleeve? say the left sleeve or the right sleeve`, unknownWords: [] };
   }
   if (verb === 'grasp' && part === 'bottom') part = 'bottom_corners';
   if (verb === 'fold' && part === 'bottom_corners') part = 'bottom';
@@ -111,8 +107,8 @@ export function parseTask(text: string): TaskResult<TshirtGoal> {
   takeWord(tokens, ['put', 'move', 'set']);
   const left = leftoverWords(tokens);
   if (!fold || left.length > 0 || (!shirt && !sleeves)) {
-    const why = left.length > 0 ? `did not understand ${quoteList(left)}` : 'not a t-shirt task';
-    return { ok: false, reason: `"${text}": ${why}; ${known}` };
+    const why = left.length > 0 ? `did not understand ${quoteWords(left)}` : 'not a t-shirt task';
+    return { ok: false, reason: `${quoteText(text)}: ${why}; ${known}` };
   }
   const task: (typeof TASKS)[number] = sleeves ? 'fold the sleeves in' : inPlace ? 'fold the t-shirt in place' : 'fold the t-shirt';
   const goal = GOALS[task];
