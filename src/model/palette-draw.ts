@@ -12,9 +12,34 @@ export interface DrawnCell {
   confidence: number;
 }
 
+/** Whether a cell keeps its starting picture, from the graph's keep probability. */
+export type KeepRule = (keepProb: number) => boolean;
+
+/** The greedy rule, as models/recipe.py draws: keep_prob >= 0.5. */
+export const greedyKeep: KeepRule = (p) => p >= KEEP_THRESHOLD;
+
+/**
+ * The keep decision with a prior and sampling: `bias` is added to the keep logit (negative draws more
+ * changes, as KeyframeOptions.keepBias), and at `temperature` > 0 the decision is drawn, keeping with
+ * probability sigmoid((logit(p) + bias) / temperature). The graph answers only each pixel's best
+ * index, so which cells change is what a redraw can vary. Temperature 0 and bias 0 is greedyKeep.
+ */
+export function keepRule(options: { bias?: number; temperature?: number; random?: () => number }): KeepRule {
+  const bias = options.bias ?? 0;
+  const temperature = options.temperature ?? 0;
+  if (bias === 0 && temperature <= 0) return greedyKeep;
+  const logit = (p: number) => Math.log(p) - Math.log1p(-p);
+  if (temperature <= 0) return (p) => logit(p) + bias >= 0;
+  const random = options.random ?? Math.random;
+  return (p) => {
+    const u = random();
+    return (logit(p) + bias) / temperature >= logit(u);
+  };
+}
+
 /** Position `t` of a forward pass: `start` is the starting picture's cell (64 indices). */
-export function drawCell(t: number, keepProb: Float32Array, pixelBest: Uint8Array, pixelConfidence: Float32Array, start: Uint8Array): DrawnCell {
+export function drawCell(t: number, keepProb: Float32Array, pixelBest: Uint8Array, pixelConfidence: Float32Array, start: Uint8Array, keeps: KeepRule = greedyKeep): DrawnCell {
   const keep = keepProb[t]!;
-  if (keep >= KEEP_THRESHOLD) return { kept: true, pixels: start.slice(0, 64), confidence: keep };
+  if (keeps(keep)) return { kept: true, pixels: start.slice(0, 64), confidence: keep };
   return { kept: false, pixels: pixelBest.slice(t * 64, t * 64 + 64), confidence: Math.fround(Math.fround(1 - keep) * pixelConfidence[t]!) };
 }

@@ -5,6 +5,7 @@ import { allowRange, generate, greedy, maxTokens, samplingParts, stopAt } from '
 import { rgbToPng, toModelRgb, type ImageSize } from './image-io.js';
 import { openPaletteSession, parseDevice, type ForwardInput, type PaletteSession } from './onnx-session.js';
 import { decodePalette, encodePalette, fromCells, paletteCodec, toCells, type PaletteCodec } from './palette.js';
+import { keepRule } from './palette-draw.js';
 import { drawKeyframeAr, drawKeyframeDida } from './palette-keyframes.js';
 import { CELL_PIXELS, PaletteLayout, type PalettePrompt } from './palette-layout.js';
 import { loadPaletteModelSpec } from './palette-spec.js';
@@ -107,19 +108,22 @@ export class PaletteWorldModel implements PlanningModel {
   }
 
   /**
-   * Greedy: the graph answers each pixel's best index, not its logits, so temperature and seed do not
-   * change a keyframe; a redraw of the same step from the same picture draws the same cells.
+   * Each pixel is the graph's best index; which cells change is decided by keepRule: greedy by
+   * default, shifted by `keepBias`, and drawn from the seed at `temperature` > 0, so a redraw of a
+   * refused keyframe (sampled, with its own seed) can change other cells than the first draw.
    */
   async keyframe(robot: string, task: string, codes: ArrayLike<number>, step: string, options: KeyframeOptions): Promise<Int32Array> {
     const start = Uint8Array.from(codes);
     const prefix = this.layout.keyframePrefix(robot, task, step);
     const shape = this.layout.spec.transformer;
     const passes = options.passes ?? DEFAULT_DIDA.passes;
+    const rng = new Rng(options.seed).fork('keyframe');
+    const keeps = keepRule({ ...(options.keepBias !== undefined ? { bias: options.keepBias } : {}), ...(options.temperature !== undefined ? { temperature: options.temperature } : {}), random: () => rng.float() });
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('keyframe aborted');
     const drawn = await this.pool.run((s) =>
       options.sampler === 'dida'
-        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined)
-        : drawKeyframeAr(s, shape, prefix, start),
+        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined, keeps)
+        : drawKeyframeAr(s, shape, prefix, start, keeps),
     );
     return Int32Array.from(drawn);
   }

@@ -56,6 +56,23 @@ describe('palette-patch world model behind the planner', () => {
     expect(expected.ar.filter((v, i) => v === start[i]).length).toBeGreaterThan(0);
   });
 
+  it('varies which cells change: a keep prior moves every decision, a seeded temperature draws them', async () => {
+    const draw = (o: { seed: number; keepBias?: number; temperature?: number }) => model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'dida', passes: 1, ...o });
+    const cellOf = (codes: ArrayLike<number>, c: number) => Array.from(codes).slice(c * 64, c * 64 + 64).join(',');
+    const kept = await draw({ seed: 0, keepBias: 100 });
+    expect(Array.from(kept)).toEqual(Array.from(start));
+    const changed = await draw({ seed: 0, keepBias: -100 });
+    const greedy = await draw({ seed: 0 });
+    const sampled = [await draw({ seed: 1, temperature: 1 }), await draw({ seed: 2, temperature: 1 })];
+    // One DiDA pass answers every cell at once, so each cell is either the start's or the drawn one.
+    for (const codes of [greedy, ...sampled]) {
+      for (let c = 0; c < 256; c++) expect([cellOf(start, c), cellOf(changed, c)]).toContain(cellOf(codes, c));
+    }
+    expect(Array.from(await draw({ seed: 1, temperature: 1 }))).toEqual(Array.from(sampled[0]!));
+    expect(Array.from(sampled[0]!)).not.toEqual(Array.from(sampled[1]!));
+    expect(Array.from(sampled[0]!)).not.toEqual(Array.from(greedy));
+  });
+
   it('writes the step texts torch writes from the plan prompt, greedy over words, SEP and EOS', async () => {
     const texts = await model.stepTexts(expected.robot, expected.task, start, { seed: 0, maxTokens: expected.text.length });
     const layout = (model as PaletteWorldModel).layout;
