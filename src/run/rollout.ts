@@ -53,6 +53,11 @@ export interface RolloutSettings {
   missedKeepBias?: number;
   /** Keyframes drawn for a step the robot just failed (OnnxPlannerOptions.missedDraws). */
   missedDraws?: number;
+  /**
+   * Who planned, when not this process ("keystep serve at http://...", with RolloutOptions.planner):
+   * summary.json and the summary picture say so instead of this process's decoding options.
+   */
+  plannedBy?: string;
   /** The onnx backend puts off a step failed this many times in a row (OnnxPlannerOptions.putOffAfter). */
   putOffAfter?: number;
 }
@@ -205,7 +210,7 @@ export function rolloutResult(episodes: readonly EpisodeSummary[], wallS: number
  */
 export async function writeRolloutSummary(dir: string, settings: RolloutSettings, result: RolloutResult, episodes: readonly EpisodeSummary[], failed: readonly FailedEpisode[] = []): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: settings.profile.id, scene: settings.scene, task: settings.task, episodes: settings.episodes, missRate: settings.missRate, seed: settings.seed, backend: settings.backend, replan: settings.replan, partialPlans: settings.partialPlans ?? true, ...(settings.backend === 'onnx' ? decodingOptions(settings) : {}) }, result, episodes, ...(failed.length > 0 ? { failed } : {}) }, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ options: { robot: settings.profile.id, scene: settings.scene, task: settings.task, episodes: settings.episodes, missRate: settings.missRate, seed: settings.seed, backend: settings.backend, replan: settings.replan, partialPlans: settings.partialPlans ?? true, ...(settings.plannedBy !== undefined ? { plannedBy: settings.plannedBy } : settings.backend === 'onnx' ? decodingOptions(settings) : {}) }, result, episodes, ...(failed.length > 0 ? { failed } : {}) }, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.png'), await rolloutSummaryPng(settings, result, episodes));
 }
 

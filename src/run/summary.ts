@@ -8,6 +8,8 @@ export interface RolloutSetting {
   scene: SceneId;
   task: string;
   backend: string;
+  /** Who planned, when not the rollout's own process (RolloutSettings.plannedBy). */
+  plannedBy?: string;
   missRate: number;
   replan: boolean;
   seed: number;
@@ -61,7 +63,7 @@ export async function rolloutSummaryPng(options: RolloutSetting, result: Rollout
   const topReasons = [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
   const headline = `${Math.round(result.successRate * 1000) / 10}% success (${result.successes}/${result.episodes})`;
   const facts = [
-    `${options.scene} · ${options.profile.id} · "${options.task}" · backend ${options.backend} · miss rate ${options.missRate} · replanning ${options.replan ? 'on' : 'off'} · seeds ${options.seed}..${options.seed + result.episodes - 1}`,
+    `${options.scene} · ${options.profile.id} · "${options.task}" · ${options.plannedBy !== undefined ? `planned by ${options.plannedBy}` : `backend ${options.backend}`} · miss rate ${options.missRate} · replanning ${options.replan ? 'on' : 'off'} · seeds ${options.seed}..${options.seed + result.episodes - 1}`,
     `steps sent ${result.steps} · misses ${result.misses} · replans ${result.replans} · plan latency p50 ${result.planLatencyMs.p50} ms, p95 ${result.planLatencyMs.p95} ms · wall ${result.wallS} s`,
   ];
   const svg = [

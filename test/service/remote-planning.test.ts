@@ -129,6 +129,10 @@ describe('keystep run --planner: the executor here, the planning in keystep serv
     const plans = ['ep0000', 'ep0001'].flatMap((ep) => eventsOf(join(remoteRuns, rolloutDir!), ep).filter((e) => e.type === 'plan_created'));
     expect(plans.length).toBeGreaterThanOrEqual(2);
     for (const p of plans) expect(p.type === 'plan_created' && p.plan.backend).toBe('remote:onnx');
+    // The record says who planned, not decoding options this process never used.
+    const { options } = JSON.parse(readFileSync(join(remoteRuns, rolloutDir!, 'summary.json'), 'utf8')) as { options: Record<string, unknown> };
+    expect(options.plannedBy).toBe(`keystep serve at ${api.base}`);
+    expect(options).not.toHaveProperty('sampler');
     expect((await api.request('GET', '/readyz')).json.devices[0].served).toBe(plans.length);
 
     // Flags for planning here do not go with --planner.

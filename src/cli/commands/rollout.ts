@@ -124,6 +124,7 @@ export const rolloutCommand: Command = {
         putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
         ...(values['missed-keep-bias'] !== undefined ? { missedKeepBias: numberFlag('rollout', 'missed-keep-bias', values['missed-keep-bias'], 0, { min: -20, max: 20 }) } : {}),
         missedDraws: intFlag('rollout', 'missed-draws', values['missed-draws'], 1, { min: 1, max: 32 }),
+        ...(remote ? { plannedBy: `keystep serve at ${values.planner}` } : {}),
       };
       if (values.attempts !== undefined && values.queue === undefined) throw new UsageError('--attempts needs --queue: a local rollout runs every episode once', 'rollout');
       const runsDir = values.runs ?? 'runs';
