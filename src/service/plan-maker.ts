@@ -32,9 +32,10 @@ export function embeddedPlans(model: ModelHost): PlanMaker {
 
 /**
  * A model worker at `url` (keystep serve --worker): one connection for every request, which the plan
- * queue hands it one at a time. The worker decodes as it does; seed, sampler and passes are not its to take.
+ * queue hands it one at a time. Each request's seed goes with it (and a refused draft with a retry);
+ * sampler and passes are the worker's own.
  */
 export function workerPlans(url: string): PlanMaker {
   const planner = new WorkerPlanner(url);
-  return { name: url, planner: async () => planner, close: () => planner.close() };
+  return { name: url, planner: async ({ seed }) => planner.withSeed(seed), close: () => planner.close() };
 }

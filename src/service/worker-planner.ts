@@ -21,6 +21,8 @@ export class WorkerError extends Error {
 export interface WorkerPlannerOptions {
   /** Connecting and reading the metadata frame, ms (default 10 s). */
   connectTimeoutMs?: number;
+  /** Sent with every request (WorkerPlanRequest.seed); withSeed() gives a planner with another on the same connection. */
+  seed?: number;
 }
 
 interface Connection {
@@ -50,8 +52,17 @@ export class WorkerPlanner implements Planner {
     return (await this.connect()).metadata;
   }
 
+  /** This planner's connection and queue, with `seed` sent on its requests: one per request of a service. */
+  withSeed(seed: number): Planner {
+    return { name: this.name, plan: (request) => this.queued(request, seed) };
+  }
+
   plan(request: PlanRequest): Promise<PlanDraft> {
-    const mine = this.turn.then(() => this.planNow(request));
+    return this.queued(request, this.options.seed);
+  }
+
+  private queued(request: PlanRequest, seed: number | undefined): Promise<PlanDraft> {
+    const mine = this.turn.then(() => this.planNow(request, seed));
     this.turn = mine.catch(() => undefined);
     return mine;
   }
@@ -94,7 +105,7 @@ export class WorkerPlanner implements Planner {
     return current;
   }
 
-  private async planNow(request: PlanRequest): Promise<PlanDraft> {
+  private async planNow(request: PlanRequest, seed: number | undefined): Promise<PlanDraft> {
     request.signal?.throwIfAborted();
     const { socket, metadata } = await this.connect();
     const picture = metadata.model.picture;
@@ -110,6 +121,8 @@ export class WorkerPlanner implements Planner {
       observation: observation.toString('base64'),
       history: [...request.history],
       version: request.version,
+      ...(seed !== undefined ? { seed } : {}),
+      ...(request.previous && request.rejected ? { refused: { steps: request.previous.steps.map((s) => s.instruction), issues: [...request.rejected] } } : {}),
     };
     const texts: string[] = [];
     const steps: PlannedStep[] = [];

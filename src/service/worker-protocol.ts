@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HistoryEntry } from '../schema/index.js';
+import { HistoryEntry, PlanIssue } from '../schema/index.js';
 
 /*
  * The model-worker protocol (docs/worker-protocol.md): a world model served elsewhere (a Python
@@ -39,7 +39,16 @@ export const WorkerPlanRequest = z.strictObject({
   observation: Base64Png,
   history: z.array(HistoryEntry),
   version: z.number().int().min(1),
+  /** The request's seed: a worker that samples draws from it, so the same request gives the same plan. */
   seed: z.number().int().min(0).optional(),
+  /**
+   * This planning round's refused draft, when keystep's validator refused the worker's last answer
+   * and asks again: its steps and the issues, so a worker can keep the steps before the first error
+   * and draw the rest differently instead of answering the same plan.
+   */
+  refused: z
+    .object({ steps: z.array(z.string().min(1)), issues: z.array(PlanIssue) })
+    .optional(),
 });
 export type WorkerPlanRequest = z.infer<typeof WorkerPlanRequest>;
 
