@@ -1,5 +1,5 @@
 import type { RunDetail, RunSummary } from '../src/service/api-schema.js';
-import type { RolloutCreated, RolloutStatus } from '../src/service/rollout-schema.js';
+import type { RolloutCreated, RolloutList, RolloutStatus } from '../src/service/rollout-schema.js';
 import { authHeaders } from './token.js';
 
 /** The service the page was served by: same origin, so no address and no CORS. */
@@ -37,6 +37,7 @@ export const api = {
   post: (path: string, body?: unknown) => call<unknown>('POST', path, body ?? {}),
   startRollout: (body: Record<string, unknown>) => call<RolloutCreated>('POST', '/v1/rollouts', body),
   rollout: (id: string) => call<RolloutStatus>('GET', `/v1/rollouts/${encodeURIComponent(id)}`),
+  rollouts: () => call<RolloutList>('GET', '/v1/rollouts'),
   events: async (id: string) => {
     const response = await fetch(`/v1/runs/${encodeURIComponent(id)}/events.jsonl`, { headers: authHeaders() });
     if (!response.ok) throw new ApiError(response.status, `the log of run ${id} cannot be read (${response.status})`);

@@ -2,7 +2,7 @@ import { useSignal, useSignalEffect } from '@preact/signals';
 import { html } from 'htm/preact';
 import type { EpisodeSummary } from '../src/run/rollout-result.js';
 import { wilsonInterval } from '../src/run/stats.js';
-import type { RolloutStatus } from '../src/service/rollout-schema.js';
+import type { RolloutList, RolloutStatus } from '../src/service/rollout-schema.js';
 import { api, ApiError, sheetUrl, type Capabilities } from './api.js';
 
 const POLL_MS = 500;
@@ -17,6 +17,10 @@ export function RolloutPage({ id, caps }: { id: string | null; caps: Capabilitie
         <h2>Start a rollout</h2>
         ${intro}
         <${RolloutForm} caps=${caps} />
+      </section>
+      <section class="panel">
+        <h3>Rollouts</h3>
+        <${RolloutTable} />
       </section>
     `;
   }
@@ -76,6 +80,48 @@ function RolloutForm({ caps }: { caps: Capabilities }) {
       ${error.value ? html`<pre class="error" role="alert">${error.value}</pre>` : null}
     </form>
   `;
+}
+
+/** The service's rollouts, newest first (those of its earlier starts too), polled while one runs. */
+function RolloutTable() {
+  const list = useSignal<RolloutList['rollouts'] | null>(null);
+  const error = useSignal<string | null>(null);
+  useSignalEffect(() => {
+    let closed = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        list.value = (await api.rollouts()).rollouts;
+        error.value = null;
+      } catch (e) {
+        error.value = `cannot read the rollouts: ${String(e)}; trying again`;
+      }
+      if (!closed && (list.value === null || list.value.some((r) => r.state === 'running'))) timer = setTimeout(poll, POLL_MS * 4);
+    };
+    void poll();
+    return () => {
+      closed = true;
+      clearTimeout(timer);
+    };
+  });
+  if (error.value) return html`<p class="warn" role="status">${error.value}</p>`;
+  if (list.value === null) return html`<p>Loading…</p>`;
+  if (list.value.length === 0) return html`<p>No rollouts yet.</p>`;
+  return html`<table class="runs" aria-label="rollouts">
+    <thead><tr><th>rollout</th><th>state</th><th>robot</th><th>task</th><th>backend</th><th>episodes</th></tr></thead>
+    <tbody>
+      ${list.value.map(
+        (r) => html`<tr data-rollout=${r.id}>
+          <td><a href=${`#/rollouts/${encodeURIComponent(r.id)}`}>${r.id}</a></td>
+          <td class=${`state ${r.state}`} data-testid="rollout-state">${r.state}</td>
+          <td>${r.robot}</td>
+          <td>${r.task}</td>
+          <td>${r.backend}</td>
+          <td>${r.progress.done}/${r.progress.episodes} done, ${r.progress.successes} succeeded</td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 /** One rollout, polled until it is no longer running. */

@@ -40,6 +40,15 @@ export const RolloutStatus = z.object({
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;
 
+export const RolloutList = z.object({
+  rollouts: z.array(RolloutStatus.shape.rollout.extend({ progress: RolloutStatus.shape.progress })).describe('newest first, those of earlier starts of the service included'),
+});
+export type RolloutList = z.infer<typeof RolloutList>;
+
+/** What a rollout's folder keeps of its request (request.json), so a restarted service lists it. */
+export const RolloutRecord = z.object({ id: RunId, body: RolloutBody, robot: z.string(), startedAt: z.number() });
+export type RolloutRecord = z.infer<typeof RolloutRecord>;
+
 export const RolloutCreated = z.object({ id: RunId, url: z.string() });
 export type RolloutCreated = z.infer<typeof RolloutCreated>;
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,32 @@ describe('POST /v1/rollouts', () => {
     expect((await api.request('GET', `${url}/episodes/x/sheet.png`)).json.issues).toEqual([expect.objectContaining({ path: 'params.episode' })]);
     expect((await api.request('GET', '/v1/rollouts/..%2F..%2Fetc/episodes/0/sheet.png')).status).toBe(400);
     expect((await api.request('GET', '/v1/rollouts/rollout-nope/episodes/0/sheet.png')).status).toBe(404);
+  });
+
+  it('lists its rollouts newest first, and a restarted service lists those of its earlier start', async () => {
+    const listed = (await api.request('GET', '/v1/rollouts')).json.rollouts as { id: string; state: string; progress: { done: number } }[];
+    expect(listed.length).toBeGreaterThan(0);
+    const [finished] = listed;
+    expect(finished).toMatchObject({ state: 'finished', robot: 'aloha-agilex', progress: { done: 3, episodes: 3 } });
+    // A rollout the service was stopped in the middle of: its request was written, its summary never.
+    mkdirSync(join(runsDir, 'rollouts', 'rollout-cut-1'), { recursive: true });
+    writeFileSync(join(runsDir, 'rollouts', 'rollout-cut-1', 'request.json'), JSON.stringify({ id: 'rollout-cut-1', robot: 'agibot-g1', startedAt: 1, body: { robot: 'agibot-g1', scene: 'table', task: 'clear the table', episodes: 5, backend: 'oracle' } }));
+    // Not a rollout of the service: no request.json.
+    mkdirSync(join(runsDir, 'rollouts', 'stray'), { recursive: true });
+
+    const again = await startService({ runsDir, model: null });
+    try {
+      const after = (await again.request('GET', '/v1/rollouts')).json.rollouts as { id: string; state: string; error?: string }[];
+      expect(after.map((r) => r.id)).toEqual([finished!.id, 'rollout-cut-1']);
+      expect(after[1]).toMatchObject({ state: 'failed', scene: 'table', progress: { done: 0, episodes: 5 } });
+      expect(after[1]!.error).toMatch(/stopped before this rollout finished/);
+      const before = (await api.request('GET', `/v1/rollouts/${finished!.id}`)).json;
+      const recovered = (await again.request('GET', `/v1/rollouts/${finished!.id}`)).json;
+      expect(recovered).toEqual(before);
+      expect((await again.request('GET', `/v1/rollouts/${finished!.id}/episodes/2/sheet.png`)).status).toBe(200);
+    } finally {
+      await again.close();
+    }
   });
 
   it('refuses a bad body naming the field, an unknown rollout with 404, and onnx without a model with 503', async () => {

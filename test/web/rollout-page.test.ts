@@ -74,6 +74,14 @@ describe('rollout page, in Chromium', () => {
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=episode] img')].every((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 10_000 });
     const widths = await sheets.evaluateAll((imgs) => (imgs as HTMLImageElement[]).map((i) => i.naturalWidth));
     expect(widths.every((w) => w > 100)).toBe(true);
+
+    // The rollouts page lists it, finished, and its link leads back to it.
+    await page.goto(`${api.base}/ui/#/rollouts`);
+    const row = page.locator(`tr[data-rollout="${id}"]`);
+    await expect.poll(() => row.getByTestId('rollout-state').textContent()).toBe('finished');
+    expect(await row.textContent()).toContain('5/5 done');
+    await row.getByRole('link').click();
+    await expect.poll(() => page.getByTestId('rollout-id').textContent()).toBe(id);
     await page.close();
   });
 

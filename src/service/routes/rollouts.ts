@@ -4,10 +4,10 @@ import { checkTask } from '../../scenes/task-check.js';
 import { errorResponses, RunIdParams } from '../api-schema.js';
 import type { ServiceParts } from '../parts.js';
 import { resolveRobot } from '../robot-ref.js';
-import { EpisodeSheetParams, RolloutBody, RolloutCreated, RolloutStatus } from '../rollout-schema.js';
+import { EpisodeSheetParams, RolloutBody, RolloutCreated, RolloutList, RolloutStatus } from '../rollout-schema.js';
 import { ServiceError } from '../service-error.js';
 
-/** POST /v1/rollouts, GET /v1/rollouts/{id} and its episodes' sheets: `keystep rollout` through the service. */
+/** POST /v1/rollouts, the list, GET /v1/rollouts/{id} and its episodes' sheets: `keystep rollout` through the service. */
 export const rolloutRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, parts) => {
   app.post(
     '/v1/rollouts',
@@ -28,6 +28,17 @@ export const rolloutRoutes: FastifyPluginAsyncZod<ServiceParts> = async (app, pa
       const id = parts.rollouts.start(request.body, profile);
       return reply.code(202).send({ id, url: `/v1/rollouts/${id}` });
     },
+  );
+
+  app.get(
+    '/v1/rollouts',
+    {
+      schema: {
+        summary: 'every rollout of this service, newest first, those of its earlier starts included: settings, state and progress',
+        response: { 200: RolloutList, ...errorResponses(401) },
+      },
+    },
+    async () => parts.rollouts.list(),
   );
 
   app.get(
