@@ -16,7 +16,7 @@ from palette_model import PaletteGPT, ExportedPaletteGPT, PIX, COLOURS, MASK_VAL
 import numpy as np  # noqa: E402
 
 from palette_model import EOS, SEP, WORD_BASE, spec_json  # noqa: E402
-from recipe import Layout, ar_decode, dida_decode, export_onnx, forward_np  # noqa: E402
+from recipe import Layout, ar_decode, dida_decode, export_onnx, greedy_text  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-model')
 
@@ -106,36 +106,19 @@ def main():
         'robot': row['robot'], 'task': row['task'], 'step': row['step'], 'prefix': layout.keyframe_prefix(row),
         'ar': ar_decode(model, layout, row, start).flatten().tolist(),
         'dida2': dida_decode(model, layout, row, start, 2).flatten().tolist(),
-        'text': greedy_words(model, layout, row, start, WORD_BASE + len(words), 12),
+        'text': greedy_text(model, layout, row, [start], limit=12, allowed=words_only(spec['vocab'], WORD_BASE + len(words))),
     }
     with open(os.path.join(OUT, 'expected-model.json'), 'w') as f:
         json.dump(keyframes_of_row, f)
 
 
-@torch.no_grad()
-def greedy_words(model, layout, row, start, word_end, limit):
-    """recipe.py greedy_text with the runtime's restriction: only words, SEP and EOS may follow."""
-    ids, ipos, (at, _), begin = layout.plan(row, [start])
-    ids, ipos = ids[:begin + 1], ipos[:begin + 1]
-    T = len(ids)
-    inp = np.full((T, PIX), NONE_VALUE, np.uint8)
-    inp[at:at + 256] = start
-    none = np.full((T, PIX), NONE_VALUE, np.uint8)
-    logits, _, _, _, past = forward_np(model, ids, list(range(T)), ipos, inp, none, np.tril(np.ones((T, T), np.float32)), model.empty_past(1))
-    allowed = torch.full((logits.shape[-1],), float('-inf'))
+def words_only(vocab, word_end):
+    """The runtime's restriction of step texts: only words, SEP and EOS may follow."""
+    allowed = torch.full((vocab,), float('-inf'))
     allowed[WORD_BASE:word_end] = 0
     allowed[SEP] = 0
     allowed[EOS] = 0
-    out, pos, one = [], T, np.full((1, PIX), NONE_VALUE, np.uint8)
-    for _ in range(limit):
-        tok = int((logits[-1] + allowed).argmax())
-        out.append(tok)
-        if tok == EOS:
-            break
-        logits, _, _, _, past = forward_np(model, [tok], [pos], [0], one, one, np.ones((1, pos + 1), np.float32), past)
-        pos += 1
-    return out
-
+    return allowed
 
 if __name__ == '__main__':
     main()

@@ -438,7 +438,9 @@ def ar_decode(model, layout, row, start):
 
 
 @torch.no_grad()
-def greedy_text(model, layout, row, cells, limit=160):
+def greedy_text(model, layout, row, cells, limit=160, allowed=None):
+    """Greedy step text after the plan prompt; `allowed` (a row of 0 / -inf added to the logits)
+    restricts the ids as the runtime does (words, SEP and EOS)."""
     ids, ipos, (at, pic), start = layout.plan(row, cells)
     ids, ipos = ids[:start + 1], ipos[:start + 1]
     T = len(ids)
@@ -450,7 +452,7 @@ def greedy_text(model, layout, row, cells, limit=160):
     pos = T
     one = np.full((1, PIX), NONE_VALUE, np.uint8)
     for _ in range(limit):
-        tok = int(logits[-1].argmax())
+        tok = int((logits[-1] if allowed is None else logits[-1] + allowed).argmax())
         out.append(tok)
         if tok == EOS:
             break

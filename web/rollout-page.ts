@@ -1,9 +1,10 @@
-import { useSignal, useSignalEffect } from '@preact/signals';
+import { useSignal } from '@preact/signals';
 import { html } from 'htm/preact';
 import type { EpisodeSummary } from '../src/run/rollout-result.js';
 import { wilsonInterval } from '../src/run/stats.js';
 import type { RolloutList, RolloutStatus } from '../src/service/rollout-schema.js';
 import { api, ApiError, sheetUrl, type Capabilities } from './api.js';
+import { usePoll } from './poll.js';
 
 const POLL_MS = 500;
 
@@ -86,24 +87,18 @@ function RolloutForm({ caps }: { caps: Capabilities }) {
 function RolloutTable() {
   const list = useSignal<RolloutList['rollouts'] | null>(null);
   const error = useSignal<string | null>(null);
-  useSignalEffect(() => {
-    let closed = false;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
+  usePoll(
+    async () => {
       try {
         list.value = (await api.rollouts()).rollouts;
         error.value = null;
       } catch (e) {
         error.value = `cannot read the rollouts: ${String(e)}; trying again`;
       }
-      if (!closed && (list.value === null || list.value.some((r) => r.state === 'running'))) timer = setTimeout(poll, POLL_MS * 4);
-    };
-    void poll();
-    return () => {
-      closed = true;
-      clearTimeout(timer);
-    };
-  });
+    },
+    POLL_MS * 4,
+    () => list.value === null || list.value.some((r) => r.state === 'running'),
+  );
   if (error.value) return html`<p class="warn" role="status">${error.value}</p>`;
   if (list.value === null) return html`<p>Loading…</p>`;
   if (list.value.length === 0) return html`<p>No rollouts yet.</p>`;
@@ -128,25 +123,20 @@ function RolloutTable() {
 function RolloutView({ id }: { id: string }) {
   const status = useSignal<RolloutStatus | null>(null);
   const error = useSignal<string | null>(null);
-  useSignalEffect(() => {
-    let closed = false;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
+  const gone = useSignal(false);
+  usePoll(
+    async () => {
       try {
         status.value = await api.rollout(id);
         error.value = null;
       } catch (e) {
-        error.value = e instanceof ApiError && e.status === 404 ? e.message : `cannot read the rollout: ${String(e)}; trying again`;
-        if (e instanceof ApiError && e.status === 404) return;
+        gone.value = e instanceof ApiError && e.status === 404;
+        error.value = gone.value ? (e as ApiError).message : `cannot read the rollout: ${String(e)}; trying again`;
       }
-      if (!closed && (status.value === null || status.value.rollout.state === 'running')) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      closed = true;
-      clearTimeout(timer);
-    };
-  });
+    },
+    POLL_MS,
+    () => !gone.value && (status.value === null || status.value.rollout.state === 'running'),
+  );
   const s = status.value;
   if (s === null) return html`<section class="panel head">${error.value ? html`<p class="error" role="alert">${error.value}</p>` : html`<p>Loading…</p>`}</section>`;
   const { rollout, progress, episodes, result } = s;

@@ -1,7 +1,8 @@
-import { useSignal, useSignalEffect } from '@preact/signals';
+import { useSignal } from '@preact/signals';
 import { html } from 'htm/preact';
 import type { RunSummary } from '../src/service/api-schema.js';
 import { api, ApiError, type Capabilities } from './api.js';
+import { usePoll } from './poll.js';
 
 const POLL_MS = 1000;
 
@@ -9,24 +10,14 @@ const POLL_MS = 1000;
 export function RunsPage({ caps }: { caps: Capabilities }) {
   const runs = useSignal<RunSummary[] | null>(null);
   const error = useSignal<string | null>(null);
-  useSignalEffect(() => {
-    let stop = false;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
-      try {
-        runs.value = (await api.runs()).runs;
-        error.value = null;
-      } catch (e) {
-        error.value = `cannot list runs: ${String(e)}`;
-      }
-      if (!stop) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stop = true;
-      clearTimeout(timer);
-    };
-  });
+  usePoll(async () => {
+    try {
+      runs.value = (await api.runs()).runs;
+      error.value = null;
+    } catch (e) {
+      error.value = `cannot list runs: ${String(e)}`;
+    }
+  }, POLL_MS);
   return html`
     <section class="panel">
       <h2>Start a run</h2>
