@@ -1,14 +1,14 @@
 /**
  * Which steps the model's keyframes carry: for held-out steps, how often the sim controller acts as
  * the oracle meant on the model's DiDA keyframe, per kind of step. Two sets per scene:
- *   - "along the plan": starts on the oracle's own path (src/model/bench.ts heldOutCases), the
+ *   - "along the plan": starts on the oracle's own path (src/run/model-bench.ts heldOutCases), the
  *     steps `keystep bench` samples;
  *   - "after a miss": the first state after an injected miss and the oracle's first recovery step
  *     (heldOutRecoveries): one-corner grasps after a slip, a tipped cup stood up, a flipped collar.
  *     The closed loop ends on these more than on any other step.
  * Each step gets the greedy draw and k - 1 draws sampled at 0.7 (the planner's retries), so the
  * table shows both what the first plan gets and whether a replan can help. In brackets, how often the
- * controller acts on the tokenizer's own drawing of the true next state: what a perfect transformer
+ * controller acts on the model's own encoding of the true next state (VQ tokens, or palette cells): what a perfect transformer
  * would get (the per-step view of `rollout --backend oracle-vq`).
  *
  *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--json]
@@ -16,7 +16,7 @@
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/run/model-bench.js';
-import { WorldModel } from '../src/model/world-model.js';
+import { openWorldModel } from '../src/model/open-model.js';
 
 const arg = (name: string, d: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,7 +26,7 @@ const n = Number(arg('n', '60'));
 const k = Number(arg('k', '2'));
 const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'tshirt' | 'table'] : (['tshirt', 'table'] as const);
 const json = process.argv.includes('--json');
-const model = await WorldModel.open({ dir: arg('dir', 'models') });
+const model = await openWorldModel({ dir: arg('dir', 'models') });
 
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
 const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
