@@ -46,6 +46,7 @@ Routes (/openapi.json describes each; a test holds this list to the server's rou
   GET  /v1/runs/{id}/drawing                  WebSocket: the plan the run is drawing, pass by pass
   GET  /v1/runs/{id}/files/{name}             a plan version, keyframe or observation the log names
   POST /v1/rollouts                           start a rollout against a keystep sim the service starts
+  GET  /v1/rollouts                           every rollout under --runs, with its state and result
   GET  /v1/rollouts/{id}                      a rollout's progress and, once finished, its result
   GET  /v1/rollouts/{id}/episodes/{episode}/sheet.png  an episode's contact sheet
   GET  /openapi.json                          the OpenAPI document
