@@ -93,17 +93,20 @@ class PatchEmbedding(nn.Module):
 
 
 class PaletteGPT(nn.Module):
-    def __init__(self, d=128, layers=4, heads=4, ff=None):
+    def __init__(self, d=128, layers=4, heads=4, ff=None, pixel_hidden=0):
         super().__init__()
         ff = ff or 4 * d
-        self.d, self.layers, self.heads, self.ff_dim = d, layers, heads, ff
+        self.d, self.layers, self.heads, self.ff_dim, self.pixel_hidden = d, layers, heads, ff, pixel_hidden
         self.tok = nn.Embedding(TEXT_VOCAB, d)
         self.pos = nn.Embedding(MAX_LEN, d)
         self.ipos = nn.Embedding(IMAGE_POSITIONS, d)
         self.blocks = nn.ModuleList([Block(d, heads, ff) for _ in range(layers)])
         self.ln = nn.LayerNorm(d)
         self.keep_head = nn.Linear(d, 1)
-        self.pixel_head = nn.Linear(d, PIX * COLOURS)
+        # A linear head makes each pixel's logits a linear function of the cell's state; a hidden
+        # layer lets one state say "this shape at this offset" without a basis vector for each pair.
+        self.pixel_head = (nn.Sequential(nn.Linear(d, pixel_hidden), nn.GELU(), nn.Linear(pixel_hidden, PIX * COLOURS))
+                           if pixel_hidden else nn.Linear(d, PIX * COLOURS))
         self.apply(self._init)
         self.patch = PatchEmbedding(d)
         self.cond = PatchEmbedding(d)
@@ -176,5 +179,6 @@ def spec_json(word_list, model):
         'wordBase': WORD_BASE, 'words': word_list, 'vocab': TEXT_VOCAB,
         'maxLen': MAX_LEN, 'imagePositions': IMAGE_POSITIONS, 'palette': palette_hex(),
         'transformer': {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
-                        'ff': model.ff_dim, 'condInput': True},
+                        'ff': model.ff_dim, 'condInput': True,
+                        **({'pixelHidden': model.pixel_hidden} if model.pixel_hidden else {})},
     }

@@ -262,7 +262,7 @@ def training_rows(index):
 
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
-TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
+TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'pixel_hidden', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
                  'changed_pixel_weight', 'kept_pixel_weight', 'pixel_loss_weight', 'focus', 'after_miss')
 
 
@@ -277,13 +277,13 @@ def train(a, index, cells, cache):
     focus = parse_focus(a.focus)
     cum = np.cumsum([hard_weight(t, focus, a.after_miss) for t in trans]).tolist()
     torch.manual_seed(a.seed)
-    model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads)
+    model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     rng = random.Random(a.seed)
     step, seconds = 0, 0.0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
-        shaping = [k for k in TRAINING_ARGS if ck['args'].get(k) != getattr(a, k)]
+        shaping = [k for k in TRAINING_ARGS if ck['args'].get(k, 0 if k == 'pixel_hidden' else None) != getattr(a, k)]
         if shaping:
             sys.exit(f'recipe.py: {ckpt_path} was trained with other ' + ', '.join(f'--{k.replace("_", "-")} ({ck["args"].get(k)})' for k in shaping)
                      + ': run with those, or remove it to start over')
@@ -563,6 +563,7 @@ def main():
     ap.add_argument('--d', type=int, default=128)
     ap.add_argument('--layers', type=int, default=4)
     ap.add_argument('--heads', type=int, default=4)
+    ap.add_argument('--pixel-hidden', type=int, default=0, help='hidden width of the per-cell pixel head (0: linear)')
     # training
     ap.add_argument('--steps', type=int, default=1600)
     ap.add_argument('--batch', default='3,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
@@ -634,7 +635,7 @@ def main():
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
-               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads},
+               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
                                                         'kept_pixel_weight', 'pixel_loss_weight', 'focus', 'after_miss', 'seed', 'threads')},
                'trainSeconds': round(ck['seconds']),

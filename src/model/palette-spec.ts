@@ -44,6 +44,8 @@ export const PaletteModelSpec = z.object({
     d: int.positive(),
     ff: int.positive(),
     condInput: z.boolean(),
+    /** Hidden width of the per-cell pixel head inside the graph; absent: a linear head. */
+    pixelHidden: int.positive().optional(),
   }),
   recipe: z.object({
     command: z.string(),
