@@ -264,6 +264,12 @@ def training_rows(index):
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
 TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'pixel_hidden', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
                  'changed_pixel_weight', 'kept_pixel_weight', 'pixel_loss_weight', 'focus', 'after_miss')
+# Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
+EARLIER_DEFAULTS = {'pixel_hidden': 0}
+
+
+def trained_with(ck_args, k):
+    return ck_args.get(k, EARLIER_DEFAULTS.get(k))
 
 
 def lr_at(a, step):
@@ -283,9 +289,9 @@ def train(a, index, cells, cache):
     step, seconds = 0, 0.0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
-        shaping = [k for k in TRAINING_ARGS if ck['args'].get(k, 0 if k == 'pixel_hidden' else None) != getattr(a, k)]
+        shaping = [k for k in TRAINING_ARGS if trained_with(ck['args'], k) != getattr(a, k)]
         if shaping:
-            sys.exit(f'recipe.py: {ckpt_path} was trained with other ' + ', '.join(f'--{k.replace("_", "-")} ({ck["args"].get(k)})' for k in shaping)
+            sys.exit(f'recipe.py: {ckpt_path} was trained with other ' + ', '.join(f'--{k.replace("_", "-")} ({trained_with(ck["args"], k)})' for k in shaping)
                      + ': run with those, or remove it to start over')
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
