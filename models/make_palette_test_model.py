@@ -23,7 +23,8 @@ OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-mo
 
 def main():
     torch.manual_seed(0)
-    model = PaletteGPT(d=16, layers=1, heads=2, ff=32)
+    # A hidden pixel layer and a mixture of hypotheses, as `recipe.py --pixel-hidden --pixel-mixture` makes.
+    model = PaletteGPT(d=16, layers=1, heads=2, ff=32, pixel_hidden=8, mixture=3)
     # Weights far from their init's 0.02, so that per-pixel argmaxes are clear of ties.
     with torch.no_grad():
         for p in model.parameters():

@@ -93,10 +93,10 @@ class PatchEmbedding(nn.Module):
 
 
 class PaletteGPT(nn.Module):
-    def __init__(self, d=128, layers=4, heads=4, ff=None, pixel_hidden=0):
+    def __init__(self, d=128, layers=4, heads=4, ff=None, pixel_hidden=0, mixture=1):
         super().__init__()
         ff = ff or 4 * d
-        self.d, self.layers, self.heads, self.ff_dim, self.pixel_hidden = d, layers, heads, ff, pixel_hidden
+        self.d, self.layers, self.heads, self.ff_dim, self.pixel_hidden, self.mixture = d, layers, heads, ff, pixel_hidden, mixture
         self.tok = nn.Embedding(TEXT_VOCAB, d)
         self.pos = nn.Embedding(MAX_LEN, d)
         self.ipos = nn.Embedding(IMAGE_POSITIONS, d)
@@ -107,6 +107,13 @@ class PaletteGPT(nn.Module):
         # layer lets one state say "this shape at this offset" without a basis vector for each pair.
         self.pixel_head = (nn.Sequential(nn.Linear(d, pixel_hidden), nn.GELU(), nn.Linear(pixel_hidden, PIX * COLOURS))
                            if pixel_hidden else nn.Linear(d, PIX * COLOURS))
+        # Per-pixel logits drawn by argmax vote: where the model is unsure of a thin shape's offset,
+        # the vote paints the union of the offsets it weighs (a gripper's U comes out as a blob). A
+        # mixture of whole-cell hypotheses, each with its own per-pixel logits, lets one draw be one
+        # coherent pattern: the hypothesis is chosen first, then its pixels.
+        if mixture > 1:
+            self.mix_head = nn.Linear(d, mixture)
+            self.hypotheses = nn.Linear(d, mixture * d)
         self.apply(self._init)
         self.patch = PatchEmbedding(d)
         self.cond = PatchEmbedding(d)
@@ -139,16 +146,38 @@ class PaletteGPT(nn.Module):
         return h @ self.tok.weight.t()
 
     def cell_logits(self, h, cond_cells):
-        """h: N,d, cond_cells N,64 -> keep logit N, pixel logits N,64,34."""
+        """h: ...,d, cond_cells ...,64 -> keep logit (...), hypothesis log-weights (...,K) and pixel
+        logits (...,K,64,34); K = 1 (log-weight 0) without a mixture."""
         keep = self.keep_head(h)[..., 0]
-        pix = self.pixel_head(h).view(*h.shape[:-1], PIX, COLOURS)
+        if self.mixture > 1:
+            mix = self.mix_head(h).log_softmax(-1)
+            states = self.hypotheses(h).view(*h.shape[:-1], self.mixture, self.d)
+        else:
+            mix = torch.zeros(*h.shape[:-1], 1, device=h.device)
+            states = h.unsqueeze(-2)
+        pix = self.pixel_head(states).view(*states.shape[:-1], PIX, COLOURS)
         onehot = (cond_cells.long().unsqueeze(-1) == torch.arange(COLOURS, device=h.device)).float()
-        return keep, pix + self.copy_gain * onehot
+        return keep, mix, pix + self.copy_gain * onehot.unsqueeze(-3)
+
+    @staticmethod
+    def draw(mix, pix):
+        """The drawn cell: the hypothesis whose own most likely cell is the most likely one (its
+        log-weight plus its pixels' best log-probabilities), then each of its pixels' best index.
+        Confidence: that hypothesis's weight times its weakest pixel's probability.
+        mix ...,K, pix ...,K,64,34 -> best ...,64 (long), confidence (...)."""
+        logp = pix.log_softmax(-1)
+        top, best = logp.max(-1)                                    # ...,K,64
+        k = (mix + top.sum(-1)).argmax(-1, keepdim=True)            # ...,1
+        best = best.gather(-2, k.unsqueeze(-1).expand(*best.shape[:-2], 1, PIX)).squeeze(-2)
+        weakest = top.min(-1)[0].gather(-1, k).squeeze(-1)
+        return best, (mix.gather(-1, k).squeeze(-1) + weakest).exp()
 
     def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
+        """-> text logits, keep logit, each pixel's drawn index, the cell's confidence, the cache."""
         h, present = self.trunk(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
-        keep, pix = self.cell_logits(h, cond_cells)
-        return self.text_logits(h), keep, pix, present
+        keep, mix, pix = self.cell_logits(h, cond_cells)
+        best, conf = self.draw(mix, pix)
+        return self.text_logits(h), keep, best, conf, present
 
 
 class ExportedPaletteGPT(nn.Module):
@@ -162,9 +191,8 @@ class ExportedPaletteGPT(nn.Module):
         self.model = model
 
     def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
-        logits, keep, pix, present = self.model(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
-        conf, best = pix.softmax(-1).max(-1)
-        return logits, present, torch.sigmoid(keep), best.to(torch.uint8), conf.min(-1)[0]
+        logits, keep, best, conf, present = self.model(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
+        return logits, present, torch.sigmoid(keep), best.to(torch.uint8), conf
 
 
 def spec_json(word_list, model):
@@ -180,5 +208,6 @@ def spec_json(word_list, model):
         'maxLen': MAX_LEN, 'imagePositions': IMAGE_POSITIONS, 'palette': palette_hex(),
         'transformer': {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
                         'ff': model.ff_dim, 'condInput': True,
-                        **({'pixelHidden': model.pixel_hidden} if model.pixel_hidden else {})},
+                        **({'pixelHidden': model.pixel_hidden} if model.pixel_hidden else {}),
+                        **({'pixelMixture': model.mixture} if model.mixture > 1 else {})},
     }

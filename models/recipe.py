@@ -262,10 +262,10 @@ def training_rows(index):
 
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
-TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'pixel_hidden', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
-                 'changed_pixel_weight', 'kept_pixel_weight', 'pixel_loss_weight', 'focus', 'after_miss')
+TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
+                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss')
 # Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
-EARLIER_DEFAULTS = {'pixel_hidden': 0}
+EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_mixture': 1, 'kept_pixel_share': 1.0}
 
 
 def trained_with(ck_args, k):
@@ -283,7 +283,7 @@ def train(a, index, cells, cache):
     focus = parse_focus(a.focus)
     cum = np.cumsum([hard_weight(t, focus, a.after_miss) for t in trans]).tolist()
     torch.manual_seed(a.seed)
-    model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden)
+    model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden, mixture=a.pixel_mixture)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     rng = random.Random(a.seed)
     step, seconds = 0, 0.0
@@ -347,17 +347,25 @@ def train(a, index, cells, cache):
                 ckeep.append(keep)
         ctgt = torch.from_numpy(np.concatenate(ctgt)).long()
         ccond = torch.from_numpy(np.concatenate(ccond))
-        ckeep = torch.from_numpy(np.concatenate(ckeep)).float()
-        keep_logit, pix = model.cell_logits(h[cb, ct], ccond)
-        changed = 1.0 - ckeep
+        ckeep = torch.from_numpy(np.concatenate(ckeep))
+        cb, ct = torch.tensor(cb), torch.tensor(ct)
+        keep_logit = model.keep_head(h[cb, ct])[:, 0]
+        changed = (~ckeep).float()
         wk = 1.0 + (a.changed_weight - 1.0) * changed
-        keep_loss = (F.binary_cross_entropy_with_logits(keep_logit, ckeep, reduction='none') * wk).sum() / wk.sum()
+        keep_loss = (F.binary_cross_entropy_with_logits(keep_logit, ckeep.float(), reduction='none') * wk).sum() / wk.sum()
         # Pixels: kept cells count a little (the keep answer copies them), changed cells fully, and
-        # changed pixels of changed cells more.
+        # changed pixels of changed cells more. Only a share of the kept cells is drawn through the
+        # pixel head (weighted up to match): most cells keep, and the head is the costly part.
+        rows = torch.ones(len(ckeep), dtype=torch.bool) if a.kept_pixel_share >= 1 else \
+            ~ckeep | torch.from_numpy(np.random.default_rng(rng.getrandbits(32)).random(len(ckeep)) < a.kept_pixel_share)
+        _, mix, pix = model.cell_logits(h[cb[rows], ct[rows]], ccond[rows])
+        ctgt, ccond, kept = ctgt[rows], ccond[rows], ckeep[rows].float()
         pix_changed = (ctgt != ccond.long()).float()
-        wp = a.kept_pixel_weight * ckeep[:, None] + changed[:, None] * (1.0 + a.changed_pixel_weight * pix_changed)
-        ce = F.cross_entropy(pix.reshape(-1, COLOURS), ctgt.reshape(-1), reduction='none').view_as(wp)
-        pix_loss = (ce * wp).sum() / wp.sum()
+        wp = (a.kept_pixel_weight / min(1.0, a.kept_pixel_share)) * kept[:, None] + (1.0 - kept)[:, None] * (1.0 + a.changed_pixel_weight * pix_changed)
+        # A cell's weighted log-likelihood under each hypothesis, then the mixture's (K = 1: the
+        # weighted cross-entropy).
+        ll = (pix.log_softmax(-1).gather(-1, ctgt[:, None, :, None].expand(-1, pix.shape[1], -1, 1))[..., 0] * wp[:, None]).sum(-1)
+        pix_loss = -torch.logsumexp(mix + ll, -1).sum() / wp.sum()
         loss = text_loss + keep_loss + a.pixel_loss_weight * pix_loss
         opt.zero_grad()
         loss.backward()
@@ -386,10 +394,9 @@ def decide(keep_prob, best, cond):
 
 @torch.no_grad()
 def forward_np(model, ids, pos, ipos, cells, cond, mask, past):
-    logits, keep, pix, present = model(torch.tensor([ids]), torch.tensor([pos]), torch.tensor([ipos]), torch.from_numpy(cells[None]),
-                                       torch.from_numpy(cond[None]), torch.from_numpy(mask[None]).float(), past)
-    conf, best = pix[0].softmax(-1).max(-1)
-    return logits[0], torch.sigmoid(keep[0]).numpy(), best.numpy().astype(np.uint8), conf.min(-1)[0].numpy(), present
+    logits, keep, best, conf, present = model(torch.tensor([ids]), torch.tensor([pos]), torch.tensor([ipos]), torch.from_numpy(cells[None]),
+                                              torch.from_numpy(cond[None]), torch.from_numpy(mask[None]).float(), past)
+    return logits[0], torch.sigmoid(keep[0]).numpy(), best[0].numpy().astype(np.uint8), conf[0].numpy(), present
 
 
 @torch.no_grad()
@@ -570,6 +577,7 @@ def main():
     ap.add_argument('--layers', type=int, default=4)
     ap.add_argument('--heads', type=int, default=4)
     ap.add_argument('--pixel-hidden', type=int, default=0, help='hidden width of the per-cell pixel head (0: linear)')
+    ap.add_argument('--pixel-mixture', type=int, default=1, help='whole-cell hypotheses of the pixel head; a cell is drawn from the likeliest (1: per-pixel argmax)')
     # training
     ap.add_argument('--steps', type=int, default=1600)
     ap.add_argument('--batch', default='3,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
@@ -579,6 +587,7 @@ def main():
     ap.add_argument('--changed-weight', type=float, default=3.0, help='keep-loss weight of cells that change')
     ap.add_argument('--changed-pixel-weight', type=float, default=4.0, help='extra pixel-loss weight of changed pixels in changed cells')
     ap.add_argument('--kept-pixel-weight', type=float, default=0.1, help='pixel-loss weight of cells that keep the starting picture')
+    ap.add_argument('--kept-pixel-share', type=float, default=1.0, help='share of kept cells whose pixels enter the loss (weighted up to match)')
     ap.add_argument('--pixel-loss-weight', type=float, default=1.0)
     ap.add_argument('--focus', default='pick up=2;stand=3;grasp the bottom-left=3;grasp the bottom-right=3;tidy the collar=2',
                     help='draw transitions whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..."')
@@ -641,9 +650,10 @@ def main():
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
-               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden},
+               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden,
+                         'pixelMixture': a.pixel_mixture},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
-                                                        'kept_pixel_weight', 'pixel_loss_weight', 'focus', 'after_miss', 'seed', 'threads')},
+                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'seed', 'threads')},
                'trainSeconds': round(ck['seconds']),
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
