@@ -12,10 +12,10 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from palette_model import PaletteGPT, ExportedPaletteGPT, PIX, COLOURS, MASK_VALUE, NONE_VALUE, CELL_TOKEN  # noqa: E402
+from palette_model import PaletteGPT, ExportedPalettePixels, ExportedPaletteTrunk, PIX, COLOURS, MASK_VALUE, NONE_VALUE, CELL_TOKEN  # noqa: E402
 import numpy as np  # noqa: E402
 
-from palette_model import EOS, SEP, WORD_BASE, spec_json  # noqa: E402
+from palette_model import EOS, PIXEL_GRAPH, SEP, TRUNK_GRAPH, WORD_BASE, spec_json  # noqa: E402
 from recipe import Layout, ar_decode, dida_decode, export_onnx, greedy_text  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-model')
@@ -63,16 +63,17 @@ def main():
         keep_logit = model(torch.tensor([prefix + [CELL_TOKEN] * 256]), torch.arange(n + 256)[None], torch.tensor([[0] * n + list(range(1, 257))]),
                            kf_cells, kf_cond, kf_mask[None], past)[1][0, n:]
         model.keep_head.bias -= keep_logit.median() + 1e-3
-    export_onnx(model, os.path.join(OUT, 'palette_transformer.onnx'))
+    export_onnx(model, OUT)
     with torch.no_grad():
-        logits, present, keep, best, conf = ExportedPaletteGPT(model)(
+        logits, present, keep, state = ExportedPaletteTrunk(model)(
             torch.tensor([ids]), torch.tensor([positions]), torch.tensor([image_pos]), cells, cond, mask[None], past)
+        best, conf = (x[None] for x in ExportedPalettePixels(model)(state[0], cond[0]))
     drawn = [cond[0, t].tolist() if keep[0, t] >= 0.5 else best[0, t].tolist() for t in range(T)]
     fixture = {
         'ids': ids, 'positions': positions, 'imagePos': image_pos,
         'cells': cells[0].flatten().tolist(), 'cond': cond[0].flatten().tolist(), 'mask': mask.flatten().tolist(),
         'shape': {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads},
-        'keepProb': keep[0].tolist(), 'pixelBest': best[0].flatten().tolist(), 'pixelConfidence': conf[0].tolist(),
+        'keepProb': keep[0].tolist(), 'cellState': state[0].flatten().tolist(), 'pixelBest': best[0].flatten().tolist(), 'pixelConfidence': conf[0].tolist(),
         'textArgmax': logits[0].argmax(-1).tolist(), 'presentDims': list(present.shape), 'drawn': drawn,
     }
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
@@ -97,7 +98,7 @@ def main():
     words = json.load(open(os.path.join(os.path.dirname(__file__), 'spec.json')))['words']
     spec = spec_json(words, model)
     spec['recipe'] = {'command': '/usr/bin/python3 models/make_palette_test_model.py', 'seed': 0, 'dataHash': 'sha256:' + '0' * 64,
-                      'steps': 0, 'graph': 'palette_transformer.onnx'}
+                      'steps': 0, 'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH}
     with open(os.path.join(OUT, 'spec.json'), 'w') as f:
         json.dump(spec, f, indent=1)
     layout = Layout(words)

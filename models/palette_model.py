@@ -40,6 +40,8 @@ WORD_BASE = 16
 TEXT_VOCAB = 256         # specials and words; pictures are not tokens
 MAX_LEN = 640
 IMAGE_POSITIONS = 1 + CELLS   # 0 outside pictures, else 1 + row * 16 + col
+TRUNK_GRAPH = 'palette_transformer.onnx'
+PIXEL_GRAPH = 'palette_pixels.onnx'
 
 WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[^\sa-z0-9]")
 
@@ -180,19 +182,34 @@ class PaletteGPT(nn.Module):
         return self.text_logits(h), keep, best, conf, present
 
 
-class ExportedPaletteGPT(nn.Module):
-    """The graph as exported (models/PALETTE.md): text logits, the cache, and per position the keep
-    probability, each pixel's most likely palette index and the cell's weakest pixel's probability
-    (the smallest over its 64 pixels of the softmax maximum), which is what a sampler needs to order
-    DiDA's fills; the 64 x 34 pixel logits never leave onnxruntime."""
+class ExportedPaletteTrunk(nn.Module):
+    """palette_transformer.onnx (models/PALETTE.md): text logits, the cache, each position's keep
+    probability and its state (the last layer norm's output), which palette_pixels.onnx draws from.
+    The pixel head is a graph of its own so that a sampler runs it only on the cells it draws: most
+    cells keep their starting picture, and the head is the costly part of a pass."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
     def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
-        logits, keep, best, conf, present = self.model(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
-        return logits, present, torch.sigmoid(keep), best.to(torch.uint8), conf
+        h, present = self.model.trunk(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
+        return self.model.text_logits(h), present, torch.sigmoid(self.model.keep_head(h)[..., 0]), h
+
+
+class ExportedPalettePixels(nn.Module):
+    """palette_pixels.onnx: cell states [N,d] and the conditioning cells [N,64] -> each pixel's drawn
+    palette index [N,64] and the cell's confidence [N] (PaletteGPT.draw); the 64 x 34 pixel logits
+    never leave onnxruntime."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, cell_state, cond_cells):
+        _, mix, pix = self.model.cell_logits(cell_state, cond_cells)
+        best, conf = self.model.draw(mix, pix)
+        return best.to(torch.uint8), conf
 
 
 def spec_json(word_list, model):

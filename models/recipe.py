@@ -11,7 +11,7 @@ Stages, each resumable from its own files under --cache (default OUT/.cache/pale
           and ends with the same weights as one that never stopped
   eval    held-out transitions (scene seeds >= 100000): exact-cell and changed-cell accuracy, AR and
           DiDA; held-out plans: exact match of the step texts
-  onnx    OUT/palette_transformer.onnx, OUT/spec.json, OUT/metrics.json
+  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/spec.json, OUT/metrics.json
 
 Deterministic from --seed (2 torch threads; a run with other --threads gives other float rounding).
 Prints progress with the wall time since the start; the wall time of a whole run is in metrics.json.
@@ -37,7 +37,8 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import palette  # noqa: E402
 from palette_model import (BOS, CELL_TOKEN, CELLS, COLOURS, EOS, GRID, IMG_END, IMG_START, MASK_VALUE, NEXT, NONE_VALUE,  # noqa: E402
-                           PAD, PIX, SEP, STEPS, UNK, WORD_BASE, ExportedPaletteGPT, PaletteGPT, spec_json, words)
+                           PAD, PIX, PIXEL_GRAPH, SEP, STEPS, TRUNK_GRAPH, UNK, WORD_BASE, ExportedPalettePixels,
+                           ExportedPaletteTrunk, PaletteGPT, spec_json, words)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 T0 = time.time()
@@ -541,19 +542,28 @@ def evaluate(model, index, cells, a):
 
 # ---------------------------------------------------------------- ONNX
 
-def export_onnx(model, path):
+def export_onnx(model, out):
+    """OUT/palette_transformer.onnx and OUT/palette_pixels.onnx (models/PALETTE.md)."""
     model.eval()
     B, T, P = 1, 3, 2
     args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
             torch.full((B, T, PIX), NONE_VALUE, dtype=torch.uint8), torch.full((B, T, PIX), NONE_VALUE, dtype=torch.uint8),
             torch.ones(B, T, P + T), torch.zeros(model.layers, 2, B, model.heads, P, model.d // model.heads))
     names = ['input_ids', 'position_ids', 'image_pos_ids', 'cells', 'cond_cells', 'attention_mask', 'past']
-    outs = ['logits', 'present', 'keep_prob', 'pixel_best', 'pixel_confidence']
+    outs = ['logits', 'present', 'keep_prob', 'cell_state']
     bt = {0: 'batch', 1: 'seq'}
     axes = {'input_ids': bt, 'position_ids': bt, 'image_pos_ids': bt, 'cells': bt, 'cond_cells': bt,
             'attention_mask': {0: 'batch', 1: 'seq', 2: 'total'}, 'past': {2: 'batch', 4: 'past_seq'},
-            'logits': bt, 'present': {2: 'batch', 4: 'total'}, 'keep_prob': bt, 'pixel_best': bt, 'pixel_confidence': bt}
-    torch.onnx.export(ExportedPaletteGPT(model), args, path + '.tmp', input_names=names, output_names=outs, opset_version=14, dynamic_axes=axes)
+            'logits': bt, 'present': {2: 'batch', 4: 'total'}, 'keep_prob': bt, 'cell_state': bt}
+    export_atomic(ExportedPaletteTrunk(model), args, os.path.join(out, TRUNK_GRAPH), names, outs, axes)
+    rows = {0: 'rows'}
+    export_atomic(ExportedPalettePixels(model), (torch.zeros(2, model.d), torch.zeros(2, PIX, dtype=torch.uint8)), os.path.join(out, PIXEL_GRAPH),
+                  ['cell_state', 'cond_cells'], ['pixel_best', 'pixel_confidence'],
+                  {'cell_state': rows, 'cond_cells': rows, 'pixel_best': rows, 'pixel_confidence': rows})
+
+
+def export_atomic(module, args, path, names, outs, axes):
+    torch.onnx.export(module, args, path + '.tmp', input_names=names, output_names=outs, opset_version=14, dynamic_axes=axes)
     os.replace(path + '.tmp', path)
 
 
@@ -561,7 +571,7 @@ def export_onnx(model, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--out', default='models', help='where palette_transformer.onnx, spec.json and metrics.json go')
+    ap.add_argument('--out', default='models', help='where the two graphs, spec.json and metrics.json go')
     ap.add_argument('--cache', default=None, help='data, cells and checkpoints (default OUT/.cache/palette)')
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--threads', type=int, default=2)
@@ -641,12 +651,12 @@ def main():
     log('eval:', json.dumps(ev))
     if a.stop_after == 'eval':
         return
-    export_onnx(model, os.path.join(a.out, 'palette_transformer.onnx'))
+    export_onnx(model, a.out)
     mark('onnx')
     command = '/usr/bin/python3 models/recipe.py ' + ' '.join(sys.argv[1:])
     spec = spec_json(index['words'], model)
     spec['recipe'] = {'command': command, 'seed': a.seed, 'dataHash': 'sha256:' + digest, 'steps': a.steps,
-                      'graph': 'palette_transformer.onnx'}
+                      'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH}
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
@@ -658,7 +668,7 @@ def main():
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
     json_atomic(metrics, os.path.join(a.out, 'metrics.json'))
-    log(f'done: {a.out}/palette_transformer.onnx, spec.json, metrics.json; this run {time.time() - T0:.0f} s wall')
+    log(f'done: {a.out}/{TRUNK_GRAPH}, {PIXEL_GRAPH}, spec.json, metrics.json; this run {time.time() - T0:.0f} s wall')
 
 
 if __name__ == '__main__':

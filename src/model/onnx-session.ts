@@ -219,13 +219,17 @@ export async function openModelSessions(dir: string, device: Device, options: Se
 }
 
 /**
- * Palette-patch graph contract (models/recipe.py export_onnx, models/PALETTE.md), palette_transformer.onnx:
+ * Palette-patch graph contract (models/recipe.py export_onnx, models/PALETTE.md), two graphs:
+ * palette_transformer.onnx
  *   input_ids, position_ids, image_pos_ids int64 [B,T], cells and cond_cells uint8 [B,T,64]
  *   (0-33 palette indices, 34 MASK, 35 NONE), attention_mask float32 [B,T,P+T], past float32 [L,2,B,H,P,Dh]
  *   -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh], keep_prob float32 [B,T],
- *      pixel_best uint8 [B,T,64], pixel_confidence float32 [B,T]
+ *      cell_state float32 [B,T,d]
+ * palette_pixels.onnx, run only on the cells a sampler draws:
+ *   cell_state float32 [N,d], cond_cells uint8 [N,64] -> pixel_best uint8 [N,64], pixel_confidence float32 [N]
  */
 export const PALETTE_GRAPH = 'palette_transformer.onnx';
+export const PALETTE_PIXEL_GRAPH = 'palette_pixels.onnx';
 
 export interface PaletteForwardInput extends Omit<ForwardInput, 'cond'> {
   /** Row-major [T, 64]: each position's cell (NONE at text positions, MASK where still to draw). */
@@ -237,34 +241,53 @@ export interface PaletteForwardInput extends Omit<ForwardInput, 'cond'> {
 export interface PaletteForwardOutput extends ForwardOutput {
   /** [T]: probability that the predicted cell equals its `cond` cell. */
   keepProb: Float32Array;
-  /** Row-major [T, 64]: each pixel's most likely palette index. */
-  pixelBest: Uint8Array;
-  /** [T]: the smallest over the cell's 64 pixels of the softmax maximum. */
-  pixelConfidence: Float32Array;
+  /** Row-major [T, d]: each position's state, what `pixels` draws a cell from. */
+  cellState: Float32Array;
+  /** d, the width of a state row. */
+  stateWidth: number;
+}
+
+export interface PalettePixels {
+  /** Row-major [N, 64]: each pixel's drawn palette index. */
+  best: Uint8Array;
+  /** [N]: the drawn hypothesis's weight times its weakest pixel's probability. */
+  confidence: Float32Array;
 }
 
 export interface PaletteSession {
   readonly device: Device;
   forward(input: PaletteForwardInput): Promise<PaletteForwardOutput>;
+  /** The cells of N positions: their states (row-major [N, d]) and conditioning cells ([N, 64]). */
+  pixels(cellState: Float32Array, cond: Uint8Array): Promise<PalettePixels>;
   release(): Promise<void>;
 }
 
-/** The palette-patch transformer of a version-2 model directory as a session. */
-export async function openPaletteSession(dir: string, device: Device, threads = 2): Promise<PaletteSession> {
-  const file = join(dir, PALETTE_GRAPH);
-  if (!existsSync(file)) throw new ModelError(`${file} not found: a palette-patch model directory holds spec.json and ${PALETTE_GRAPH} (models/recipe.py writes them)`, file);
-  let session: ort.InferenceSession;
+async function openGraph(dir: string, name: string, device: Device, threads: number): Promise<ort.InferenceSession> {
+  const file = join(dir, name);
+  if (!existsSync(file)) throw new ModelError(`${file} not found: a palette-patch model directory holds spec.json, ${PALETTE_GRAPH} and ${PALETTE_PIXEL_GRAPH} (models/recipe.py writes them)`, file);
   try {
-    session = await ort.InferenceSession.create(file, { executionProviders: providers(device), intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    return await ort.InferenceSession.create(file, { executionProviders: providers(device), intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   } catch (cause) {
     throw new ModelError(`could not load ${file} on ${device}: ${(cause as Error).message}; is it a complete export of models/recipe.py?`, file, { cause });
+  }
+}
+
+/** The palette-patch graphs of a version-2 model directory as a session. */
+export async function openPaletteSession(dir: string, device: Device, threads = 2): Promise<PaletteSession> {
+  const trunk = await openGraph(dir, PALETTE_GRAPH, device, threads);
+  let head: ort.InferenceSession;
+  try {
+    head = await openGraph(dir, PALETTE_PIXEL_GRAPH, device, threads);
+  } catch (error) {
+    await trunk.release();
+    throw error;
   }
   return {
     device,
     async forward(input) {
       const T = input.ids.length;
       const P = input.past.dims[4]!;
-      const out = await session.run({
+      const out = await trunk.run({
         input_ids: int64(input.ids, [1, T]),
         position_ids: int64(input.positions, [1, T]),
         image_pos_ids: int64(input.imagePos, [1, T]),
@@ -278,10 +301,20 @@ export async function openPaletteSession(dir: string, device: Device, threads = 
         vocab: out.logits!.dims[2]!,
         present: { data: out.present!.data as Float32Array, dims: out.present!.dims },
         keepProb: out.keep_prob!.data as Float32Array,
-        pixelBest: out.pixel_best!.data as Uint8Array,
-        pixelConfidence: out.pixel_confidence!.data as Float32Array,
+        cellState: out.cell_state!.data as Float32Array,
+        stateWidth: out.cell_state!.dims[2]!,
       };
     },
-    release: () => session.release(),
+    async pixels(cellState, cond) {
+      const N = cond.length / 64;
+      const out = await head.run({
+        cell_state: new ort.Tensor('float32', cellState, [N, cellState.length / N]),
+        cond_cells: new ort.Tensor('uint8', cond, [N, 64]),
+      });
+      return { best: out.pixel_best!.data as Uint8Array, confidence: out.pixel_confidence!.data as Float32Array };
+    },
+    release: async () => {
+      await Promise.all([trunk.release(), head.release()]);
+    },
   };
 }

@@ -6,7 +6,7 @@ import { WorldModel, type WorldModelOptions } from './world-model.js';
 
 /**
  * The embedded world model of a model directory, whichever kind its spec.json says it is: version 2
- * a palette-patch model (palette_transformer.onnx), otherwise a VQ model (vq_encoder, vq_decoder and
+ * a palette-patch model (palette_transformer.onnx and palette_pixels.onnx), otherwise a VQ model (vq_encoder, vq_decoder and
  * transformer.onnx). The planner, rollouts, the service and bench take either.
  */
 export async function openWorldModel(options: WorldModelOptions = {}): Promise<PlanningModel> {

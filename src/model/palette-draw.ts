@@ -1,8 +1,10 @@
+import type { PaletteForwardOutput, PaletteSession } from './onnx-session.js';
+
 /**
- * Drawing a cell from the palette graph's answer at one position (models/PALETTE.md): keep_prob >= 0.5
- * copies the starting picture's cell unchanged, else the 64 pixel_best indices. The confidence DiDA
- * orders its fills by is keep_prob for a kept cell and (1 - keep_prob) * pixel_confidence for a
- * drawn one.
+ * Drawing cells from the palette graphs' answer (models/PALETTE.md): keep_prob >= 0.5 copies the
+ * starting picture's cell unchanged, else the pixel graph draws the cell's 64 indices. The
+ * confidence DiDA orders its fills by is keep_prob for a kept cell and (1 - keep_prob) *
+ * pixel_confidence for a drawn one.
  */
 export const KEEP_THRESHOLD = 0.5;
 
@@ -37,9 +39,38 @@ export function keepRule(options: { bias?: number; temperature?: number; random?
   };
 }
 
-/** Position `t` of a forward pass: `start` is the starting picture's cell (64 indices). */
-export function drawCell(t: number, keepProb: Float32Array, pixelBest: Uint8Array, pixelConfidence: Float32Array, start: Uint8Array, keeps: KeepRule = greedyKeep): DrawnCell {
-  const keep = keepProb[t]!;
-  if (keeps(keep)) return { kept: true, pixels: start.slice(0, 64), confidence: keep };
-  return { kept: false, pixels: pixelBest.slice(t * 64, t * 64 + 64), confidence: Math.fround(Math.fround(1 - keep) * pixelConfidence[t]!) };
+/** A position of a forward pass to draw: its index `t` and the starting picture's cell it predicts (64 indices). */
+export interface CellRow {
+  t: number;
+  start: Uint8Array;
+}
+
+/**
+ * The cells a forward pass gives at `rows`, in their order. Every keep decision comes first, in row
+ * order (a sampling rule draws its random numbers in that order), then one pixel-graph call for the
+ * cells that change: the kept ones never pay for the pixel head.
+ */
+export async function drawCells(
+  session: Pick<PaletteSession, 'pixels'>,
+  out: Pick<PaletteForwardOutput, 'keepProb' | 'cellState' | 'stateWidth'>,
+  rows: readonly CellRow[],
+  keeps: KeepRule = greedyKeep,
+): Promise<DrawnCell[]> {
+  const kept = rows.map(({ t }) => keeps(out.keepProb[t]!));
+  const changing = rows.filter((_, i) => !kept[i]);
+  const d = out.stateWidth;
+  const state = new Float32Array(changing.length * d);
+  const cond = new Uint8Array(changing.length * 64);
+  changing.forEach(({ t, start }, i) => {
+    state.set(out.cellState.subarray(t * d, (t + 1) * d), i * d);
+    cond.set(start.subarray(0, 64), i * 64);
+  });
+  const drawn = changing.length > 0 ? await session.pixels(state, cond) : { best: new Uint8Array(0), confidence: new Float32Array(0) };
+  let next = 0;
+  return rows.map(({ t, start }, i) => {
+    const keep = out.keepProb[t]!;
+    if (kept[i]) return { kept: true, pixels: start.slice(0, 64), confidence: keep };
+    const k = next++;
+    return { kept: false, pixels: drawn.best.slice(k * 64, k * 64 + 64), confidence: Math.fround(Math.fround(1 - keep) * drawn.confidence[k]!) };
+  });
 }

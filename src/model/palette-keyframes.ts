@@ -1,5 +1,5 @@
 import type { KvCache, PaletteSession } from './onnx-session.js';
-import { drawCell, greedyKeep, type KeepRule } from './palette-draw.js';
+import { drawCells, greedyKeep, type KeepRule } from './palette-draw.js';
 
 /**
  * A keyframe of a palette-patch model (models/PALETTE.md), drawn cell by cell from the text prefix
@@ -44,7 +44,8 @@ export async function drawKeyframeAr(session: PaletteSession, shape: PaletteShap
   let last = n - 1;
   const drawn = new Uint8Array(CELLS * PIX);
   for (let j = 0; j < CELLS; j++) {
-    drawn.set(drawCell(last, out.keepProb, out.pixelBest, out.pixelConfidence, start.subarray(j * PIX, (j + 1) * PIX), keeps).pixels, j * PIX);
+    const [cell] = await drawCells(session, out, [{ t: last, start: start.subarray(j * PIX, (j + 1) * PIX) }], keeps);
+    drawn.set(cell!.pixels, j * PIX);
     if (j === CELLS - 1) break;
     const P = n + j;
     out = await session.forward({
@@ -90,9 +91,9 @@ export async function drawKeyframeDida(
   const drawn = new Uint8Array(CELLS * PIX);
   for (let p = 0; p < passes; p++) {
     const out = await session.forward({ ids, positions, imagePos, cells, cond, mask, past: emptyPast(shape) });
-    const candidates = Array.from({ length: CELLS }, (_, j) => j)
-      .filter((j) => open[j])
-      .map((j) => ({ j, cell: drawCell(n + j, out.keepProb, out.pixelBest, out.pixelConfidence, start.subarray(j * PIX, (j + 1) * PIX), keeps) }));
+    const openCells = Array.from({ length: CELLS }, (_, j) => j).filter((j) => open[j]);
+    const decided = await drawCells(session, out, openCells.map((j) => ({ t: n + j, start: start.subarray(j * PIX, (j + 1) * PIX) })), keeps);
+    const candidates = openCells.map((j, i) => ({ j, cell: decided[i]! }));
     const target = p === passes - 1 ? CELLS : Math.max(1, Math.round(CELLS * (1 - Math.cos(((Math.PI / 2) * (p + 1)) / passes))));
     // Most confident first, ties to the lower cell (numpy's stable argsort); confidence in float32 as torch has it.
     candidates.sort((a, b) => Math.fround(b.cell.confidence) - Math.fround(a.cell.confidence) || a.j - b.j);

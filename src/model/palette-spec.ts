@@ -55,6 +55,8 @@ export const PaletteModelSpec = z.object({
     dataHash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
     steps: int.nonnegative(),
     graph: z.string().min(1),
+    /** The pixel head's graph, run only on the cells a sampler draws. */
+    pixelGraph: z.string().min(1),
   }),
 }).refine((s) => s.grid * s.cell === s.imageSize, { message: 'grid x cell must equal imageSize', path: ['grid'] })
   .refine((s) => s.palette.length === s.colours, { message: 'palette must list `colours` colours', path: ['palette'] })

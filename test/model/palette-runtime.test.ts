@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPaletteSession, type PaletteSession } from '../../src/model/onnx-session.js';
-import { drawCell } from '../../src/model/palette-draw.js';
+import { drawCells } from '../../src/model/palette-draw.js';
 import { drawKeyframeAr, drawKeyframeDida } from '../../src/model/palette-keyframes.js';
 
 // A tiny untrained palette-patch graph and what torch computed on a fixed input (models/make_palette_test_model.py).
@@ -16,6 +16,7 @@ const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as
   mask: number[];
   shape: { layers: number; heads: number; headDim: number };
   keepProb: number[];
+  cellState: number[];
   pixelBest: number[];
   pixelConfidence: number[];
   textArgmax: number[];
@@ -45,9 +46,11 @@ describe('palette-patch runtime: the TypeScript session against torch on a fixtu
     });
   };
 
-  it('reads the graph\'s outputs as torch writes them: pixel_best and the text argmax exactly, the probabilities to 1e-5', async () => {
+  it('reads the graphs\' outputs as torch writes them: pixel_best and the text argmax exactly, the probabilities to 1e-5', async () => {
     const out = await forward();
-    expect(Array.from(out.pixelBest)).toEqual(expected.pixelBest);
+    const pixels = await session.pixels(out.cellState, Uint8Array.from(expected.cond));
+    expect(Array.from(pixels.best)).toEqual(expected.pixelBest);
+    expected.cellState.forEach((v, i) => expect(out.cellState[i]).toBeCloseTo(v, 4));
     expect(out.present.dims).toEqual(expected.presentDims);
     const T = expected.ids.length;
     const argmax = Array.from({ length: T }, (_, t) => {
@@ -56,13 +59,14 @@ describe('palette-patch runtime: the TypeScript session against torch on a fixtu
     });
     expect(argmax).toEqual(expected.textArgmax);
     expected.keepProb.forEach((p, t) => expect(out.keepProb[t]).toBeCloseTo(p, 5));
-    expected.pixelConfidence.forEach((p, t) => expect(out.pixelConfidence[t]).toBeCloseTo(p, 5));
+    expected.pixelConfidence.forEach((p, t) => expect(pixels.confidence[t]).toBeCloseTo(p, 5));
   });
 
   it('draws exactly the cells torch draws: the starting cell where keep_prob >= 0.5, else pixel_best', async () => {
     const out = await forward();
     const cond = Uint8Array.from(expected.cond);
-    const drawn = expected.ids.map((_, t) => Array.from(drawCell(t, out.keepProb, out.pixelBest, out.pixelConfidence, cond.subarray(t * 64, t * 64 + 64)).pixels));
+    const rows = expected.ids.map((_, t) => ({ t, start: cond.subarray(t * 64, t * 64 + 64) }));
+    const drawn = (await drawCells(session, out, rows)).map((c) => Array.from(c.pixels));
     expect(drawn).toEqual(expected.drawn);
     // The fixture exercises both branches.
     expect(expected.keepProb.some((p) => p >= 0.5) && expected.keepProb.some((p) => p < 0.5)).toBe(true);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR } from '../../src/model/spec.js';
 import { loadPaletteModelSpec, modelSpecVersion } from '../../src/model/palette-spec.js';
 
-// spec.json as models/recipe.py wrote it for the first palette-patch model (the graph is not committed).
+// spec.json as models/recipe.py writes it for a palette-patch model (the graphs are not committed).
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'palette-spec');
 
 describe('spec.json version 2: a palette-patch model', () => {
@@ -14,7 +14,7 @@ describe('spec.json version 2: a palette-patch model', () => {
     expect([spec.grid, spec.cell, spec.imageSize, spec.colours]).toEqual([16, 8, 128, 34]);
     expect(spec.cellValues).toEqual({ mask: 34, none: 35 });
     expect(spec.roles.cell).toBe(11);
-    expect(spec.recipe.graph).toBe('palette_transformer.onnx');
+    expect([spec.recipe.graph, spec.recipe.pixelGraph]).toEqual(['palette_transformer.onnx', 'palette_pixels.onnx']);
   });
 
   it('tells the two spec versions apart before parsing either', () => {

@@ -12,7 +12,7 @@ import { loadProfile } from '../../src/profile/load.js';
 import { SimWorld } from '../../sim/world.js';
 
 /*
- * A palette-patch model folder (spec.json version 2 and palette_transformer.onnx; the tiny untrained
+ * A palette-patch model folder (spec.json version 2, palette_transformer.onnx and palette_pixels.onnx; the tiny untrained
  * graph of models/make_palette_test_model.py) behind the same planner path as the VQ model: the
  * model it opens, the cells it draws and the texts it writes are what torch computes on the same
  * prompts (expected-model.json), and OnnxPlanner makes a draft with it.
