@@ -111,8 +111,9 @@ class PaletteGPT(nn.Module):
                            if pixel_hidden else nn.Linear(d, PIX * COLOURS))
         # Per-pixel logits drawn by argmax vote: where the model is unsure of a thin shape's offset,
         # the vote paints the union of the offsets it weighs (a gripper's U comes out as a blob). A
-        # mixture of whole-cell hypotheses, each with its own per-pixel logits, lets one draw be one
-        # coherent pattern: the hypothesis is chosen first, then its pixels.
+        # mixture of whole-cell hypotheses, each with its own per-pixel logits, makes one draw one
+        # coherent pattern: the hypothesis is chosen first, then its pixels. Measured, a wrong
+        # hypothesis costs more pixels than a blob does (models/PALETTE.md): off by default.
         if mixture > 1:
             self.mix_head = nn.Linear(d, mixture)
             self.hypotheses = nn.Linear(d, mixture * d)
@@ -147,10 +148,13 @@ class PaletteGPT(nn.Module):
     def text_logits(self, h):
         return h @ self.tok.weight.t()
 
-    def cell_logits(self, h, cond_cells):
-        """h: ...,d, cond_cells ...,64 -> keep logit (...), hypothesis log-weights (...,K) and pixel
-        logits (...,K,64,34); K = 1 (log-weight 0) without a mixture."""
-        keep = self.keep_head(h)[..., 0]
+    def keep_logit(self, h):
+        """h: ...,d -> the logit that the predicted cell equals its conditioning cell (...)."""
+        return self.keep_head(h)[..., 0]
+
+    def pixel_logits(self, h, cond_cells):
+        """h: ...,d, cond_cells ...,64 -> hypothesis log-weights (...,K) and pixel logits
+        (...,K,64,34); K = 1 (log-weight 0) without a mixture."""
         if self.mixture > 1:
             mix = self.mix_head(h).log_softmax(-1)
             states = self.hypotheses(h).view(*h.shape[:-1], self.mixture, self.d)
@@ -159,7 +163,7 @@ class PaletteGPT(nn.Module):
             states = h.unsqueeze(-2)
         pix = self.pixel_head(states).view(*states.shape[:-1], PIX, COLOURS)
         onehot = (cond_cells.long().unsqueeze(-1) == torch.arange(COLOURS, device=h.device)).float()
-        return keep, mix, pix + self.copy_gain * onehot.unsqueeze(-3)
+        return mix, pix + self.copy_gain * onehot.unsqueeze(-3)
 
     @staticmethod
     def draw(mix, pix):
@@ -177,9 +181,8 @@ class PaletteGPT(nn.Module):
     def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
         """-> text logits, keep logit, each pixel's drawn index, the cell's confidence, the cache."""
         h, present = self.trunk(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
-        keep, mix, pix = self.cell_logits(h, cond_cells)
-        best, conf = self.draw(mix, pix)
-        return self.text_logits(h), keep, best, conf, present
+        best, conf = self.draw(*self.pixel_logits(h, cond_cells))
+        return self.text_logits(h), self.keep_logit(h), best, conf, present
 
 
 class ExportedPaletteTrunk(nn.Module):
@@ -194,7 +197,7 @@ class ExportedPaletteTrunk(nn.Module):
 
     def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
         h, present = self.model.trunk(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
-        return self.model.text_logits(h), present, torch.sigmoid(self.model.keep_head(h)[..., 0]), h
+        return self.model.text_logits(h), present, torch.sigmoid(self.model.keep_logit(h)), h
 
 
 class ExportedPalettePixels(nn.Module):
@@ -207,8 +210,7 @@ class ExportedPalettePixels(nn.Module):
         self.model = model
 
     def forward(self, cell_state, cond_cells):
-        _, mix, pix = self.model.cell_logits(cell_state, cond_cells)
-        best, conf = self.model.draw(mix, pix)
+        best, conf = self.model.draw(*self.model.pixel_logits(cell_state, cond_cells))
         return best.to(torch.uint8), conf
 
 

@@ -350,7 +350,7 @@ def train(a, index, cells, cache):
         ccond = torch.from_numpy(np.concatenate(ccond))
         ckeep = torch.from_numpy(np.concatenate(ckeep))
         cb, ct = torch.tensor(cb), torch.tensor(ct)
-        keep_logit = model.keep_head(h[cb, ct])[:, 0]
+        keep_logit = model.keep_logit(h[cb, ct])
         changed = (~ckeep).float()
         wk = 1.0 + (a.changed_weight - 1.0) * changed
         keep_loss = (F.binary_cross_entropy_with_logits(keep_logit, ckeep.float(), reduction='none') * wk).sum() / wk.sum()
@@ -359,7 +359,7 @@ def train(a, index, cells, cache):
         # pixel head (weighted up to match): most cells keep, and the head is the costly part.
         rows = torch.ones(len(ckeep), dtype=torch.bool) if a.kept_pixel_share >= 1 else \
             ~ckeep | torch.from_numpy(np.random.default_rng(rng.getrandbits(32)).random(len(ckeep)) < a.kept_pixel_share)
-        _, mix, pix = model.cell_logits(h[cb[rows], ct[rows]], ccond[rows])
+        mix, pix = model.pixel_logits(h[cb[rows], ct[rows]], ccond[rows])
         ctgt, ccond, kept = ctgt[rows], ccond[rows], ckeep[rows].float()
         pix_changed = (ctgt != ccond.long()).float()
         wp = (a.kept_pixel_weight / min(1.0, a.kept_pixel_share)) * kept[:, None] + (1.0 - kept)[:, None] * (1.0 + a.changed_pixel_weight * pix_changed)
