@@ -1,8 +1,7 @@
 """A tiny untrained palette-patch transformer (models/palette_model.py, d = 16, one layer) exported as
 models/recipe.py exports the real one, and what torch computes on a fixed input: the fixture of
 test/model/palette-runtime.test.ts, which checks that the TypeScript session reads the graph's
-outputs exactly as torch writes them (pixel_best and the cells a keep/draw decision gives, bit for bit),
-and a small cell dictionary with the keyframes drawn snapping to it.
+outputs exactly as torch writes them (pixel_best and the cells a keep/draw decision gives, bit for bit).
 
     /usr/bin/python3 models/make_palette_test_model.py
 """
@@ -17,7 +16,7 @@ from palette_model import PaletteGPT, ExportedPalettePixels, ExportedPaletteTrun
 import numpy as np  # noqa: E402
 
 from palette_model import EOS, PIXEL_GRAPH, SEP, TRUNK_GRAPH, WORD_BASE, spec_json  # noqa: E402
-from recipe import CELL_DICTIONARY, Layout, ar_decode, dida_decode, export_onnx, greedy_text  # noqa: E402
+from recipe import Layout, ar_decode, dida_decode, export_onnx, greedy_text  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-model')
 
@@ -90,16 +89,8 @@ def main():
         'dida2': dida_decode(model, Prefix(), None, start, 2).flatten().tolist(),
         'dida4': dida_decode(model, Prefix(), None, start, 4).flatten().tolist(),
     }
-    # A cell dictionary (recipe.py cell_dictionary) of cells near the ones DiDA draws (1 to 4 pixels
-    # off, some exact) and random ones, in np.unique's order; the keyframes drawn snapping to it.
-    dictionary = cell_dictionary_near(np.array(keyframes['dida4'], np.uint8).reshape(256, PIX), start)
-    keyframes['dictionary'] = dictionary.flatten().tolist()
-    keyframes['arSnapped'] = ar_decode(model, Prefix(), None, start, dictionary).flatten().tolist()
-    keyframes['dida4Snapped'] = dida_decode(model, Prefix(), None, start, 4, dictionary).flatten().tolist()
     with open(os.path.join(OUT, 'expected-keyframes.json'), 'w') as f:
         json.dump(keyframes, f)
-    with open(os.path.join(OUT, CELL_DICTIONARY), 'wb') as f:
-        f.write(dictionary.tobytes())
 
     # A model folder the runtime opens as a whole (spec.json beside the graph, the shipped model's
     # words), and what it must answer through the planner's path: the step texts of a plan prompt,
@@ -117,22 +108,10 @@ def main():
         'robot': row['robot'], 'task': row['task'], 'step': row['step'], 'prefix': layout.keyframe_prefix(row),
         'ar': ar_decode(model, layout, row, start).flatten().tolist(),
         'dida2': dida_decode(model, layout, row, start, 2).flatten().tolist(),
-        'dida2Snapped': dida_decode(model, layout, row, start, 2, dictionary).flatten().tolist(),
         'text': greedy_text(model, layout, row, [start], limit=12, allowed=words_only(spec['vocab'], WORD_BASE + len(words))),
     }
     with open(os.path.join(OUT, 'expected-model.json'), 'w') as f:
         json.dump(keyframes_of_row, f)
-
-
-def cell_dictionary_near(drawn, start):
-    rs = np.random.RandomState(4)
-    changed = drawn[(drawn != start).any(1)]
-    near = changed.copy()
-    for cell in near[len(near) // 4:]:
-        at = rs.choice(PIX, rs.randint(1, 5), replace=False)
-        cell[at] = rs.randint(0, COLOURS, len(at))
-    cells = np.concatenate([near, rs.randint(0, COLOURS, (64, PIX)).astype(np.uint8)])
-    return np.unique(cells.view(np.dtype((np.void, PIX))).ravel()).view(np.uint8).reshape(-1, PIX)
 
 
 def words_only(vocab, word_end):

@@ -11,8 +11,7 @@ Stages, each resumable from its own files under --cache (default OUT/.cache/pale
           and ends with the same weights as one that never stopped
   eval    held-out transitions (scene seeds >= 100000): exact-cell and changed-cell accuracy, AR and
           DiDA; held-out plans: exact match of the step texts
-  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/palette_cells.bin (the cell
-          dictionary), OUT/spec.json, OUT/metrics.json
+  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/spec.json, OUT/metrics.json
 
 Deterministic from --seed (2 torch threads; a run with other --threads gives other float rounding).
 Prints progress with the wall time since the start; the wall time of a whole run is in metrics.json.
@@ -42,7 +41,6 @@ from palette_model import (BOS, CELL_TOKEN, CELLS, COLOURS, EOS, GRID, IMG_END, 
                            ExportedPaletteTrunk, PaletteGPT, spec_json, words)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CELL_DICTIONARY = 'palette_cells.bin'
 T0 = time.time()
 
 
@@ -395,27 +393,6 @@ def decide(keep_prob, best, cond):
     return np.where(keep_prob[:, None] >= 0.5, cond, best)
 
 
-def cell_dictionary(index, cells):
-    """The cells the model has seen change into (models/PALETTE.md): every distinct cell of a training
-    transition's outcome where it differs from the starting picture, uint8 [M, 64], in np.unique's
-    (byte-wise) order. Drawn changed cells are snapped to it."""
-    seen, rows = set(), []
-    for t in index['transitions']:
-        if t['split'] != 'train' or (t['frame'], t['next']) in seen:
-            continue
-        seen.add((t['frame'], t['next']))
-        start, nxt = np.asarray(cells[t['frame']]), np.asarray(cells[t['next']])
-        rows.append(nxt[(start != nxt).any(1)])
-    flat = np.ascontiguousarray(np.concatenate(rows))
-    return np.unique(flat.view(np.dtype((np.void, PIX))).ravel()).view(np.uint8).reshape(-1, PIX)
-
-
-def snap(dictionary, cell):
-    """The dictionary cell with the fewest pixels differing from `cell`, the first on a tie (the
-    runtime's CellDictionary.nearest)."""
-    return cell if dictionary is None else dictionary[(dictionary != cell[None]).sum(1).argmin()]
-
-
 @torch.no_grad()
 def forward_np(model, ids, pos, ipos, cells, cond, mask, past):
     logits, keep, best, conf, present = model(torch.tensor([ids]), torch.tensor([pos]), torch.tensor([ipos]), torch.from_numpy(cells[None]),
@@ -424,7 +401,7 @@ def forward_np(model, ids, pos, ipos, cells, cond, mask, past):
 
 
 @torch.no_grad()
-def dida_decode(model, layout, row, start, passes, dictionary=None):
+def dida_decode(model, layout, row, start, passes):
     prefix = layout.keyframe_prefix(row)
     n = len(prefix)
     T = n + CELLS
@@ -450,8 +427,6 @@ def dida_decode(model, layout, row, start, passes, dictionary=None):
         k = target - int((~open_).sum())
         cand = np.nonzero(open_)[0]
         chosen = cand[np.argsort(-conf[cand], kind='stable')[:max(0, k)]]
-        for j in chosen[keep[chosen] < 0.5]:
-            content[j] = snap(dictionary, content[j])
         out[chosen] = content[chosen]
         cells[n + chosen] = content[chosen]
         open_[chosen] = False
@@ -459,7 +434,7 @@ def dida_decode(model, layout, row, start, passes, dictionary=None):
 
 
 @torch.no_grad()
-def ar_decode(model, layout, row, start, dictionary=None):
+def ar_decode(model, layout, row, start):
     prefix = layout.keyframe_prefix(row)
     n = len(prefix)
     cells = np.full((n, PIX), NONE_VALUE, np.uint8)
@@ -468,7 +443,7 @@ def ar_decode(model, layout, row, start, dictionary=None):
     _, keep, best, _, past = forward_np(model, prefix, list(range(n)), [0] * n, cells, cond, np.tril(np.ones((n, n), np.float32)), model.empty_past(1))
     out = np.zeros((CELLS, PIX), np.uint8)
     for j in range(CELLS):
-        out[j] = decide(keep[-1:], best[-1:], start[j:j + 1])[0] if keep[-1] >= 0.5 else snap(dictionary, best[-1])
+        out[j] = decide(keep[-1:], best[-1:], start[j:j + 1])[0]
         if j == CELLS - 1:
             break
         P = n + j
@@ -504,7 +479,7 @@ def step_kind(t, kinds):
     return next((name for name, prefix in kinds if t['step'].startswith(prefix)), 'other')
 
 
-def evaluate(model, index, cells, a, dictionary=None):
+def evaluate(model, index, cells, a):
     layout = Layout(index['words'])
     rng = random.Random(a.seed + 1)
     trans = [t for t in index['transitions'] if t['split'] == 'heldout']
@@ -526,7 +501,7 @@ def evaluate(model, index, cells, a, dictionary=None):
         copy_exact += int((~changed).sum())
         kind = ('after a miss: ' if t['afterMiss'] else '') + step_kind(t, kinds)
         for name, passes in samplers.items():
-            got = ar_decode(model, layout, t, start, dictionary) if passes is None else dida_decode(model, layout, t, start, passes, dictionary)
+            got = ar_decode(model, layout, t, start) if passes is None else dida_decode(model, layout, t, start, passes)
             right = (got == truth).all(1)
             r = res[name]
             r['cells'] += CELLS
@@ -662,31 +637,24 @@ def main():
     mark('train')
     if a.stop_after == 'train':
         return
-    dictionary = cell_dictionary(index, cells)
-    log(f'cell dictionary: {len(dictionary)} cells')
     metrics_path = os.path.join(cache, 'eval.json')
-    cached = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    if cached.get('step') == ck['step'] and cached.get('cellDictionary') == len(dictionary):
-        ev = cached['eval']
+    if os.path.exists(metrics_path) and json.load(open(metrics_path)).get('step') == ck['step']:
+        ev = json.load(open(metrics_path))['eval']
         log('eval: cached')
     else:
         # Greedy decoding is single-position forwards: one thread is faster for them than two.
         torch.set_num_threads(1)
-        ev = evaluate(model, index, cells, a, dictionary)
+        ev = evaluate(model, index, cells, a)
         torch.set_num_threads(a.threads)
-        json_atomic({'step': ck['step'], 'cellDictionary': len(dictionary), 'eval': ev}, metrics_path)
+        json_atomic({'step': ck['step'], 'eval': ev}, metrics_path)
     mark('eval')
     log('eval:', json.dumps(ev))
     if a.stop_after == 'eval':
         return
     export_onnx(model, a.out)
-    with open(os.path.join(a.out, CELL_DICTIONARY) + '.tmp', 'wb') as f:
-        f.write(dictionary.tobytes())
-    os.replace(os.path.join(a.out, CELL_DICTIONARY) + '.tmp', os.path.join(a.out, CELL_DICTIONARY))
     mark('onnx')
     command = '/usr/bin/python3 models/recipe.py ' + ' '.join(sys.argv[1:])
     spec = spec_json(index['words'], model)
-    spec['cellDictionary'] = {'file': CELL_DICTIONARY, 'cells': int(len(dictionary))}
     spec['recipe'] = {'command': command, 'seed': a.seed, 'dataHash': 'sha256:' + digest, 'steps': a.steps,
                       'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH}
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
@@ -700,7 +668,7 @@ def main():
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
     json_atomic(metrics, os.path.join(a.out, 'metrics.json'))
-    log(f'done: {a.out}/{TRUNK_GRAPH}, {PIXEL_GRAPH}, {CELL_DICTIONARY}, spec.json, metrics.json; this run {time.time() - T0:.0f} s wall')
+    log(f'done: {a.out}/{TRUNK_GRAPH}, {PIXEL_GRAPH}, spec.json, metrics.json; this run {time.time() - T0:.0f} s wall')
 
 
 if __name__ == '__main__':

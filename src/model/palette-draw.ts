@@ -21,23 +21,6 @@ export type KeepRule = (keepProb: number) => boolean;
 export const greedyKeep: KeepRule = (p) => p >= KEEP_THRESHOLD;
 
 /**
- * How a keyframe's cells are drawn: which keep their starting picture (`keeps`), and what a changed
- * cell the sampler fills becomes (`snap`, e.g. CellDictionary.nearest; absent: the pixel graph's
- * cell as drawn). Snapping leaves a cell's confidence, and so DiDA's fill order, as it was.
- */
-export interface DrawRules {
-  keeps: KeepRule;
-  snap?: (cell: Uint8Array) => Uint8Array;
-}
-
-export const GREEDY: DrawRules = { keeps: greedyKeep };
-
-/** A filled cell's pixels under `rules`: a changed cell snapped where the rules snap. */
-export function filledPixels(cell: DrawnCell, rules: DrawRules): Uint8Array {
-  return !cell.kept && rules.snap ? rules.snap(cell.pixels) : cell.pixels;
-}
-
-/**
  * The keep decision with a prior and sampling: `bias` is added to the keep logit (negative draws more
  * changes, as KeyframeOptions.keepBias), and at `temperature` > 0 the decision is drawn, keeping with
  * probability sigmoid((logit(p) + bias) / temperature). The graph answers only each pixel's best

@@ -49,11 +49,6 @@ export const PaletteModelSpec = z.object({
     /** Whole-cell hypotheses of the pixel head (the graph draws from the likeliest); absent: one. */
     pixelMixture: int.positive().optional(),
   }),
-  /**
-   * The cells the model has seen change into (cell-dictionary.ts), a file of `cells` x 64 palette
-   * indices beside the graphs: changed cells drawn are snapped to it. Absent: drawn as the pixel graph draws them.
-   */
-  cellDictionary: z.object({ file: z.string().min(1), cells: int.positive() }).optional(),
   recipe: z.object({
     command: z.string(),
     seed: int,

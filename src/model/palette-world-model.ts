@@ -5,7 +5,6 @@ import { allowRange, generate, greedy, maxTokens, samplingParts, stopAt } from '
 import { rgbToPng, toModelRgb, type ImageSize } from './image-io.js';
 import { openPaletteSession, parseDevice, type ForwardInput, type PaletteSession } from './onnx-session.js';
 import { decodePalette, encodePalette, fromCells, paletteCodec, toCells, type PaletteCodec } from './palette.js';
-import { CellDictionary } from './cell-dictionary.js';
 import { keepRule } from './palette-draw.js';
 import { drawKeyframeAr, drawKeyframeDida } from './palette-keyframes.js';
 import { CELL_PIXELS, PaletteLayout, type PalettePrompt } from './palette-layout.js';
@@ -29,15 +28,13 @@ export class PaletteWorldModel implements PlanningModel {
     readonly codec: PaletteCodec,
     readonly pool: DevicePool<PaletteSession>,
     readonly dir: string,
-    readonly dictionary: CellDictionary | undefined,
   ) {}
 
   static async open(options: WorldModelOptions = {}): Promise<PaletteWorldModel> {
     const dir = options.dir ?? DEFAULT_MODEL_DIR;
     const spec = loadPaletteModelSpec(dir);
-    const dictionary = spec.cellDictionary ? CellDictionary.load(dir, spec.cellDictionary.file, spec.cellDictionary.cells) : undefined;
     const pool = await DevicePool.open((options.devices ?? ['cpu']).map((d) => String(parseDevice(d))), (device) => openPaletteSession(dir, parseDevice(device), options.threads ?? 2));
-    return new PaletteWorldModel(new PaletteLayout(spec), paletteCodec(spec.palette), pool, dir, dictionary);
+    return new PaletteWorldModel(new PaletteLayout(spec), paletteCodec(spec.palette), pool, dir);
   }
 
   get codesPerCell(): number {
@@ -111,10 +108,9 @@ export class PaletteWorldModel implements PlanningModel {
   }
 
   /**
-   * Each pixel is the graph's best index, a changed cell snapped to the model's cell dictionary where
-   * it has one; which cells change is decided by keepRule: greedy by default, shifted by `keepBias`,
-   * and drawn from the seed at `temperature` > 0, so a redraw of a refused keyframe (sampled, with its
-   * own seed) can change other cells than the first draw.
+   * Each pixel is the graph's best index; which cells change is decided by keepRule: greedy by
+   * default, shifted by `keepBias`, and drawn from the seed at `temperature` > 0, so a redraw of a
+   * refused keyframe (sampled, with its own seed) can change other cells than the first draw.
    */
   async keyframe(robot: string, task: string, codes: ArrayLike<number>, step: string, options: KeyframeOptions): Promise<Int32Array> {
     const start = Uint8Array.from(codes);
@@ -123,13 +119,11 @@ export class PaletteWorldModel implements PlanningModel {
     const passes = options.passes ?? DEFAULT_DIDA.passes;
     const rng = new Rng(options.seed).fork('keyframe');
     const keeps = keepRule({ ...(options.keepBias !== undefined ? { bias: options.keepBias } : {}), ...(options.temperature !== undefined ? { temperature: options.temperature } : {}), random: () => rng.float() });
-    const dictionary = this.dictionary;
-    const rules = { keeps, ...(dictionary ? { snap: (cell: Uint8Array) => dictionary.nearest(cell) } : {}) };
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('keyframe aborted');
     const drawn = await this.pool.run((s) =>
       options.sampler === 'dida'
-        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined, rules)
-        : drawKeyframeAr(s, shape, prefix, start, rules),
+        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined, keeps)
+        : drawKeyframeAr(s, shape, prefix, start, keeps),
     );
     return Int32Array.from(drawn);
   }

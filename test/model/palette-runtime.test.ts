@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPaletteSession, type PaletteSession } from '../../src/model/onnx-session.js';
-import { CellDictionary } from '../../src/model/cell-dictionary.js';
-import { drawCells, greedyKeep } from '../../src/model/palette-draw.js';
+import { drawCells } from '../../src/model/palette-draw.js';
 import { drawKeyframeAr, drawKeyframeDida } from '../../src/model/palette-keyframes.js';
 
 // A tiny untrained palette-patch graph and what torch computed on a fixed input (models/make_palette_test_model.py).
@@ -74,16 +73,7 @@ describe('palette-patch runtime: the TypeScript session against torch on a fixtu
   });
 });
 
-const keyframes = JSON.parse(readFileSync(join(DIR, 'expected-keyframes.json'), 'utf8')) as {
-  prefix: number[];
-  start: number[];
-  ar: number[];
-  dida2: number[];
-  dida4: number[];
-  dictionary: number[];
-  arSnapped: number[];
-  dida4Snapped: number[];
-};
+const keyframes = JSON.parse(readFileSync(join(DIR, 'expected-keyframes.json'), 'utf8')) as { prefix: number[]; start: number[]; ar: number[]; dida2: number[]; dida4: number[] };
 
 describe('palette-patch keyframes: AR and DiDA draw the cells models/recipe.py draws', () => {
   let session: PaletteSession;
@@ -103,21 +93,5 @@ describe('palette-patch keyframes: AR and DiDA draw the cells models/recipe.py d
   it('DiDA with 2 and 4 passes, the most confident cells first', async () => {
     expect(Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 2))).toEqual(keyframes.dida2);
     expect(Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 4))).toEqual(keyframes.dida4);
-  });
-
-  it('snapping changed cells to a cell dictionary, AR and DiDA draw what recipe.py draws with the same dictionary', async () => {
-    const dictionary = new CellDictionary(Uint8Array.from(keyframes.dictionary));
-    const rules = { keeps: greedyKeep, snap: (cell: Uint8Array) => dictionary.nearest(cell) };
-    const ar = Array.from(await drawKeyframeAr(session, expected.shape, keyframes.prefix, start, rules));
-    const dida = Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 4, undefined, rules));
-    expect(ar).toEqual(keyframes.arSnapped);
-    expect(dida).toEqual(keyframes.dida4Snapped);
-    // Snapping changed what was drawn, and every changed cell is now a dictionary cell.
-    expect(dida).not.toEqual(keyframes.dida4);
-    const entries = new Set(Array.from({ length: dictionary.size }, (_, m) => keyframes.dictionary.slice(m * 64, m * 64 + 64).join(',')));
-    for (let c = 0; c < 256; c++) {
-      const cell = dida.slice(c * 64, c * 64 + 64);
-      if (cell.join(',') !== keyframes.start.slice(c * 64, c * 64 + 64).join(',')) expect(entries.has(cell.join(','))).toBe(true);
-    }
   });
 });
