@@ -586,10 +586,10 @@ def main():
     ap.add_argument('--d', type=int, default=128)
     ap.add_argument('--layers', type=int, default=4)
     ap.add_argument('--heads', type=int, default=4)
-    ap.add_argument('--pixel-hidden', type=int, default=0, help='hidden width of the per-cell pixel head (0: linear)')
+    ap.add_argument('--pixel-hidden', type=int, default=512, help='hidden width of the per-cell pixel head (0: linear)')
     ap.add_argument('--pixel-mixture', type=int, default=1, help='whole-cell hypotheses of the pixel head; a cell is drawn from the likeliest (1: per-pixel argmax)')
     # training
-    ap.add_argument('--steps', type=int, default=1600)
+    ap.add_argument('--steps', type=int, default=4400)
     ap.add_argument('--batch', default='3,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--noise', type=float, default=0.3, help='share of keyframe items whose starting picture has model-like errors')
@@ -597,9 +597,11 @@ def main():
     ap.add_argument('--changed-weight', type=float, default=3.0, help='keep-loss weight of cells that change')
     ap.add_argument('--changed-pixel-weight', type=float, default=4.0, help='extra pixel-loss weight of changed pixels in changed cells')
     ap.add_argument('--kept-pixel-weight', type=float, default=0.1, help='pixel-loss weight of cells that keep the starting picture')
-    ap.add_argument('--kept-pixel-share', type=float, default=1.0, help='share of kept cells whose pixels enter the loss (weighted up to match)')
+    ap.add_argument('--kept-pixel-share', type=float, default=0.125, help='share of kept cells whose pixels enter the loss (weighted up to match)')
     ap.add_argument('--pixel-loss-weight', type=float, default=1.0)
-    ap.add_argument('--focus', default='pick up=2;stand=3;grasp the bottom-left=3;grasp the bottom-right=3;tidy the collar=2',
+    ap.add_argument('--focus', default='pick up=2;stand=3;grasp the bottom-left=3;grasp the bottom-right=3;tidy the collar=2;'
+                                        'fold the bottom up=4;move the folded shirt aside=4;fold the shirt in half=3;'
+                                        'grasp the bottom corners=2;fold the left sleeve in=2;fold the right sleeve in=2',
                     help='draw transitions whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..."')
     ap.add_argument('--after-miss', type=float, default=2.0, help='and transitions right after a miss this many times as often')
     ap.add_argument('--save-every', type=int, default=200)
