@@ -116,10 +116,14 @@ export async function queuedRollout(options: QueuedRolloutOptions): Promise<{ re
     for (;;) {
       parent = await Job.fromId(rollouts, parentId);
       if (!parent) throw new Error(`rollout job ${parentId} vanished from Redis (was Redis flushed, or restarted without persistence?)`);
+      // The state before the counts: once the parent stops waiting, the counts read after it are
+      // final, so the last report says every episode (read the other way round, the last child
+      // could finish between the two reads and its report never come).
+      const waiting = (await parent.getState()) === 'waiting-children';
       const counts = await parent.getDependenciesCount();
       const failedCount = (counts.ignored ?? 0) + (counts.failed ?? 0);
       options.onProgress?.({ total: options.episodes, finished: counts.processed ?? 0, failed: failedCount });
-      if ((await parent.getState()) !== 'waiting-children') break;
+      if (!waiting) break;
       if (options.signal?.aborted) {
         interrupted = true;
         // Episodes not started are dropped; those running finish on their workers unseen.
