@@ -17,6 +17,9 @@ export default defineConfig({
     // the one that fakes timers restores them after each test.
     isolate: false,
     reporters: ['default', './test/summary-reporter.ts'],
+    // expect.poll waits 1 s by default: too short for a page's first paint while ten simulators
+    // start beside it on two cores. A poll whose condition never comes still fails, 10 s later.
+    expect: { poll: { timeout: 10_000 } },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
