@@ -11,10 +11,7 @@
  * controller acts on the model's own encoding of the true next state (VQ tokens, or palette cells): what a perfect transformer
  * would get (the per-step view of `rollout --backend oracle-vq`).
  *
- * `--keep-bias` and `--copy-bias` (KeyframeOptions) apply to every draw, `--redraw-keep-bias` and
- * `--redraw-copy-bias` to the k - 1 sampled ones only (default: the same as the first draw).
- *
- *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--keep-bias x] [--copy-bias x] [--json]
+ *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--json]
  */
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
@@ -29,10 +26,6 @@ const n = Number(arg('n', '60'));
 const k = Number(arg('k', '2'));
 const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'tshirt' | 'table'] : (['tshirt', 'table'] as const);
 const json = process.argv.includes('--json');
-const bias = (name: string) => (process.argv.includes(`--${name}`) ? Number(arg(name, '0')) : undefined);
-const first = { keepBias: bias('keep-bias'), copyBias: bias('copy-bias') };
-const redraw = { keepBias: bias('redraw-keep-bias') ?? first.keepBias, copyBias: bias('redraw-copy-bias') ?? first.copyBias };
-const defined = (o: { keepBias: number | undefined; copyBias: number | undefined }) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const model = await openWorldModel({ dir: arg('dir', 'models') });
 
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
@@ -56,7 +49,7 @@ for (const scene of scenes) {
       const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(await model.encodeImage(truth), picture));
       let acted = '';
       for (let d = 0; d < k; d++) {
-        const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(d > 0 ? { temperature: 0.7, ...defined(redraw) } : defined(first)) });
+        const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(d > 0 ? { temperature: 0.7 } : {}) });
         const decision = await decide(mod, c.profile, c.state as never, step, await model.decodePng(codes, picture));
         acted += decision.kind === 'act' && c.svg(decision.next) === truth ? 'Y' : '.';
       }
@@ -78,5 +71,5 @@ for (const scene of scenes) {
     }
   }
 }
-if (json) console.log(JSON.stringify({ n, k, first, redraw, result }));
+if (json) console.log(JSON.stringify({ n, k, result }));
 await model.close();

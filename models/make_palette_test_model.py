@@ -18,7 +18,6 @@ import numpy as np  # noqa: E402
 from palette_model import EOS, PIXEL_GRAPH, SEP, TRUNK_GRAPH, WORD_BASE, spec_json  # noqa: E402
 from recipe import Layout, ar_decode, dida_decode, export_onnx, greedy_text  # noqa: E402
 
-BOLDER_COPY_BIAS = -3.0
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'model', 'palette-model')
 
 
@@ -68,16 +67,13 @@ def main():
     with torch.no_grad():
         logits, present, keep, state = ExportedPaletteTrunk(model)(
             torch.tensor([ids]), torch.tensor([positions]), torch.tensor([image_pos]), cells, cond, mask[None], past)
-        best, conf = (x[None] for x in ExportedPalettePixels(model)(state[0], cond[0], torch.zeros(1)))
-        # A copy prior that moves pixels off the starting colour: the graph's third input at work.
-        bolder, _ = ExportedPalettePixels(model)(state[0], cond[0], torch.tensor([BOLDER_COPY_BIAS]))
+        best, conf = (x[None] for x in ExportedPalettePixels(model)(state[0], cond[0]))
     drawn = [cond[0, t].tolist() if keep[0, t] >= 0.5 else best[0, t].tolist() for t in range(T)]
     fixture = {
         'ids': ids, 'positions': positions, 'imagePos': image_pos,
         'cells': cells[0].flatten().tolist(), 'cond': cond[0].flatten().tolist(), 'mask': mask.flatten().tolist(),
         'shape': {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads},
         'keepProb': keep[0].tolist(), 'cellState': state[0].flatten().tolist(), 'pixelBest': best[0].flatten().tolist(), 'pixelConfidence': conf[0].tolist(),
-        'bolderCopyBias': BOLDER_COPY_BIAS, 'pixelBestBolder': bolder.flatten().tolist(),
         'textArgmax': logits[0].argmax(-1).tolist(), 'presentDims': list(present.shape), 'drawn': drawn,
     }
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:

@@ -201,20 +201,16 @@ class ExportedPaletteTrunk(nn.Module):
 
 
 class ExportedPalettePixels(nn.Module):
-    """palette_pixels.onnx: cell states [N,d], the conditioning cells [N,64] and a copy prior [1] ->
-    each pixel's drawn palette index [N,64] and the cell's confidence [N] (PaletteGPT.draw); the
-    64 x 34 pixel logits never leave onnxruntime. The copy prior is added to the logit of each
-    pixel's starting colour: 0 draws as trained, negative draws a changed cell further from the
-    starting picture (where the model is unsure of a thin stroke, the copy otherwise wins)."""
+    """palette_pixels.onnx: cell states [N,d] and the conditioning cells [N,64] -> each pixel's drawn
+    palette index [N,64] and the cell's confidence [N] (PaletteGPT.draw); the 64 x 34 pixel logits
+    never leave onnxruntime."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, cell_state, cond_cells, copy_bias):
-        mix, pix = self.model.pixel_logits(cell_state, cond_cells)
-        onehot = (cond_cells.long().unsqueeze(-1) == torch.arange(COLOURS)).float()
-        best, conf = self.model.draw(mix, pix + copy_bias * onehot.unsqueeze(-3))
+    def forward(self, cell_state, cond_cells):
+        best, conf = self.model.draw(*self.model.pixel_logits(cell_state, cond_cells))
         return best.to(torch.uint8), conf
 
 

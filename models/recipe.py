@@ -557,8 +557,8 @@ def export_onnx(model, out):
             'logits': bt, 'present': {2: 'batch', 4: 'total'}, 'keep_prob': bt, 'cell_state': bt}
     export_atomic(ExportedPaletteTrunk(model), args, os.path.join(out, TRUNK_GRAPH), names, outs, axes)
     rows = {0: 'rows'}
-    export_atomic(ExportedPalettePixels(model), (torch.zeros(2, model.d), torch.zeros(2, PIX, dtype=torch.uint8), torch.zeros(1)),
-                  os.path.join(out, PIXEL_GRAPH), ['cell_state', 'cond_cells', 'copy_bias'], ['pixel_best', 'pixel_confidence'],
+    export_atomic(ExportedPalettePixels(model), (torch.zeros(2, model.d), torch.zeros(2, PIX, dtype=torch.uint8)), os.path.join(out, PIXEL_GRAPH),
+                  ['cell_state', 'cond_cells'], ['pixel_best', 'pixel_confidence'],
                   {'cell_state': rows, 'cond_cells': rows, 'pixel_best': rows, 'pixel_confidence': rows})
 
 

@@ -226,10 +226,7 @@ export async function openModelSessions(dir: string, device: Device, options: Se
  *   -> logits float32 [B,T,V], present float32 [L,2,B,H,P+T,Dh], keep_prob float32 [B,T],
  *      cell_state float32 [B,T,d]
  * palette_pixels.onnx, run only on the cells a sampler draws:
- *   cell_state float32 [N,d], cond_cells uint8 [N,64], copy_bias float32 [1]
- *   -> pixel_best uint8 [N,64], pixel_confidence float32 [N]
- *   (copy_bias is added to the logit of each pixel's starting colour; graphs exported before it was
- *   an input draw as with 0)
+ *   cell_state float32 [N,d], cond_cells uint8 [N,64] -> pixel_best uint8 [N,64], pixel_confidence float32 [N]
  */
 export const PALETTE_GRAPH = 'palette_transformer.onnx';
 export const PALETTE_PIXEL_GRAPH = 'palette_pixels.onnx';
@@ -260,12 +257,8 @@ export interface PalettePixels {
 export interface PaletteSession {
   readonly device: Device;
   forward(input: PaletteForwardInput): Promise<PaletteForwardOutput>;
-  /**
-   * The cells of N positions: their states (row-major [N, d]) and conditioning cells ([N, 64]).
-   * `copyBias` (default 0) is added to the logit of each pixel's starting colour; negative draws
-   * further from the starting picture.
-   */
-  pixels(cellState: Float32Array, cond: Uint8Array, copyBias?: number): Promise<PalettePixels>;
+  /** The cells of N positions: their states (row-major [N, d]) and conditioning cells ([N, 64]). */
+  pixels(cellState: Float32Array, cond: Uint8Array): Promise<PalettePixels>;
   release(): Promise<void>;
 }
 
@@ -289,7 +282,6 @@ export async function openPaletteSession(dir: string, device: Device, threads = 
     await trunk.release();
     throw error;
   }
-  const hasCopyBias = head.inputNames.includes('copy_bias');
   return {
     device,
     async forward(input) {
@@ -313,15 +305,11 @@ export async function openPaletteSession(dir: string, device: Device, threads = 
         stateWidth: out.cell_state!.dims[2]!,
       };
     },
-    async pixels(cellState, cond, copyBias = 0) {
+    async pixels(cellState, cond) {
       const N = cond.length / 64;
-      if (copyBias !== 0 && !hasCopyBias) {
-        throw new ModelError(`${join(dir, PALETTE_PIXEL_GRAPH)} has no copy_bias input, so it cannot draw with a copy prior of ${copyBias}: export it again with models/recipe.py, or leave the prior at 0`, join(dir, PALETTE_PIXEL_GRAPH));
-      }
       const out = await head.run({
         cell_state: new ort.Tensor('float32', cellState, [N, cellState.length / N]),
         cond_cells: new ort.Tensor('uint8', cond, [N, 64]),
-        ...(hasCopyBias ? { copy_bias: new ort.Tensor('float32', Float32Array.of(copyBias), [1]) } : {}),
       });
       return { best: out.pixel_best!.data as Uint8Array, confidence: out.pixel_confidence!.data as Float32Array };
     },

@@ -39,19 +39,6 @@ export function keepRule(options: { bias?: number; temperature?: number; random?
   };
 }
 
-/**
- * How a pass's answer becomes cells: which cells keep the starting picture, and the copy prior of
- * the pixels of those that change (PaletteSession.pixels: added to each pixel's starting-colour
- * logit; 0 draws as trained).
- */
-export interface DrawRule {
-  keeps: KeepRule;
-  copyBias: number;
-}
-
-/** As models/recipe.py draws: greedy keep decisions, pixels as trained. */
-export const greedyDraw: DrawRule = { keeps: greedyKeep, copyBias: 0 };
-
 /** A position of a forward pass to draw: its index `t` and the starting picture's cell it predicts (64 indices). */
 export interface CellRow {
   t: number;
@@ -67,9 +54,9 @@ export async function drawCells(
   session: Pick<PaletteSession, 'pixels'>,
   out: Pick<PaletteForwardOutput, 'keepProb' | 'cellState' | 'stateWidth'>,
   rows: readonly CellRow[],
-  rule: DrawRule = greedyDraw,
+  keeps: KeepRule = greedyKeep,
 ): Promise<DrawnCell[]> {
-  const kept = rows.map(({ t }) => rule.keeps(out.keepProb[t]!));
+  const kept = rows.map(({ t }) => keeps(out.keepProb[t]!));
   const changing = rows.filter((_, i) => !kept[i]);
   const d = out.stateWidth;
   const state = new Float32Array(changing.length * d);
@@ -78,7 +65,7 @@ export async function drawCells(
     state.set(out.cellState.subarray(t * d, (t + 1) * d), i * d);
     cond.set(start.subarray(0, 64), i * 64);
   });
-  const drawn = changing.length > 0 ? await session.pixels(state, cond, rule.copyBias) : { best: new Uint8Array(0), confidence: new Float32Array(0) };
+  const drawn = changing.length > 0 ? await session.pixels(state, cond) : { best: new Uint8Array(0), confidence: new Float32Array(0) };
   let next = 0;
   return rows.map(({ t, start }, i) => {
     const keep = out.keepProb[t]!;

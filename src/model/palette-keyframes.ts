@@ -1,5 +1,5 @@
 import type { KvCache, PaletteSession } from './onnx-session.js';
-import { drawCells, greedyDraw, type DrawRule } from './palette-draw.js';
+import { drawCells, greedyKeep, type KeepRule } from './palette-draw.js';
 
 /**
  * A keyframe of a palette-patch model (models/PALETTE.md), drawn cell by cell from the text prefix
@@ -28,7 +28,7 @@ function causalMask(T: number): Float32Array {
   return mask;
 }
 
-export async function drawKeyframeAr(session: PaletteSession, shape: PaletteShape, prefix: readonly number[], start: Uint8Array, rule: DrawRule = greedyDraw): Promise<Uint8Array> {
+export async function drawKeyframeAr(session: PaletteSession, shape: PaletteShape, prefix: readonly number[], start: Uint8Array, keeps: KeepRule = greedyKeep): Promise<Uint8Array> {
   const n = prefix.length;
   const cond = new Uint8Array(n * PIX).fill(NONE);
   cond.set(start.subarray(0, PIX), (n - 1) * PIX);
@@ -44,7 +44,7 @@ export async function drawKeyframeAr(session: PaletteSession, shape: PaletteShap
   let last = n - 1;
   const drawn = new Uint8Array(CELLS * PIX);
   for (let j = 0; j < CELLS; j++) {
-    const [cell] = await drawCells(session, out, [{ t: last, start: start.subarray(j * PIX, (j + 1) * PIX) }], rule);
+    const [cell] = await drawCells(session, out, [{ t: last, start: start.subarray(j * PIX, (j + 1) * PIX) }], keeps);
     drawn.set(cell!.pixels, j * PIX);
     if (j === CELLS - 1) break;
     const P = n + j;
@@ -73,7 +73,7 @@ export async function drawKeyframeDida(
   start: Uint8Array,
   passes: number,
   onPass?: (pass: number, known: Uint8Array, filled: number) => void,
-  rule: DrawRule = greedyDraw,
+  keeps: KeepRule = greedyKeep,
 ): Promise<Uint8Array> {
   const n = prefix.length;
   const T = n + CELLS;
@@ -92,7 +92,7 @@ export async function drawKeyframeDida(
   for (let p = 0; p < passes; p++) {
     const out = await session.forward({ ids, positions, imagePos, cells, cond, mask, past: emptyPast(shape) });
     const openCells = Array.from({ length: CELLS }, (_, j) => j).filter((j) => open[j]);
-    const decided = await drawCells(session, out, openCells.map((j) => ({ t: n + j, start: start.subarray(j * PIX, (j + 1) * PIX) })), rule);
+    const decided = await drawCells(session, out, openCells.map((j) => ({ t: n + j, start: start.subarray(j * PIX, (j + 1) * PIX) })), keeps);
     const candidates = openCells.map((j, i) => ({ j, cell: decided[i]! }));
     const target = p === passes - 1 ? CELLS : Math.max(1, Math.round(CELLS * (1 - Math.cos(((Math.PI / 2) * (p + 1)) / passes))));
     // Most confident first, ties to the lower cell (numpy's stable argsort); confidence in float32 as torch has it.

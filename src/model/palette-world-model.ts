@@ -108,10 +108,9 @@ export class PaletteWorldModel implements PlanningModel {
   }
 
   /**
-   * Each pixel is the graph's best index, its starting colour's logit shifted by `copyBias`; which
-   * cells change is decided by keepRule: greedy by default, shifted by `keepBias`, and drawn from
-   * the seed at `temperature` > 0, so a redraw of a refused keyframe (sampled, with its own seed)
-   * can change other cells than the first draw.
+   * Each pixel is the graph's best index; which cells change is decided by keepRule: greedy by
+   * default, shifted by `keepBias`, and drawn from the seed at `temperature` > 0, so a redraw of a
+   * refused keyframe (sampled, with its own seed) can change other cells than the first draw.
    */
   async keyframe(robot: string, task: string, codes: ArrayLike<number>, step: string, options: KeyframeOptions): Promise<Int32Array> {
     const start = Uint8Array.from(codes);
@@ -119,12 +118,12 @@ export class PaletteWorldModel implements PlanningModel {
     const shape = this.layout.spec.transformer;
     const passes = options.passes ?? DEFAULT_DIDA.passes;
     const rng = new Rng(options.seed).fork('keyframe');
-    const rule = { copyBias: options.copyBias ?? 0, keeps: keepRule({ ...(options.keepBias !== undefined ? { bias: options.keepBias } : {}), ...(options.temperature !== undefined ? { temperature: options.temperature } : {}), random: () => rng.float() }) };
+    const keeps = keepRule({ ...(options.keepBias !== undefined ? { bias: options.keepBias } : {}), ...(options.temperature !== undefined ? { temperature: options.temperature } : {}), random: () => rng.float() });
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('keyframe aborted');
     const drawn = await this.pool.run((s) =>
       options.sampler === 'dida'
-        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined, rule)
-        : drawKeyframeAr(s, shape, prefix, start, rule),
+        ? drawKeyframeDida(s, shape, prefix, start, passes, options.onPass ? (pass, known, filled) => options.onPass!({ pass, passes, codes: Int32Array.from(known), filled, cells: this.layout.cells }) : undefined, keeps)
+        : drawKeyframeAr(s, shape, prefix, start, keeps),
     );
     return Int32Array.from(drawn);
   }

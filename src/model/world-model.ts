@@ -25,12 +25,6 @@ export interface KeyframeOptions extends SamplingOptions {
    * the robot rightly refuses. 0 = off.
    */
   keepBias?: number;
-  /**
-   * Palette-patch models only: prior, in logits, that a pixel of a changed cell keeps its starting
-   * colour (default 0, as trained). Negative draws a thin change the model is unsure of instead of
-   * copying the start over it.
-   */
-  copyBias?: number;
   signal?: AbortSignal;
   /**
    * DiDA only: after each pass, the codes known so far (a still open cell holds the starting

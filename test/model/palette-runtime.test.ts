@@ -19,8 +19,6 @@ const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as
   cellState: number[];
   pixelBest: number[];
   pixelConfidence: number[];
-  bolderCopyBias: number;
-  pixelBestBolder: number[];
   textArgmax: number[];
   presentDims: number[];
   drawn: number[][];
@@ -62,19 +60,6 @@ describe('palette-patch runtime: the TypeScript session against torch on a fixtu
     expect(argmax).toEqual(expected.textArgmax);
     expected.keepProb.forEach((p, t) => expect(out.keepProb[t]).toBeCloseTo(p, 5));
     expected.pixelConfidence.forEach((p, t) => expect(pixels.confidence[t]).toBeCloseTo(p, 5));
-  });
-
-  it('passes the copy prior to the pixel graph as torch applies it: a negative prior draws pixels off their starting colour', async () => {
-    const out = await forward();
-    const cond = Uint8Array.from(expected.cond);
-    const bolder = await session.pixels(out.cellState, cond, expected.bolderCopyBias);
-    expect(Array.from(bolder.best)).toEqual(expected.pixelBestBolder);
-    const copies = (best: ArrayLike<number>) => Array.from(best).filter((v, i) => v === cond[i]).length;
-    expect(copies(bolder.best)).toBeLessThan(copies(Uint8Array.from(expected.pixelBest)));
-    // Through drawCells: every changed cell takes the prior, kept cells stay the starting cell.
-    const rows = expected.ids.map((_, t) => ({ t, start: cond.subarray(t * 64, t * 64 + 64) }));
-    const drawn = await drawCells(session, out, rows, { keeps: (p) => p >= 0.5, copyBias: expected.bolderCopyBias });
-    drawn.forEach((c, t) => expect(Array.from(c.pixels)).toEqual(c.kept ? Array.from(rows[t]!.start) : expected.pixelBestBolder.slice(t * 64, t * 64 + 64)));
   });
 
   it('draws exactly the cells torch draws: the starting cell where keep_prob >= 0.5, else pixel_best', async () => {
