@@ -11,7 +11,10 @@
  * controller acts on the model's own encoding of the true next state (VQ tokens, or palette cells): what a perfect transformer
  * would get (the per-step view of `rollout --backend oracle-vq`).
  *
- *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--json]
+ * `--passes` and `--keep-bias` (KeyframeOptions) apply to every draw, `--redraw-keep-bias` to the
+ * k - 1 sampled ones only (default: the same as the first draw).
+ *
+ *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias x] [--json]
  */
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
@@ -26,6 +29,10 @@ const n = Number(arg('n', '60'));
 const k = Number(arg('k', '2'));
 const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'tshirt' | 'table'] : (['tshirt', 'table'] as const);
 const json = process.argv.includes('--json');
+const numberArg = (name: string) => (process.argv.includes(`--${name}`) ? Number(arg(name, '0')) : undefined);
+const passes = numberArg('passes');
+const keepBias = { first: numberArg('keep-bias'), redraw: numberArg('redraw-keep-bias') ?? numberArg('keep-bias') };
+const prior = (b: number | undefined) => (b !== undefined ? { keepBias: b } : {});
 const model = await openWorldModel({ dir: arg('dir', 'models') });
 
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
@@ -49,7 +56,7 @@ for (const scene of scenes) {
       const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(await model.encodeImage(truth), picture));
       let acted = '';
       for (let d = 0; d < k; d++) {
-        const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(d > 0 ? { temperature: 0.7 } : {}) });
+        const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(passes !== undefined ? { passes } : {}), ...(d > 0 ? { temperature: 0.7, ...prior(keepBias.redraw) } : prior(keepBias.first)) });
         const decision = await decide(mod, c.profile, c.state as never, step, await model.decodePng(codes, picture));
         acted += decision.kind === 'act' && c.svg(decision.next) === truth ? 'Y' : '.';
       }
@@ -71,5 +78,5 @@ for (const scene of scenes) {
     }
   }
 }
-if (json) console.log(JSON.stringify({ n, k, result }));
+if (json) console.log(JSON.stringify({ n, k, passes, keepBias, result }));
 await model.close();
