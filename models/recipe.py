@@ -640,8 +640,9 @@ def main():
     if a.stop_after == 'train':
         return
     metrics_path = os.path.join(cache, 'eval.json')
-    if os.path.exists(metrics_path) and json.load(open(metrics_path)).get('step') == ck['step']:
-        ev = json.load(open(metrics_path))['eval']
+    cached = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
+    if cached.get('step') == ck['step']:
+        ev = cached['eval']
         log('eval: cached')
     else:
         # Greedy decoding is single-position forwards: one thread is faster for them than two.
