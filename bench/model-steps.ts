@@ -31,7 +31,8 @@ const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'ts
 const json = process.argv.includes('--json');
 const numberArg = (name: string) => (process.argv.includes(`--${name}`) ? Number(arg(name, '0')) : undefined);
 const passes = numberArg('passes');
-const keepBias = { first: numberArg('keep-bias'), redraw: numberArg('redraw-keep-bias') ?? numberArg('keep-bias') };
+const firstKeepBias = numberArg('keep-bias');
+const keepBias = { first: firstKeepBias, redraw: numberArg('redraw-keep-bias') ?? firstKeepBias };
 const prior = (b: number | undefined) => (b !== undefined ? { keepBias: b } : {});
 const model = await openWorldModel({ dir: arg('dir', 'models') });
 
