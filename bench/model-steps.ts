@@ -14,7 +14,7 @@
  * `--passes` and `--keep-bias` (KeyframeOptions) apply to every draw, `--redraw-keep-bias` to the
  * k - 1 sampled ones only (default: the same as the first draw).
  *
- *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias x] [--json]
+ *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias x] [--layouts heldout|train] [--json]
  */
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
@@ -29,6 +29,13 @@ const n = Number(arg('n', '60'));
 const k = Number(arg('k', '2'));
 const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'tshirt' | 'table'] : (['tshirt', 'table'] as const);
 const json = process.argv.includes('--json');
+// Training layouts (scene seeds from 0) against held-out ones: the gap says whether more layouts would help.
+const layouts = arg('layouts', 'heldout');
+if (layouts !== 'heldout' && layouts !== 'train') {
+  console.error(`--layouts must be heldout or train, not ${JSON.stringify(layouts)}`);
+  process.exit(2);
+}
+const seedBase = layouts === 'train' ? { plan: 0, recovery: 0 } : { plan: undefined, recovery: undefined };
 const numberArg = (name: string) => (process.argv.includes(`--${name}`) ? Number(arg(name, '0')) : undefined);
 const passes = numberArg('passes');
 const firstKeepBias = numberArg('keep-bias');
@@ -45,8 +52,8 @@ const result: Record<string, Record<string, Record<string, Row>>> = {};
 for (const scene of scenes) {
   const mod = sceneById(scene);
   const sets: [string, HeldOutCase[]][] = [
-    ['along the plan', heldOutCases(scene, n)],
-    ['after a miss', heldOutRecoveries(scene, n)],
+    ['along the plan', heldOutCases(scene, n, seedBase.plan)],
+    ['after a miss', heldOutRecoveries(scene, n, seedBase.recovery)],
   ];
   for (const [set, cases] of sets) {
     const rows: Record<string, Row> = {};
