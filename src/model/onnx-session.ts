@@ -115,6 +115,23 @@ function providers(device: Device): ort.InferenceSession.SessionOptions['executi
   return [{ name: 'cuda', deviceId: Number(device.slice(5)) }, 'cpu'];
 }
 
+/**
+ * Options of every session. Intra-op workers do not spin after a run: a model is two or three
+ * sessions called in turn (trunk, pixel head; or tokenizer and transformer), and on a few cores the
+ * workers one session spins after its run take the cores the next call needs. On 2 cores, palette
+ * model, greedy DiDA keyframes: 16-19 ms at 2 passes against 31-35 ms with spinning workers; AR's
+ * 256 small runs move either way within their noise (bench/session-spin.ts).
+ */
+function sessionOptions(device: Device, threads: number, spinning = false): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: providers(device),
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+  };
+}
+
 const int64 = (values: ArrayLike<number>, dims: number[]): ort.Tensor =>
   new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
 
@@ -147,13 +164,8 @@ async function openSession(dir: string, name: ModelFileName, device: Device, opt
 }
 
 export async function openModelSessions(dir: string, device: Device, options: SessionOptions): Promise<ModelSessions> {
-  const base: ort.InferenceSession.SessionOptions = {
-    executionProviders: providers(device),
-    intraOpNumThreads: options.threads ?? 2,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  };
-  const tokenizer = { ...base, intraOpNumThreads: options.tokenizerThreads ?? 1 };
+  const base = sessionOptions(device, options.threads ?? 2);
+  const tokenizer = sessionOptions(device, options.tokenizerThreads ?? 1);
   const [encoder, decoder, transformer] = await Promise.all([
     openSession(dir, 'vq_encoder.onnx', device, tokenizer),
     openSession(dir, 'vq_decoder.onnx', device, tokenizer),
@@ -262,22 +274,25 @@ export interface PaletteSession {
   release(): Promise<void>;
 }
 
-async function openGraph(dir: string, name: string, device: Device, threads: number): Promise<ort.InferenceSession> {
+async function openGraph(dir: string, name: string, device: Device, threads: number, spinning: boolean): Promise<ort.InferenceSession> {
   const file = join(dir, name);
   if (!existsSync(file)) throw new ModelError(`${file} not found: a palette-patch model directory holds spec.json, ${PALETTE_GRAPH} and ${PALETTE_PIXEL_GRAPH} (models/recipe.py writes them)`, file);
   try {
-    return await ort.InferenceSession.create(file, { executionProviders: providers(device), intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    return await ort.InferenceSession.create(file, sessionOptions(device, threads, spinning));
   } catch (cause) {
     throw new ModelError(`could not load ${file} on ${device}: ${(cause as Error).message}; is it a complete export of models/recipe.py?`, file, { cause });
   }
 }
 
-/** The palette-patch graphs of a version-2 model directory as a session. */
-export async function openPaletteSession(dir: string, device: Device, threads = 2): Promise<PaletteSession> {
-  const trunk = await openGraph(dir, PALETTE_GRAPH, device, threads);
+/**
+ * The palette-patch graphs of a version-2 model directory as a session. `spinning` lets intra-op
+ * workers spin after a run (onnxruntime's default), only to measure what that costs (sessionOptions).
+ */
+export async function openPaletteSession(dir: string, device: Device, threads = 2, spinning = false): Promise<PaletteSession> {
+  const trunk = await openGraph(dir, PALETTE_GRAPH, device, threads, spinning);
   let head: ort.InferenceSession;
   try {
-    head = await openGraph(dir, PALETTE_PIXEL_GRAPH, device, threads);
+    head = await openGraph(dir, PALETTE_PIXEL_GRAPH, device, threads, spinning);
   } catch (error) {
     await trunk.release();
     throw error;

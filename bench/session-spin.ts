@@ -1,0 +1,80 @@
+/**
+ * What spinning intra-op workers cost a palette model's keyframes. onnxruntime's workers spin for a
+ * while after each run by default; a keyframe calls two graphs in turn (trunk, then pixel head), so
+ * on a few cores the workers one graph leaves spinning take the cores the other needs. The runtime
+ * opens its sessions with spinning off (src/model/onnx-session.ts sessionOptions). This bench opens
+ * the same model both ways and times greedy keyframes of held-out T-shirt steps, the two sessions
+ * taking turns round by round so that both see the same machine: DiDA at 1 and 2 passes, and AR.
+ * Prints each p50 and the ratios, off against on.
+ *
+ *   npx tsx bench/session-spin.ts --dir DIR [--threads 2] [--rounds 4] [--json]
+ */
+import { openPaletteSession, type PaletteSession } from '../src/model/onnx-session.js';
+import { drawKeyframeAr, drawKeyframeDida } from '../src/model/palette-keyframes.js';
+import { PaletteWorldModel } from '../src/model/palette-world-model.js';
+import { heldOutCases } from '../src/run/model-bench.js';
+
+const arg = (name: string, d: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : d;
+};
+const dir = arg('dir', 'models');
+const threads = Number(arg('threads', '2'));
+const rounds = Number(arg('rounds', '4'));
+const json = process.argv.includes('--json');
+if (!Number.isInteger(threads) || threads < 1 || !Number.isInteger(rounds) || rounds < 1) {
+  console.error('--threads and --rounds take whole numbers of at least 1');
+  process.exit(2);
+}
+
+const model = await PaletteWorldModel.open({ dir });
+const shape = model.layout.spec.transformer;
+const inputs: { prefix: number[]; start: Uint8Array }[] = [];
+for (const c of heldOutCases('tshirt', 8)) {
+  const prefix = model.layout.keyframePrefix(c.robot, c.task, c.steps[c.at]!.instruction);
+  inputs.push({ prefix, start: Uint8Array.from((await model.encodePicture(c.svg(c.state))).codes) });
+}
+await model.close();
+
+type Kind = 'dida1' | 'dida2' | 'ar';
+const modes = { off: await openPaletteSession(dir, 'cpu', threads, false), on: await openPaletteSession(dir, 'cpu', threads, true) };
+const times: Record<keyof typeof modes, Record<Kind, number[]>> = { off: { dida1: [], dida2: [], ar: [] }, on: { dida1: [], dida2: [], ar: [] } };
+const draw = (s: PaletteSession, kind: Kind, i: (typeof inputs)[number]) =>
+  kind === 'ar' ? drawKeyframeAr(s, shape, i.prefix, i.start) : drawKeyframeDida(s, shape, i.prefix, i.start, kind === 'dida1' ? 1 : 2);
+for (let round = 0; round < rounds; round++) {
+  for (const mode of ['off', 'on'] as const) {
+    const s = modes[mode];
+    for (const kind of ['dida1', 'dida2', 'ar'] as const) {
+      // AR is 256 passes a keyframe: two inputs a round, all eight for DiDA; one untimed draw first.
+      const timed = kind === 'ar' ? inputs.slice((round * 2) % inputs.length, ((round * 2) % inputs.length) + 2) : inputs;
+      await draw(s, kind, timed[0]!);
+      for (const i of timed) {
+        const t0 = performance.now();
+        await draw(s, kind, i);
+        times[mode][kind].push(performance.now() - t0);
+      }
+    }
+    if (!json) process.stderr.write(`\rround ${round + 1}/${rounds}, spinning ${mode}`);
+  }
+}
+await Promise.all([modes.off.release(), modes.on.release()]);
+
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const figures = Object.fromEntries(
+  (['off', 'on'] as const).map((m) => {
+    const [d1, d2, ar] = (['dida1', 'dida2', 'ar'] as const).map((k) => p50(times[m][k]));
+    return [m, { dida1P50Ms: round2(d1!), dida2P50Ms: round2(d2!), arP50Ms: round2(ar!), speedup1: round2(ar! / d1!), speedup2: round2(ar! / d2!) }];
+  }),
+) as Record<'off' | 'on', { dida1P50Ms: number; dida2P50Ms: number; arP50Ms: number; speedup1: number; speedup2: number }>;
+const ratio = (k: 'dida1P50Ms' | 'dida2P50Ms' | 'arP50Ms') => round2(figures.off[k] / figures.on[k]);
+const result = { dir, threads, rounds, figures, offOverOn: { dida1: ratio('dida1P50Ms'), dida2: ratio('dida2P50Ms'), ar: ratio('arP50Ms') } };
+if (json) console.log(JSON.stringify(result));
+else {
+  process.stderr.write('\n');
+  for (const m of ['off', 'on'] as const) {
+    const f = figures[m];
+    console.log(`spinning ${m.padEnd(3)}  DiDA 1 pass ${f.dida1P50Ms} ms, 2 passes ${f.dida2P50Ms} ms, AR ${f.arP50Ms} ms; speedup ${f.speedup1} / ${f.speedup2}`);
+  }
+  console.log(`off / on: DiDA 1 pass ${result.offOverOn.dida1}, 2 passes ${result.offOverOn.dida2}, AR ${result.offOverOn.ar}`);
+}
