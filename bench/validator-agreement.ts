@@ -1,0 +1,97 @@
+/**
+ * Does the validator refuse the model's plans that the robot would carry out? For held-out starting
+ * layouts of both scenes (alternating, each scene's robots in turn, the scene's full task), the
+ * embedded model plans as `keystep plan` does (DiDA, the validator's gates while it draws), the
+ * validator checks the plan, and the sim controller carries it out from the same state with no
+ * misses: a plan succeeds when the controller acts on every step and the last one reaches the goal.
+ * Prints how many succeeded and how many of those the validator raised an error on (the target is
+ * none), with each error's code, and how many plans it passed that then failed in the sim.
+ *
+ *   npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--json]
+ */
+import { decide } from '../sim/controller.js';
+import { svgToPng } from '../sim/render.js';
+import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from '../src/model/dataset.js';
+import { OnnxPlanner } from '../src/model/onnx-planner.js';
+import { openWorldModel } from '../src/model/open-model.js';
+import { loadProfile } from '../src/profile/load.js';
+import { sceneById } from '../src/scenes/registry.js';
+import { sceneSvg } from '../src/scenes/view.js';
+import { Rng } from '../src/util/rng.js';
+import { keyframeGate, textGate } from '../src/validate/gates.js';
+import { validateDraft } from '../src/validate/validate-draft.js';
+
+const arg = (name: string, d: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : d;
+};
+const plans = Number(arg('plans', '200'));
+const json = process.argv.includes('--json');
+if (!Number.isInteger(plans) || plans < 1) {
+  console.error(`--plans takes a whole number of at least 1, not ${JSON.stringify(arg('plans', ''))}`);
+  process.exit(2);
+}
+// Layout seeds of their own, apart from bench/model-steps.ts's (+500, +700) and keystep bench's (+900).
+const SEED_BASE = HELDOUT_SEED_BASE + 1100;
+
+const model = await openWorldModel({ dir: arg('dir', 'models') });
+interface Tally { plans: number; succeeded: number; succeededRefused: number; passedFailed: number; errors: Record<string, number>; failedAt: Record<string, number> }
+const tallies: Record<string, Tally> = {};
+for (let k = 0; k < plans; k++) {
+  const sceneId = k % 2 === 0 ? 'tshirt' : 'table';
+  const mod = sceneById(sceneId);
+  const robots = DATASET_ROBOTS[sceneId];
+  const profile = loadProfile(robots[Math.floor(k / 2) % robots.length]!);
+  const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
+  const task = mod.tasks[0]!;
+  const parsed = mod.parseTask(task);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const start: unknown = mod.initial(profile, new Rng(SEED_BASE + k).fork('layout'));
+  const observation = await svgToPng(sceneSvg(mod, start as never, { mount: camera.mount }, camera.resolution));
+
+  const planner = new OnnxPlanner(model, { seed: k, check: keyframeGate(), textCheck: textGate() });
+  const draft = await planner.plan({ robot: profile, task, scene: sceneId, observation, history: [], version: 1 });
+  const verdict = await validateDraft({ plan: draft, robot: profile, observation, task, scene: sceneId });
+  const errors = verdict.issues.filter((i) => i.severity === 'error');
+
+  let state = start;
+  let acted = 0;
+  let stopped = '';
+  for (const step of draft.steps) {
+    const decision = await decide(mod, profile, state as never, step.instruction, step.keyframe);
+    if (decision.kind !== 'act') {
+      stopped = step.instruction.replace(/ with (the (left|right)|both) arms?$/, '');
+      break;
+    }
+    state = decision.next;
+    acted++;
+  }
+  const succeeded = acted === draft.steps.length && mod.isGoal(state as never, parsed.goal as never);
+
+  const t = (tallies[sceneId] ??= { plans: 0, succeeded: 0, succeededRefused: 0, passedFailed: 0, errors: {}, failedAt: {} });
+  t.plans++;
+  if (succeeded) {
+    t.succeeded++;
+    if (errors.length > 0) t.succeededRefused++;
+    for (const e of errors) t.errors[e.code] = (t.errors[e.code] ?? 0) + 1;
+  } else {
+    if (errors.length === 0) t.passedFailed++;
+    const where = stopped || 'every step acted on, goal not reached';
+    t.failedAt[where] = (t.failedAt[where] ?? 0) + 1;
+  }
+  if (!json) process.stderr.write(`\rplan ${k + 1}/${plans}`);
+}
+await model.close();
+
+if (json) console.log(JSON.stringify({ plans, seedBase: SEED_BASE, scenes: tallies }));
+else {
+  process.stderr.write('\n');
+  for (const [scene, t] of Object.entries(tallies)) {
+    console.log(`${scene}: ${t.succeeded} of ${t.plans} plans succeed in the sim; the validator raised an error on ${t.succeededRefused} of them` +
+      (t.succeededRefused > 0 ? ` (${Object.entries(t.errors).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''));
+    if (t.plans > t.succeeded) {
+      console.log(`  it passed ${t.passedFailed} of the ${t.plans - t.succeeded} that failed; where they stop: ` +
+        Object.entries(t.failedAt).sort((a, b) => b[1] - a[1]).map(([w, n]) => `${w} ${n}`).join(', '));
+    }
+  }
+}
