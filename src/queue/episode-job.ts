@@ -19,6 +19,7 @@ export const RolloutSettingsData = z.object({
   replan: z.boolean(),
   partialPlans: z.boolean().optional(),
   sampler: z.enum(KEYFRAME_SAMPLERS).optional(),
+  passes: z.number().int().min(1).max(16).optional(),
   keepBias: z.number().optional(),
   missedKeepBias: z.number().optional(),
   missedDraws: z.number().int().positive().optional(),

@@ -37,7 +37,7 @@ export interface QueueTimings {
 }
 
 function settingsOf(options: QueuedRolloutOptions): RolloutSettings {
-  const keys = ['profile', 'scene', 'task', 'episodes', 'missRate', 'seed', 'backend', 'replan', 'partialPlans', 'sampler', 'keepBias', 'missedKeepBias', 'missedDraws', 'putOffAfter'] as const;
+  const keys = ['profile', 'scene', 'task', 'episodes', 'missRate', 'seed', 'backend', 'replan', 'partialPlans', 'sampler', 'passes', 'keepBias', 'missedKeepBias', 'missedDraws', 'putOffAfter'] as const;
   return Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]])) as unknown as RolloutSettings;
 }
 

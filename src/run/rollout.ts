@@ -20,9 +20,10 @@ export { RolloutResult, type EpisodeSummary, type FailedEpisode };
  * The onnx backend's decoding options the rollout was given: what every episode's planner gets, and
  * what summary.json records (absent = the planner's default).
  */
-function decodingOptions(options: RolloutSettings): Pick<ModelBackendOptions, 'sampler' | 'keepBias' | 'missedKeepBias' | 'missedDraws' | 'putOffAfter'> {
+function decodingOptions(options: RolloutSettings): Pick<ModelBackendOptions, 'sampler' | 'passes' | 'keepBias' | 'missedKeepBias' | 'missedDraws' | 'putOffAfter'> {
   return {
     ...(options.sampler ? { sampler: options.sampler } : {}),
+    ...(options.passes !== undefined ? { passes: options.passes } : {}),
     ...(options.keepBias !== undefined ? { keepBias: options.keepBias } : {}),
     ...(options.missedKeepBias !== undefined ? { missedKeepBias: options.missedKeepBias } : {}),
     ...(options.missedDraws !== undefined ? { missedDraws: options.missedDraws } : {}),
@@ -47,6 +48,8 @@ export interface RolloutSettings {
   partialPlans?: boolean;
   /** Keyframe sampler of the onnx backend (default dida). */
   sampler?: KeyframeSampler;
+  /** DiDA passes per keyframe of the onnx backend (default: the model's, DEFAULT_DIDA). */
+  passes?: number;
   /** Keep prior of the onnx backend's keyframes (KeyframeOptions.keepBias). */
   keepBias?: number;
   /** Keep prior for a step the robot just failed (OnnxPlannerOptions.missedKeepBias). */

@@ -47,6 +47,9 @@ describe('keystep CLI', () => {
     const badDraws = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--missed-draws', '0');
     expect(badDraws.code).toBe(2);
     expect(badDraws.err).toContain('--missed-draws');
+    const badPasses = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--passes', '0');
+    expect(badPasses.code).toBe(2);
+    expect(badPasses.err).toContain('--passes');
     const missing = await cli('run', '--task', 'fold the t-shirt');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('--robot is required');
@@ -168,12 +171,13 @@ describe('keystep CLI', () => {
     expect(events.filter((e) => e.type === 'step_dispatched').length).toBeGreaterThan(0);
     expect((await sharp(join(runs, runId!, 'sheet.png')).metadata()).format).toBe('png');
 
-    const rolled = await cli('rollout', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--episodes', '1', '--seed', '100000', '--runs', runs, '--json');
+    const rolled = await cli('rollout', '--robot', 'aloha-agilex', '--scene', 'tshirt', '--episodes', '1', '--seed', '100000', '--passes', '3', '--runs', runs, '--json');
     expect(rolled.code, rolled.err).toBe(0);
     const summaryDir = readdirSync(runs).find((d) => d.startsWith('rollout-'));
-    const summary = JSON.parse(readFileSync(join(runs, summaryDir!, 'summary.json'), 'utf8')) as { options: { backend: string; missedDraws: number } };
+    const summary = JSON.parse(readFileSync(join(runs, summaryDir!, 'summary.json'), 'utf8')) as { options: { backend: string; missedDraws: number; passes: number } };
     expect(summary.options.backend).toBe('onnx');
     expect(summary.options.missedDraws).toBe(1);
+    expect(summary.options.passes).toBe(3);
   }, 120_000);
 
   it('--model and --devices choose the embedded model; a bad model directory names the file and exits 3', async () => {

@@ -1,4 +1,5 @@
 import { DEFAULT_KEEP_BIAS, KEYFRAME_SAMPLERS } from '../../model/world-model.js';
+import { DEFAULT_DIDA } from '../../model/dida.js';
 import { loadProfile } from '../../profile/load.js';
 import { SceneId } from '../../schema/task.js';
 import { DEFAULT_ATTEMPTS, queuedRollout } from '../../queue/queued-rollout.js';
@@ -33,6 +34,7 @@ Options:
                       oracle-vq: the oracle's plans drawn through the model's tokenizer, the most the
                       onnx backend could reach with a perfect transformer)
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
+  --passes <n>        DiDA passes per keyframe of the onnx backend, 1-16 (default ${DEFAULT_DIDA.passes})
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
                       a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
   --missed-keep-bias <x>  keep prior for a step the robot just missed (default: --keep-bias)
@@ -78,6 +80,7 @@ export const rolloutCommand: Command = {
       'no-replan': { type: 'boolean' },
       'whole-plans': { type: 'boolean' },
       sampler: { type: 'string' },
+      passes: { type: 'string' },
       'keep-bias': { type: 'string' },
       'put-off': { type: 'string' },
       'missed-keep-bias': { type: 'string' },
@@ -102,7 +105,7 @@ export const rolloutCommand: Command = {
     const remote = plannerFlags('rollout', values);
     if (remote) {
       // The service plans with its own model and decoding: a flag meant for this process would be dropped.
-      const local = (['backend', 'queue', 'sampler', 'keep-bias', 'missed-keep-bias', 'missed-draws', 'put-off', 'model', 'devices'] as const).find((f) => values[f] !== undefined);
+      const local = (['backend', 'queue', 'sampler', 'passes', 'keep-bias', 'missed-keep-bias', 'missed-draws', 'put-off', 'model', 'devices'] as const).find((f) => values[f] !== undefined);
       if (local !== undefined) throw new UsageError(`--${local} is for planning in this process; with --planner the service plans (with its embedded model and its own flags)`, 'rollout');
     }
     const interrupt = interruptSignal(() => io.err('interrupted: aborting the episode in flight...'));
@@ -120,6 +123,7 @@ export const rolloutCommand: Command = {
         replan: values['no-replan'] !== true,
         partialPlans: values['whole-plans'] !== true,
         sampler: choiceFlag('rollout', 'sampler', values.sampler, KEYFRAME_SAMPLERS, 'dida'),
+        ...(values.passes !== undefined ? { passes: intFlag('rollout', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 16 }) } : {}),
         keepBias: numberFlag('rollout', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         putOffAfter: intFlag('rollout', 'put-off', values['put-off'], 0, { min: 0, max: 100 }),
         ...(values['missed-keep-bias'] !== undefined ? { missedKeepBias: numberFlag('rollout', 'missed-keep-bias', values['missed-keep-bias'], 0, { min: -20, max: 20 }) } : {}),
