@@ -5,10 +5,12 @@
  * validator checks the plan, and the sim controller carries it out from the same state with no
  * misses: a plan succeeds when the controller acts on every step and the last one reaches the goal.
  * Prints how many succeeded and how many of those the validator raised an error on (the target is
- * none), with each error's code, and how many plans it passed that then failed in the sim.
+ * none), with each error, and how many plans it passed that then failed in the sim. `--out DIR`
+ * writes each plan that succeeded but was refused as a plan directory (keystep validate reads it).
  *
- *   npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--json]
+ *   npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--out DIR] [--json]
  */
+import { join } from 'node:path';
 import { decide } from '../sim/controller.js';
 import { svgToPng } from '../sim/render.js';
 import { DATASET_ROBOTS, HELDOUT_SEED_BASE } from '../src/model/dataset.js';
@@ -19,6 +21,7 @@ import { sceneById } from '../src/scenes/registry.js';
 import { sceneSvg } from '../src/scenes/view.js';
 import { Rng } from '../src/util/rng.js';
 import { keyframeGate, textGate } from '../src/validate/gates.js';
+import { writePlanDir } from '../src/validate/plan-dir.js';
 import { validateDraft } from '../src/validate/validate-draft.js';
 
 const arg = (name: string, d: string) => {
@@ -27,6 +30,7 @@ const arg = (name: string, d: string) => {
 };
 const plans = Number(arg('plans', '200'));
 const json = process.argv.includes('--json');
+const out = process.argv.includes('--out') ? arg('out', '') : undefined;
 if (!Number.isInteger(plans) || plans < 1) {
   console.error(`--plans takes a whole number of at least 1, not ${JSON.stringify(arg('plans', ''))}`);
   process.exit(2);
@@ -35,7 +39,7 @@ if (!Number.isInteger(plans) || plans < 1) {
 const SEED_BASE = HELDOUT_SEED_BASE + 1100;
 
 const model = await openWorldModel({ dir: arg('dir', 'models') });
-interface Tally { plans: number; succeeded: number; succeededRefused: number; passedFailed: number; errors: Record<string, number>; failedAt: Record<string, number> }
+interface Tally { plans: number; succeeded: number; succeededRefused: number; refusedPlans: { plan: number; robot: string; errors: string[] }[]; passedFailed: number; errors: Record<string, number>; failedAt: Record<string, number> }
 const tallies: Record<string, Tally> = {};
 for (let k = 0; k < plans; k++) {
   const sceneId = k % 2 === 0 ? 'tshirt' : 'table';
@@ -68,11 +72,15 @@ for (let k = 0; k < plans; k++) {
   }
   const succeeded = acted === draft.steps.length && mod.isGoal(state as never, parsed.goal as never);
 
-  const t = (tallies[sceneId] ??= { plans: 0, succeeded: 0, succeededRefused: 0, passedFailed: 0, errors: {}, failedAt: {} });
+  const t = (tallies[sceneId] ??= { plans: 0, succeeded: 0, succeededRefused: 0, refusedPlans: [], passedFailed: 0, errors: {}, failedAt: {} });
   t.plans++;
   if (succeeded) {
     t.succeeded++;
-    if (errors.length > 0) t.succeededRefused++;
+    if (errors.length > 0) {
+      t.succeededRefused++;
+      t.refusedPlans.push({ plan: k, robot: profile.id, errors: errors.map((e) => e.message) });
+      if (out) writePlanDir(join(out, `plan-${k}`), { draft, robot: profile.id, task, observation });
+    }
     for (const e of errors) t.errors[e.code] = (t.errors[e.code] ?? 0) + 1;
   } else {
     if (errors.length === 0) t.passedFailed++;
@@ -89,6 +97,7 @@ else {
   for (const [scene, t] of Object.entries(tallies)) {
     console.log(`${scene}: ${t.succeeded} of ${t.plans} plans succeed in the sim; the validator raised an error on ${t.succeededRefused} of them` +
       (t.succeededRefused > 0 ? ` (${Object.entries(t.errors).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''));
+    for (const r of t.refusedPlans) console.log(`  plan ${r.plan} (${r.robot}, seed ${SEED_BASE + r.plan}): ${r.errors.join('; ')}`);
     if (t.plans > t.succeeded) {
       console.log(`  it passed ${t.passedFailed} of the ${t.plans - t.succeeded} that failed; where they stop: ` +
         Object.entries(t.failedAt).sort((a, b) => b[1] - a[1]).map(([w, n]) => `${w} ${n}`).join(', '));
