@@ -8,7 +8,9 @@
  * none), with each error, and how many plans it passed that then failed in the sim. `--out DIR`
  * writes each plan that succeeded but was refused as a plan directory (keystep validate reads it).
  *
- *   npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--out DIR] [--json]
+ * `--only K` carries out plan K alone (the number the report names), to look at one plan again.
+ *
+ *   npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--only K] [--out DIR] [--json]
  */
 import { join } from 'node:path';
 import { decide } from '../sim/controller.js';
@@ -31,8 +33,13 @@ const arg = (name: string, d: string) => {
 const plans = Number(arg('plans', '200'));
 const json = process.argv.includes('--json');
 const out = process.argv.includes('--out') ? arg('out', '') : undefined;
+const only = process.argv.includes('--only') ? Number(arg('only', '')) : undefined;
 if (!Number.isInteger(plans) || plans < 1) {
   console.error(`--plans takes a whole number of at least 1, not ${JSON.stringify(arg('plans', ''))}`);
+  process.exit(2);
+}
+if (only !== undefined && !(Number.isInteger(only) && only >= 0)) {
+  console.error(`--only takes a plan number (0 or more), not ${JSON.stringify(arg('only', ''))}`);
   process.exit(2);
 }
 // Layout seeds of their own, apart from bench/model-steps.ts's (+500, +700) and keystep bench's (+900).
@@ -41,7 +48,7 @@ const SEED_BASE = HELDOUT_SEED_BASE + 1100;
 const model = await openWorldModel({ dir: arg('dir', 'models') });
 interface Tally { plans: number; succeeded: number; succeededRefused: number; refusedPlans: { plan: number; robot: string; errors: string[] }[]; passedFailed: number; errors: Record<string, number>; failedAt: Record<string, number> }
 const tallies: Record<string, Tally> = {};
-for (let k = 0; k < plans; k++) {
+for (let k = only ?? 0; k < (only === undefined ? plans : only + 1); k++) {
   const sceneId = k % 2 === 0 ? 'tshirt' : 'table';
   const mod = sceneById(sceneId);
   const robots = DATASET_ROBOTS[sceneId];
@@ -87,7 +94,7 @@ for (let k = 0; k < plans; k++) {
     const where = stopped || 'every step acted on, goal not reached';
     t.failedAt[where] = (t.failedAt[where] ?? 0) + 1;
   }
-  if (!json) process.stderr.write(`\rplan ${k + 1}/${plans}`);
+  if (!json) process.stderr.write(`\rplan ${k + 1}/${only === undefined ? plans : only + 1}`);
 }
 await model.close();
 

@@ -5,7 +5,7 @@ import { RECEPTACLES, TIPPABLE, type ObjectId } from '../scenes/table/model.js';
 import { homePosition } from '../scenes/arms.js';
 import { issue, type PlanIssue } from '../schema/plan-issue.js';
 import { OBJECT_CLASSES, SCENE_OBJECTS, classIndex, type GripperClass, type ObjectClass } from './palette-classes.js';
-import { GRIPPER_INDEXES, type Picture } from './picture.js';
+import { GRIPPER_INDEXES, type Blob, type Picture } from './picture.js';
 import type { ObservedStart } from './sequence.js';
 import type { PixelMapper } from './view.js';
 
@@ -47,7 +47,7 @@ export const KEYFRAME_LIMITS = {
   movedPixels: 6,
   /** Pixels an object needs in both pictures for its centroid to be compared. */
   movedMinPixels: 10,
-  /** Gripper centroid shift that counts as the arm moving. */
+  /** Gripper centroid shift that counts as the arm moving (its largest piece and all its pixels both, see armMoved). */
   armMovedPixels: 7,
   /** Distance (pixels) within which a gripper sits at its home position or over an object it may hold. */
   nearPixels: 5,
@@ -172,7 +172,7 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
       names.forEach((n, i) => {
         const a = x.prev.blob[classes[i]!];
         const b = x.k.blob[classes[i]!];
-        if (a.largest >= L.presentPixels && b.largest >= L.presentPixels && Math.hypot(a.lx - b.lx, a.ly - b.ly) > L.armMovedPixels) moved.push(n);
+        if (a.largest >= L.presentPixels && b.largest >= L.presentPixels && armMoved(a, b)) moved.push(n);
       });
       const stray = moved.filter((n) => !x.arms!.includes(n));
       if (stray.length > 0) {
@@ -181,6 +181,17 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
     }
   }
   return out;
+}
+
+/**
+ * A gripper moved when its largest piece and all its pixels together both moved. A drawn gripper can
+ * come out as fragments, and the largest of them can change from one keyframe to the next while the
+ * gripper stays where it was (a held-out T-shirt plan: the idle right gripper's largest piece moved
+ * 7.5 px, its pixels together 2.5 px); a gripper that moves carries all its pixels with it.
+ */
+function armMoved(a: Blob, b: Blob): boolean {
+  const limit = KEYFRAME_LIMITS.armMovedPixels;
+  return Math.hypot(a.lx - b.lx, a.ly - b.ly) > limit && Math.hypot(a.x - b.x, a.y - b.y) > limit;
 }
 
 function describe(cls: ObjectClass): string {
