@@ -599,7 +599,8 @@ def main():
     ap.add_argument('--kept-pixel-weight', type=float, default=0.1, help='pixel-loss weight of cells that keep the starting picture')
     ap.add_argument('--kept-pixel-share', type=float, default=0.125, help='share of kept cells whose pixels enter the loss (weighted up to match)')
     ap.add_argument('--pixel-loss-weight', type=float, default=1.0)
-    ap.add_argument('--focus', default='pick up=2;stand=3;grasp the bottom-left=3;grasp the bottom-right=3;tidy the collar=2;'
+    ap.add_argument('--focus', default='pick up=2;pick up the plate=4;pick up the fork=3;stand=3;'
+                                        'grasp the bottom-left=3;grasp the bottom-right=3;tidy the collar=2;'
                                         'fold the bottom up=4;move the folded shirt aside=4;fold the shirt in half=3;'
                                         'grasp the bottom corners=2;fold the left sleeve in=2;fold the right sleeve in=2',
                     help='draw transitions whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..."')
