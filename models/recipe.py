@@ -263,14 +263,28 @@ def training_rows(index):
 
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
-TRAINING_ARGS = ('seed', 'threads', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
+TRAINING_ARGS = ('seed', 'threads', 'precision', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
                  'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss')
 # Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
-EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_mixture': 1, 'kept_pixel_share': 1.0}
+EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32'}
 
 
 def trained_with(ck_args, k):
     return ck_args.get(k, EARLIER_DEFAULTS.get(k))
+
+
+def autocast(precision):
+    """bf16: the trunk's and heads' matrix products in bfloat16 (oneDNN; fast on CPUs with AMX or
+    AVX512-BF16), weights, optimiser and losses in float32. fp32: everything in float32."""
+    return torch.autocast('cpu', dtype=torch.bfloat16, enabled=precision == 'bf16')
+
+
+def cpu_has_bf16():
+    try:
+        flags = open('/proc/cpuinfo').read().split()
+    except OSError:
+        return False
+    return 'amx_bf16' in flags or 'avx512_bf16' in flags
 
 
 def lr_at(a, step):
@@ -326,7 +340,8 @@ def train(a, index, cells, cache):
         ids, pos, ipos, cin, cond, mask = collate(items)
         for g in opt.param_groups:
             g['lr'] = lr_at(a, step)
-        h, _ = model.trunk(ids, pos, ipos, cin, cond, mask, model.empty_past(len(items)))
+        with autocast(a.precision):
+            h, _ = model.trunk(ids, pos, ipos, cin, cond, mask, model.empty_past(len(items)))
         # text
         tb, tt, tg = [], [], []
         for b, it in enumerate(items):
@@ -335,7 +350,9 @@ def train(a, index, cells, cache):
                 tb += [b] * len(k)
                 tt += k.tolist()
                 tg += it['text_tgt'][k].tolist()
-        text_loss = F.cross_entropy(model.text_logits(h[tb, tt]), torch.tensor(tg))
+        with autocast(a.precision):
+            text_logits = model.text_logits(h[tb, tt])
+        text_loss = F.cross_entropy(text_logits.float(), torch.tensor(tg))
         # cells
         cb, ct, ctgt, ccond, ckeep = [], [], [], [], []
         for b, it in enumerate(items):
@@ -350,7 +367,8 @@ def train(a, index, cells, cache):
         ccond = torch.from_numpy(np.concatenate(ccond))
         ckeep = torch.from_numpy(np.concatenate(ckeep))
         cb, ct = torch.tensor(cb), torch.tensor(ct)
-        keep_logit = model.keep_logit(h[cb, ct])
+        with autocast(a.precision):
+            keep_logit = model.keep_logit(h[cb, ct]).float()
         changed = (~ckeep).float()
         wk = 1.0 + (a.changed_weight - 1.0) * changed
         keep_loss = (F.binary_cross_entropy_with_logits(keep_logit, ckeep.float(), reduction='none') * wk).sum() / wk.sum()
@@ -359,7 +377,9 @@ def train(a, index, cells, cache):
         # pixel head (weighted up to match): most cells keep, and the head is the costly part.
         rows = torch.ones(len(ckeep), dtype=torch.bool) if a.kept_pixel_share >= 1 else \
             ~ckeep | torch.from_numpy(np.random.default_rng(rng.getrandbits(32)).random(len(ckeep)) < a.kept_pixel_share)
-        mix, pix = model.pixel_logits(h[cb[rows], ct[rows]], ccond[rows])
+        with autocast(a.precision):
+            mix, pix = model.pixel_logits(h[cb[rows], ct[rows]], ccond[rows])
+        mix, pix = mix.float(), pix.float()
         ctgt, ccond, kept = ctgt[rows], ccond[rows], ckeep[rows].float()
         pix_changed = (ctgt != ccond.long()).float()
         wp = (a.kept_pixel_weight / min(1.0, a.kept_pixel_share)) * kept[:, None] + (1.0 - kept)[:, None] * (1.0 + a.changed_pixel_weight * pix_changed)
@@ -592,6 +612,8 @@ def main():
     ap.add_argument('--steps', type=int, default=4400)
     ap.add_argument('--batch', default='3,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
     ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32',
+                    help='training arithmetic: bf16 runs the matrix products in bfloat16 (float32 weights)')
     ap.add_argument('--noise', type=float, default=0.3, help='share of keyframe items whose starting picture has model-like errors')
     ap.add_argument('--noise-cells', type=int, default=8)
     ap.add_argument('--changed-weight', type=float, default=3.0, help='keep-loss weight of cells that change')
@@ -614,6 +636,8 @@ def main():
     torch.set_num_threads(a.threads)
     if not keep_freed_memory():
         log('malloc is not glibc\'s: freed memory goes back to the kernel (steps may be slower)')
+    if a.precision == 'bf16' and not cpu_has_bf16():
+        log('bf16 on a CPU without amx_bf16 or avx512_bf16 (/proc/cpuinfo): oneDNN emulates it, expect it slower than --precision fp32')
     cache = a.cache or os.path.join(a.out, '.cache', 'palette')
     data = os.path.join(cache, 'data')
     os.makedirs(cache, exist_ok=True)
