@@ -36,6 +36,8 @@ export const KEYFRAME_LIMITS = {
   lostPixels: 1,
   /** A colour the reference never showed must cover this many pixels in one blob to count as appeared. */
   appearedPixels: 14,
+  /** An object in more blobs than before counts as a second one only with this many times its pixels. */
+  appearedGrowth: 1.5,
   /**
    * A colour the scene has no object of counts as appeared from one solid blob this big (strict
    * colour, see Picture.solid). Grippers smeared over the shirt by the VQ decoder make bottle-teal blobs
@@ -43,7 +45,7 @@ export const KEYFRAME_LIMITS = {
    * fork, covers 19-38 px.
    */
   foreignPixels: 18,
-  /** Centroid shift (pixels at 128x96, ~10 mm each) beyond which an object the step does not touch moved. */
+  /** Centroid shift (pixels at 128x96, ~10 mm each) beyond which an object the step does not touch moved (its largest piece and all its pixels both, see blobMoved). */
   movedPixels: 6,
   /** Pixels an object needs in both pictures for its centroid to be compared. */
   movedMinPixels: 10,
@@ -152,14 +154,16 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
       out.push(issue('object_lost', x.step, `the ${describe(cls)} in ${x.prevName} is gone from step ${x.step}'s keyframe`));
       continue;
     }
-    // The object in hand may be cut in two by the gripper; any other object must stay one blob.
-    if (cls !== x.actedOn && now.blobs > Math.max(before.blobs, ref.blobs, 1)) {
+    // The object in hand may be cut in two by the gripper; any other object must stay one blob, or
+    // at least keep its pixels: a thin object drawn in pieces has about the pixels it had, a second
+    // one adds its own.
+    if (cls !== x.actedOn && now.blobs > Math.max(before.blobs, ref.blobs, 1) && now.pixels > before.pixels * L.appearedGrowth) {
       out.push(issue('object_appeared', x.step, `step ${x.step}'s keyframe shows ${now.blobs} separate ${describe(cls)} blobs where ${x.prevName} has ${before.blobs}: an object appeared`));
       continue;
     }
     if (x.scene === 'table' && cls !== x.actedOn && before.largest >= L.movedMinPixels && now.largest >= L.movedMinPixels) {
-      const d = Math.hypot(now.lx - before.lx, now.ly - before.ly);
-      if (d > L.movedPixels) {
+      if (blobMoved(before, now, L.movedPixels)) {
+        const d = Math.min(Math.hypot(now.lx - before.lx, now.ly - before.ly), Math.hypot(now.x - before.x, now.y - before.y));
         out.push(issue('object_moved', x.step, `the ${cls} moved ${d.toFixed(0)} px between ${x.prevName} and step ${x.step}'s keyframe, but the step acts on ${x.actedOn === undefined ? 'something else' : `the ${x.actedOn}`}`));
       }
     }
@@ -172,7 +176,7 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
       names.forEach((n, i) => {
         const a = x.prev.blob[classes[i]!];
         const b = x.k.blob[classes[i]!];
-        if (a.largest >= L.presentPixels && b.largest >= L.presentPixels && armMoved(a, b)) moved.push(n);
+        if (a.largest >= L.presentPixels && b.largest >= L.presentPixels && blobMoved(a, b, L.armMovedPixels)) moved.push(n);
       });
       const stray = moved.filter((n) => !x.arms!.includes(n));
       if (stray.length > 0) {
@@ -184,13 +188,13 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
 }
 
 /**
- * A gripper moved when its largest piece and all its pixels together both moved. A drawn gripper can
- * come out as fragments, and the largest of them can change from one keyframe to the next while the
- * gripper stays where it was (a held-out T-shirt plan: the idle right gripper's largest piece moved
- * 7.5 px, its pixels together 2.5 px); a gripper that moves carries all its pixels with it.
+ * A gripper or an object moved when its largest piece and all its pixels together both moved more
+ * than `limit`. A drawn gripper or thin object (the fork) can come out as fragments, and the largest
+ * of them can change from one keyframe to the next while the thing stays where it was (held-out
+ * plans the sim carries out: an idle gripper's largest piece moved 7.5 px, its pixels together
+ * 2.5 px; a fork's largest piece 6 px); what moves carries all its pixels with it.
  */
-function armMoved(a: Blob, b: Blob): boolean {
-  const limit = KEYFRAME_LIMITS.armMovedPixels;
+function blobMoved(a: Blob, b: Blob, limit: number): boolean {
   return Math.hypot(a.lx - b.lx, a.ly - b.ly) > limit && Math.hypot(a.x - b.x, a.y - b.y) > limit;
 }
 
