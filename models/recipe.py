@@ -13,7 +13,9 @@ Stages, each resumable from its own files under --cache (default OUT/.cache/pale
           DiDA; held-out plans: exact match of the step texts
   onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/spec.json, OUT/metrics.json
 
-Deterministic from --seed (2 torch threads; a run with other --threads gives other float rounding).
+Deterministic from --seed (2 torch threads; a run with other --threads, or with the default
+--precision bf16 on another kind of CPU, gives other float rounding). bf16 is fast where the CPU has
+AMX or AVX512-BF16; elsewhere use --precision fp32 (models/PALETTE.md, Training).
 Prints progress with the wall time since the start; the wall time of a whole run is in metrics.json.
 """
 import os
@@ -609,10 +611,10 @@ def main():
     ap.add_argument('--pixel-hidden', type=int, default=512, help='hidden width of the per-cell pixel head (0: linear)')
     ap.add_argument('--pixel-mixture', type=int, default=1, help='whole-cell hypotheses of the pixel head; a cell is drawn from the likeliest (1: per-pixel argmax)')
     # training
-    ap.add_argument('--steps', type=int, default=4400)
-    ap.add_argument('--batch', default='3,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
+    ap.add_argument('--steps', type=int, default=16000)
+    ap.add_argument('--batch', default='1,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
     ap.add_argument('--lr', type=float, default=2e-3)
-    ap.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32',
+    ap.add_argument('--precision', choices=['fp32', 'bf16'], default='bf16',
                     help='training arithmetic: bf16 runs the matrix products in bfloat16 (float32 weights)')
     ap.add_argument('--noise', type=float, default=0.3, help='share of keyframe items whose starting picture has model-like errors')
     ap.add_argument('--noise-cells', type=int, default=8)
