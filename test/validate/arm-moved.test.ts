@@ -1,28 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { PALETTE, rgb } from '../../src/scenes/palette.js';
-import { analysePicture, type Picture } from '../../src/validate/picture.js';
+import { PALETTE } from '../../src/scenes/palette.js';
+import type { Picture } from '../../src/validate/picture.js';
 import { objectIssues } from '../../src/validate/keyframe-checks.js';
-import { profile } from './helpers.js';
-
-const W = 128;
-const H = 96;
-type Px = [number, number][];
-
-const rect = (x0: number, y0: number, x1: number, y1: number): Px => {
-  const out: Px = [];
-  for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) out.push([x, y]);
-  return out;
-};
-const shift = (px: Px, dx: number): Px => px.map(([x, y]) => [x + dx, y]);
+import { painted, profile, rect, shift, type Px } from './helpers.js';
 
 /** A table-coloured picture with the left gripper at rest and the right gripper drawn as `right`. */
 function picture(right: Px): Picture {
-  const img = new Uint8Array(W * H * 3);
-  for (let i = 0; i < W * H; i++) img.set(rgb(PALETTE.table), i * 3);
   const left = [...rect(28, 76, 29, 83), ...rect(33, 76, 34, 83), ...rect(28, 82, 34, 83)];
-  for (const [x, y] of left) img.set(rgb(PALETTE.gripperLeft), (y * W + x) * 3);
-  for (const [x, y] of right) img.set(rgb(PALETTE.gripperRight), (y * W + x) * 3);
-  return analysePicture(img, W, H);
+  return painted(PALETTE.table, [[PALETTE.gripperLeft, left], [PALETTE.gripperRight, right]]);
 }
 
 function armIssues(prev: Picture, k: Picture): string[] {

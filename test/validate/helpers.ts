@@ -11,6 +11,8 @@ import { sceneSvg, type Size } from '../../src/scenes/view.js';
 import type { SceneStateBase, View } from '../../src/scenes/scene.js';
 import { sceneById } from '../../src/scenes/registry.js';
 import { SimWorld } from '../../sim/world.js';
+import { rgb } from '../../src/scenes/palette.js';
+import { analysePicture, type Picture } from '../../src/validate/picture.js';
 
 /** Keyframes at the size the embedded model draws them: fast to render, and what the validator sees most. */
 export const SIZE: Size = { width: 128, height: 96 };
@@ -75,4 +77,22 @@ export async function likeModel(png: Uint8Array): Promise<Uint8Array> {
     data[i + 2] = Math.max(0, data[i + 2]! - 8);
   }
   return new Uint8Array(await sharp(data, { raw: { width: 64, height: 64, channels: 3 } }).blur(0.6).resize(SIZE.width, SIZE.height, { fit: 'fill', kernel: 'cubic' }).png().toBuffer());
+}
+
+/** Pixel lists for hand-drawn pictures of the picture checks. */
+export type Px = [number, number][];
+export const rect = (x0: number, y0: number, x1: number, y1: number): Px => {
+  const out: Px = [];
+  for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) out.push([x, y]);
+  return out;
+};
+export const shift = (px: Px, dx: number): Px => px.map(([x, y]) => [x + dx, y]);
+
+/** A SIZE picture of `background` with each pixel list painted in its colour, as the validator analyses it. */
+export function painted(background: string, strokes: [string, Px][]): Picture {
+  const { width: W, height: H } = SIZE;
+  const img = new Uint8Array(W * H * 3);
+  for (let i = 0; i < W * H; i++) img.set(rgb(background), i * 3);
+  for (const [hex, px] of strokes) for (const [x, y] of px) img.set(rgb(hex), (y * W + x) * 3);
+  return analysePicture(img, W, H);
 }
