@@ -45,11 +45,11 @@ export const KEYFRAME_LIMITS = {
    * fork, covers 19-38 px.
    */
   foreignPixels: 18,
-  /** Centroid shift (pixels at 128x96, ~10 mm each) beyond which an object the step does not touch moved (its largest piece and all its pixels both, see blobMoved). */
+  /** Shift (pixels at 128x96, ~10 mm each, see blobShift) beyond which an object the step does not touch moved. */
   movedPixels: 6,
   /** Pixels an object needs in both pictures for its centroid to be compared. */
   movedMinPixels: 10,
-  /** Gripper centroid shift that counts as the arm moving (its largest piece and all its pixels both, see armMoved). */
+  /** Gripper shift (see blobShift) that counts as the arm moving. */
   armMovedPixels: 7,
   /** Distance (pixels) within which a gripper sits at its home position or over an object it may hold. */
   nearPixels: 5,
@@ -162,8 +162,8 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
       continue;
     }
     if (x.scene === 'table' && cls !== x.actedOn && before.largest >= L.movedMinPixels && now.largest >= L.movedMinPixels) {
-      if (blobMoved(before, now, L.movedPixels)) {
-        const d = Math.min(Math.hypot(now.lx - before.lx, now.ly - before.ly), Math.hypot(now.x - before.x, now.y - before.y));
+      const d = blobShift(before, now);
+      if (d > L.movedPixels) {
         out.push(issue('object_moved', x.step, `the ${cls} moved ${d.toFixed(0)} px between ${x.prevName} and step ${x.step}'s keyframe, but the step acts on ${x.actedOn === undefined ? 'something else' : `the ${x.actedOn}`}`));
       }
     }
@@ -176,7 +176,7 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
       names.forEach((n, i) => {
         const a = x.prev.blob[classes[i]!];
         const b = x.k.blob[classes[i]!];
-        if (a.largest >= L.presentPixels && b.largest >= L.presentPixels && blobMoved(a, b, L.armMovedPixels)) moved.push(n);
+        if (a.largest >= L.presentPixels && b.largest >= L.presentPixels && blobShift(a, b) > L.armMovedPixels) moved.push(n);
       });
       const stray = moved.filter((n) => !x.arms!.includes(n));
       if (stray.length > 0) {
@@ -188,14 +188,14 @@ export function objectIssues(x: ObjectCheckInput): PlanIssue[] {
 }
 
 /**
- * A gripper or an object moved when its largest piece and all its pixels together both moved more
- * than `limit`. A drawn gripper or thin object (the fork) can come out as fragments, and the largest
+ * How far a gripper or an object moved: the smaller of its largest piece's shift and the shift of all
+ * its pixels together, so it counts as moved only when both moved. A drawn gripper or thin object (the fork) can come out as fragments, and the largest
  * of them can change from one keyframe to the next while the thing stays where it was (held-out
  * plans the sim carries out: an idle gripper's largest piece moved 7.5 px, its pixels together
  * 2.5 px; a fork's largest piece 6 px); what moves carries all its pixels with it.
  */
-function blobMoved(a: Blob, b: Blob, limit: number): boolean {
-  return Math.hypot(a.lx - b.lx, a.ly - b.ly) > limit && Math.hypot(a.x - b.x, a.y - b.y) > limit;
+function blobShift(a: Blob, b: Blob): number {
+  return Math.min(Math.hypot(a.lx - b.lx, a.ly - b.ly), Math.hypot(a.x - b.x, a.y - b.y));
 }
 
 function describe(cls: ObjectClass): string {
