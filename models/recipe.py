@@ -243,6 +243,10 @@ def hard_weight(t, focus, after_miss):
     return f * (after_miss if t.get('afterMiss') else 1.0)
 
 
+def plan_weight(p, focus):
+    return max([v for pre, v in focus if any(s.startswith(pre) for s in p['steps'])] + [1.0])
+
+
 def parse_focus(text):
     out = []
     for part in filter(None, (p.strip() for p in text.split(';'))):
@@ -266,9 +270,9 @@ def training_rows(index):
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
 TRAINING_ARGS = ('seed', 'threads', 'precision', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
-                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss')
+                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus')
 # Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
-EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32'}
+EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': ''}
 
 
 def trained_with(ck_args, k):
@@ -299,6 +303,8 @@ def train(a, index, cells, cache):
     plans, trans = training_rows(index)
     focus = parse_focus(a.focus)
     cum = np.cumsum([hard_weight(t, focus, a.after_miss) for t in trans]).tolist()
+    plan_focus = parse_focus(a.plan_focus)
+    plan_cum = np.cumsum([plan_weight(p, plan_focus) for p in plans]).tolist() if plan_focus else None
     torch.manual_seed(a.seed)
     model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden, mixture=a.pixel_mixture)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -321,6 +327,9 @@ def train(a, index, cells, cache):
         share = {p: sum(t['step'].startswith(p) for t in trans) / len(trans) for p, _ in focus}
         log(f'train: {len(plans)} plans, {len(trans)} distinct transitions ({sum(t["afterMiss"] for t in trans)} after a miss); '
             f'focus {focus} ' + ', '.join(f'{p!r} {s:.1%}' for p, s in share.items()))
+        if plan_focus:
+            log('train: plan focus ' + ', '.join(f'{pre!r} x{v:g} on {sum(any(s.startswith(pre) for s in p["steps"]) for p in plans) / len(plans):.1%} of plans'
+                                                  for pre, v in plan_focus))
         log(f'train: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, d {a.d}, {a.layers} layers, '
             f'batch {a.batch}, {a.steps} steps')
     nb = [int(x) for x in a.batch.split(',')]
@@ -331,7 +340,8 @@ def train(a, index, cells, cache):
     while step < a.steps:
         items = []
         for _ in range(nb[0]):
-            items.append(item_plan(layout, rng.choice(plans), cells))
+            plan = rng.choices(plans, cum_weights=plan_cum)[0] if plan_cum else rng.choice(plans)
+            items.append(item_plan(layout, plan, cells))
         for mode, n in (('ar', nb[1]), ('dida', nb[2])):
             for _ in range(n):
                 row = pick()
@@ -623,12 +633,14 @@ def main():
     ap.add_argument('--kept-pixel-weight', type=float, default=0.1, help='pixel-loss weight of cells that keep the starting picture')
     ap.add_argument('--kept-pixel-share', type=float, default=0.125, help='share of kept cells whose pixels enter the loss (weighted up to match)')
     ap.add_argument('--pixel-loss-weight', type=float, default=1.0)
-    ap.add_argument('--focus', default='pick up=2;pick up the plate=4;pick up the fork=3;stand=3;'
+    ap.add_argument('--focus', default='pick up=2;pick up the plate=4;pick up the fork=3;stand=5;'
                                         'grasp the bottom-left=3;grasp the bottom-right=3;tidy the collar=2;'
                                         'fold the bottom up=4;move the folded shirt aside=4;fold the shirt in half=3;'
                                         'grasp the bottom corners=2;fold the left sleeve in=2;fold the right sleeve in=2',
                     help='draw transitions whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..."')
     ap.add_argument('--after-miss', type=float, default=2.0, help='and transitions right after a miss this many times as often')
+    ap.add_argument('--plan-focus', default='stand=4',
+                    help='draw plans with a step that starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..." (a tipped object is stood up first)')
     ap.add_argument('--save-every', type=int, default=200)
     ap.add_argument('--save-seconds', type=float, default=240, help='also checkpoint when this long has passed since the last one')
     ap.add_argument('--eval-n', type=int, default=120)
@@ -693,7 +705,7 @@ def main():
                'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden,
                          'pixelMixture': a.pixel_mixture},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
-                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'seed', 'threads')},
+                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'seed', 'threads')},
                'trainSeconds': round(ck['seconds']),
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
