@@ -11,7 +11,8 @@ Stages, each resumable from its own files under --cache (default OUT/.cache/pale
           and ends with the same weights as one that never stopped
   eval    held-out transitions (scene seeds >= 100000): exact-cell and changed-cell accuracy, AR and
           DiDA; held-out plans: exact match of the step texts
-  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/spec.json, OUT/metrics.json
+  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/spec.json, OUT/metrics.json;
+          with --int8 the graphs' weight products in int8 (models/quantize.py)
 
 Deterministic from --seed (2 torch threads; a run with other --threads, or with the default
 --precision bf16 on another kind of CPU, gives other float rounding). bf16 is fast where the CPU has
@@ -645,6 +646,8 @@ def main():
     ap.add_argument('--save-seconds', type=float, default=240, help='also checkpoint when this long has passed since the last one')
     ap.add_argument('--eval-n', type=int, default=120)
     ap.add_argument('--eval-plans', type=int, default=60)
+    ap.add_argument('--int8', action=argparse.BooleanOptionalAction, default=False,
+                    help='write the graphs with int8 weight products (models/quantize.py; needs python3-onnx)')
     ap.add_argument('--stop-after', choices=['export', 'encode', 'train', 'eval'], default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -694,11 +697,16 @@ def main():
     if a.stop_after == 'eval':
         return
     export_onnx(model, a.out)
+    if a.int8:
+        from quantize import quantize_graph
+        for graph in (TRUNK_GRAPH, PIXEL_GRAPH):
+            path = os.path.join(a.out, graph)
+            log(f'int8: {path}: {quantize_graph(path, path)} MatMuls')
     mark('onnx')
     command = '/usr/bin/python3 models/recipe.py ' + ' '.join(sys.argv[1:])
     spec = spec_json(index['words'], model)
     spec['recipe'] = {'command': command, 'seed': a.seed, 'dataHash': 'sha256:' + digest, 'steps': a.steps,
-                      'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH}
+                      'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH, 'int8': a.int8}
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
