@@ -646,6 +646,7 @@ def main():
     ap.add_argument('--save-seconds', type=float, default=240, help='also checkpoint when this long has passed since the last one')
     ap.add_argument('--eval-n', type=int, default=120)
     ap.add_argument('--eval-plans', type=int, default=60)
+    ap.add_argument('--dida-passes', type=int, default=2, help="DiDA passes the runtime draws a keyframe with unless told otherwise (spec.json decoding.passes)")
     ap.add_argument('--int8', action=argparse.BooleanOptionalAction, default=False,
                     help='write the graphs with int8 weight products (models/quantize.py; needs python3-onnx)')
     ap.add_argument('--stop-after', choices=['export', 'encode', 'train', 'eval'], default=None)
@@ -705,6 +706,7 @@ def main():
     mark('onnx')
     command = '/usr/bin/python3 models/recipe.py ' + ' '.join(sys.argv[1:])
     spec = spec_json(index['words'], model)
+    spec['decoding'] = {'passes': a.dida_passes}
     spec['recipe'] = {'command': command, 'seed': a.seed, 'dataHash': 'sha256:' + digest, 'steps': a.steps,
                       'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH, 'int8': a.int8}
     json_atomic(spec, os.path.join(a.out, 'spec.json'))

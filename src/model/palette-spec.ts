@@ -49,6 +49,11 @@ export const PaletteModelSpec = z.object({
     /** Whole-cell hypotheses of the pixel head (the graph draws from the likeliest); absent: one. */
     pixelMixture: int.positive().optional(),
   }),
+  /**
+   * Decoding the recipe measured the model with: DiDA passes when the caller names none. Absent: the
+   * runtime's default (2).
+   */
+  decoding: z.object({ passes: int.positive().max(16) }).optional(),
   recipe: z.object({
     command: z.string(),
     seed: int,

@@ -41,6 +41,10 @@ export class PaletteWorldModel implements PlanningModel {
     return CELL_PIXELS;
   }
 
+  get didaPasses(): number {
+    return this.layout.spec.decoding?.passes ?? DEFAULT_DIDA.passes;
+  }
+
   get imageSize(): ImageSize {
     return { width: this.layout.spec.imageSize, height: this.layout.spec.imageSize };
   }
@@ -116,7 +120,7 @@ export class PaletteWorldModel implements PlanningModel {
     const start = Uint8Array.from(codes);
     const prefix = this.layout.keyframePrefix(robot, task, step);
     const shape = this.layout.spec.transformer;
-    const passes = options.passes ?? DEFAULT_DIDA.passes;
+    const passes = options.passes ?? this.didaPasses;
     const rng = new Rng(options.seed).fork('keyframe');
     const keeps = keepRule({ ...(options.keepBias !== undefined ? { bias: options.keepBias } : {}), ...(options.temperature !== undefined ? { temperature: options.temperature } : {}), random: () => rng.float() });
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('keyframe aborted');

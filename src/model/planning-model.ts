@@ -12,6 +12,8 @@ export interface PlanningModel {
   readonly imageSize: ImageSize;
   /** Codes per grid cell: 1 for a VQ token, 64 palette indices for a palette cell. Accuracy counts whole cells. */
   readonly codesPerCell: number;
+  /** DiDA passes of a keyframe whose caller names none: the model's own (a palette model's spec.json `decoding.passes`, else 2). */
+  readonly didaPasses: number;
   /** A camera frame (PNG, any size, or SVG) as the model holds it, with the model-size RGB it stands for. */
   encodePicture(image: Uint8Array | string): Promise<Picture>;
   encodeImage(image: Uint8Array | string): Promise<Int32Array>;

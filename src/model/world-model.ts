@@ -93,6 +93,8 @@ export class WorldModel {
   /** One VQ token per grid cell. */
   readonly codesPerCell = 1;
 
+  readonly didaPasses = DEFAULT_DIDA.passes;
+
   /** The model's square picture size (spec.json imageSize). */
   get imageSize(): { width: number; height: number } {
     return { width: this.layout.spec.imageSize, height: this.layout.spec.imageSize };

@@ -183,7 +183,7 @@ function sameCell(a: ArrayLike<number>, b: ArrayLike<number>, c: number, per: nu
  */
 export async function benchWorldModel(model: PlanningModel, options: ModelBenchOptions = {}): Promise<ModelBenchResult> {
   const n = options.transitionsPerScene ?? 12;
-  const passes = options.passes ?? DEFAULT_DIDA.passes;
+  const passes = options.passes ?? model.didaPasses;
   const say = options.onProgress ?? (() => undefined);
   const transitions = [
     ...heldOutTransitions('tshirt', n),

@@ -48,7 +48,7 @@ export interface RolloutSettings {
   partialPlans?: boolean;
   /** Keyframe sampler of the onnx backend (default dida). */
   sampler?: KeyframeSampler;
-  /** DiDA passes per keyframe of the onnx backend (default: the model's, DEFAULT_DIDA). */
+  /** DiDA passes per keyframe of the onnx backend (default: the model's own, PlanningModel.didaPasses). */
   passes?: number;
   /** Keep prior of the onnx backend's keyframes (KeyframeOptions.keepBias). */
   keepBias?: number;

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,25 @@ describe('palette-patch world model behind the planner', () => {
     // The fixture keeps some cells and draws others, so both paths of a cell are compared.
     expect(expected.ar.filter((v, i) => v !== start[i]).length).toBeGreaterThan(0);
     expect(expected.ar.filter((v, i) => v === start[i]).length).toBeGreaterThan(0);
+  });
+
+  it("draws DiDA keyframes with the passes its spec.json names when the caller names none", async () => {
+    expect(model.didaPasses).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), 'keystep-palette-passes-'));
+    for (const f of ['palette_transformer.onnx', 'palette_pixels.onnx']) copyFileSync(join(DIR, f), join(dir, f));
+    const spec = JSON.parse(readFileSync(join(DIR, 'spec.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, decoding: { passes: 1 } }));
+    const onePass = await openWorldModel({ dir, threads: 1 });
+    try {
+      expect(onePass.didaPasses).toBe(1);
+      const seen: number[] = [];
+      const drawn = await onePass.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'dida', seed: 0, onPass: (p) => seen.push(p.passes) });
+      expect(seen).toEqual([1]);
+      const named = await model.keyframe(expected.robot, expected.task, start, expected.step, { sampler: 'dida', seed: 0, passes: 1 });
+      expect(Array.from(drawn)).toEqual(Array.from(named));
+    } finally {
+      await onePass.close();
+    }
   });
 
   it('varies which cells change: a keep prior moves every decision, a seeded temperature draws them', async () => {

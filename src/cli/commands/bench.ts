@@ -6,7 +6,7 @@ import { intFlag, modelFlags, modelFlagsHelp, numberFlag, parseFlags } from '../
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-const help = `keystep bench [--json] [--passes 2] [--transitions 12] [--plans 3] [--devices cpu] [--model models] [--keep-bias 0] [--draw-all]
+const help = `keystep bench [--json] [--passes N] [--transitions 12] [--plans 3] [--devices cpu] [--model models] [--keep-bias 0] [--draw-all]
 
 AR and DiDA keyframe decoding of the embedded world model, on the same model and the same held-out
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
@@ -18,7 +18,7 @@ It takes minutes: what it measures and how far it got go to stderr, also with --
 
   --json              print one object: { ar: { keyframeP50Ms, planP50Ms, tokenAccuracy },
                       dida: { ... }, speedup, ... } (speedup = AR keyframe p50 / DiDA keyframe p50)
-  --passes <n>        DiDA refinement passes (default 2)
+  --passes <n>        DiDA refinement passes (default: the model's own, spec.json decoding.passes, else 2)
   --transitions <n>   held-out one-step transitions per scene (default 12)
   --plans <n>         7-step T-shirt plans timed per sampler (default 3)
 ${modelFlagsHelp(22)}
@@ -47,7 +47,7 @@ export const benchCommand: Command = {
     const model = await openWorldModel(modelFlags('bench', values));
     try {
       const result = await benchWorldModel(model, {
-        passes: intFlag('bench', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 64 }),
+        ...(values.passes !== undefined ? { passes: intFlag('bench', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 64 }) } : {}),
         transitionsPerScene: intFlag('bench', 'transitions', values.transitions, 12, { min: 1, max: 1000 }),
         plans: intFlag('bench', 'plans', values.plans, 3, { min: 1, max: 100 }),
         keepUnchanged: !values['draw-all'],

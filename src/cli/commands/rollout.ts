@@ -34,7 +34,8 @@ Options:
                       oracle-vq: the oracle's plans drawn through the model's tokenizer, the most the
                       onnx backend could reach with a perfect transformer)
   --sampler <name>    keyframe decoding of the onnx backend: dida | ar (default dida)
-  --passes <n>        DiDA passes per keyframe of the onnx backend, 1-16 (default ${DEFAULT_DIDA.passes})
+  --passes <n>        DiDA passes per keyframe of the onnx backend, 1-16 (default: the model's own,
+                      spec.json decoding.passes, else ${DEFAULT_DIDA.passes})
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, negative = towards
                       a change (default ${DEFAULT_KEEP_BIAS}; write negative values as --keep-bias=-2)
   --missed-keep-bias <x>  keep prior for a step the robot just missed (default: --keep-bias)
