@@ -646,12 +646,18 @@ def main():
     ap.add_argument('--save-seconds', type=float, default=240, help='also checkpoint when this long has passed since the last one')
     ap.add_argument('--eval-n', type=int, default=120)
     ap.add_argument('--eval-plans', type=int, default=60)
-    ap.add_argument('--dida-passes', type=int, default=2, help="DiDA passes the runtime draws a keyframe with unless told otherwise (spec.json decoding.passes)")
-    ap.add_argument('--int8', action=argparse.BooleanOptionalAction, default=False,
+    ap.add_argument('--dida-passes', type=int, default=1, help="DiDA passes the runtime draws a keyframe with unless told otherwise (spec.json decoding.passes)")
+    ap.add_argument('--int8', action=argparse.BooleanOptionalAction, default=True,
                     help='write the graphs with int8 weight products (models/quantize.py; needs python3-onnx)')
     ap.add_argument('--stop-after', choices=['export', 'encode', 'train', 'eval'], default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.int8:
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            sys.exit('recipe.py: --int8 needs the onnx package (Debian: apt-get install python3-onnx), '
+                     'checked now rather than after training; or pass --no-int8')
     if not keep_freed_memory():
         log('malloc is not glibc\'s: freed memory goes back to the kernel (steps may be slower)')
     if a.precision == 'bf16' and not cpu_has_bf16():
