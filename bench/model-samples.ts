@@ -1,8 +1,8 @@
 /**
  * Contact sheets of plans the embedded world model writes from held-out start frames (the observation,
- * then each step's text under its keyframe), for people to look at. Writes models/samples/*.png.
+ * then each step's text under its keyframe), for people to look at. Writes OUT/*.png.
  *
- *   npx tsx bench/model-samples.ts [--sampler dida|ar] [--out models/samples]
+ *   npx tsx bench/model-samples.ts [--dir models] [--sampler dida|ar] [--out runs/samples]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { sceneSvg } from '../src/scenes/view.js';
 import { contactSheet } from '../src/image/contact-sheet.js';
 import { HELDOUT_SEED_BASE } from '../src/model/dataset.js';
 import { OnnxPlanner } from '../src/model/onnx-planner.js';
-import { WorldModel } from '../src/model/world-model.js';
+import { openWorldModel } from '../src/model/open-model.js';
 import { loadProfile } from '../src/profile/load.js';
 import type { SceneId } from '../src/schema/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -23,9 +23,9 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
 const sampler = arg('sampler', 'dida') as 'dida' | 'ar';
-const out = arg('out', 'models/samples');
+const out = arg('out', join('runs', 'samples'));
 mkdirSync(out, { recursive: true });
-const model = await WorldModel.open();
+const model = await openWorldModel({ dir: arg('dir', 'models') });
 const cases: [SceneId, string, number][] = [
   ['tshirt', 'aloha-agilex', HELDOUT_SEED_BASE + 1],
   ['tshirt', 'agibot-g1', HELDOUT_SEED_BASE + 2],

@@ -20,7 +20,7 @@ const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${n
 const n = Number(arg('n', '24'));
 const seedBase = Number(arg('seed', '100500'));
 const only = process.argv.includes('--only') ? arg('only', '') : undefined;
-const model = await WorldModel.open({ dir: arg('dir', 'models') });
+const model = await WorldModel.open({ dir: arg('dir', 'models/vq') });
 const recon = async (svg: string) => model.decodePng(await model.encodeImage(svg));
 
 interface Case { mod: ReturnType<typeof sceneById>; profile: HeldOutCase['profile']; svg: HeldOutCase['svg']; state: unknown; step: string; truthSvg: string; keyframe: Uint8Array; wrong: boolean; kind: string }

@@ -6,13 +6,13 @@
  * and each seed's outcome on both sides (the runs share one model and one device queue, so the service
  * changes when plans are drawn, not what is drawn: a seed that differs points at the service).
  *
- *   npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000] [--robot aloha-agilex] [--scene tshirt] [--miss-rate 0.15] [--no-rollout]
+ *   npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000] [--robot aloha-agilex] [--scene tshirt] [--miss-rate 0.15] [--model models] [--no-rollout]
  */
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorldModel } from '../src/model/world-model.js';
+import { openWorldModel } from '../src/model/open-model.js';
 import { loadProfile } from '../src/profile/load.js';
 import { rolloutName, runEpisode, startSimRobot, type RolloutSettings } from '../src/run/rollout.js';
 import { round } from '../src/run/stats.js';
@@ -39,7 +39,7 @@ const settings: RolloutSettings = {
 const seeds = Array.from({ length: runs }, (_, i) => firstSeed + i);
 
 // One model for both sides: the service's runs share theirs, as the rollout's episodes do.
-const model = await WorldModel.open({});
+const model = await openWorldModel({ dir: arg('--model', 'models') });
 const runsDir = mkdtempSync(join(tmpdir(), 'keystep-bench-serve-runs-'));
 const app = await buildService({ runsDir, model: {}, openModel: async () => model });
 await app.listen({ host: '127.0.0.1', port: 0 });

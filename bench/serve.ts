@@ -4,14 +4,14 @@
  * /v1/plans on loopback) and with the same planner in this process, one model and one device for
  * both. Prints each level's figures and the service's overhead as a ratio of the two.
  *
- *   npx tsx bench/serve.ts [--plans 8] [--levels 1,2,4,8]
+ *   npx tsx bench/serve.ts [--plans 8] [--levels 1,2,4,8] [--model models]
  */
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxPlanner } from '../src/model/onnx-planner.js';
-import { WorldModel } from '../src/model/world-model.js';
+import { openWorldModel } from '../src/model/open-model.js';
 import { loadProfile } from '../src/profile/load.js';
 import { percentile, round } from '../src/run/stats.js';
 import { buildService } from '../src/service/server.js';
@@ -28,7 +28,7 @@ const task = 'fold the t-shirt';
 const observations = await Promise.all([100_003, 100_004, 100_005, 100_006].map((seed) => new SimWorld({ profile, scene: 'tshirt', task, seed, missRate: 0 }).observe()));
 const requestOf = (i: number) => ({ observation: new Uint8Array(observations[i % observations.length]!), seed: i });
 
-const model = await WorldModel.open({ threads: 1 });
+const model = await openWorldModel({ dir: arg('--model', 'models'), threads: 1 });
 const app = await buildService({ runsDir: mkdtempSync(join(tmpdir(), 'keystep-bench-serve-')), model: {}, openModel: async () => model });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

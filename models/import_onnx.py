@@ -7,7 +7,7 @@ linear layers as the transposed matrices torch.onnx.export folds them into, in g
 before anything is written exports the recovered weights again and compares every initializer with
 the committed one.
 
-    /usr/bin/python3 import_onnx.py --onnx . --cache .cache/shipped     # needs Debian's python3-onnx
+    /usr/bin/python3 import_onnx.py --onnx vq --cache .cache/shipped     # needs Debian's python3-onnx
 """
 import argparse
 import os
@@ -72,7 +72,7 @@ def import_gpt(graph):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--onnx', default='.', help='directory with vq_encoder.onnx, vq_decoder.onnx, transformer.onnx')
+    ap.add_argument('--onnx', default='vq', help='directory with vq_encoder.onnx, vq_decoder.onnx, transformer.onnx')
     ap.add_argument('--cache', required=True, help='where vq.pt and gpt.pt go')
     args = ap.parse_args()
     files = {n: os.path.join(args.onnx, f'{n}.onnx') for n in ('vq_encoder', 'vq_decoder', 'transformer')}

@@ -1,4 +1,4 @@
-"""Reference model worker: keystep's worker protocol (docs/worker-protocol.md) over the embedded
+"""Reference model worker: keystep's worker protocol (docs/worker-protocol.md) over the VQ
 model's own weights, decoded with torch.
 
 The weights are recovered from the committed ONNX graphs (import_onnx.py) and run by worldmodel.py's
@@ -7,7 +7,7 @@ step texts (words, SEP and EOS only) and greedy DiDA keyframes (2 passes, cosine
 from the one before, cells that keep their code keeping the starting picture's pixels. So a plan from
 this worker is the embedded model's greedy plan, up to float rounding between torch and onnxruntime.
 
-    /usr/bin/python3 models/reference_worker.py --port 8765 [--model models] [--host 127.0.0.1]
+    /usr/bin/python3 models/reference_worker.py --port 8765 [--model models/vq] [--host 127.0.0.1]
 
 Needs Debian's python3-torch, python3-onnx, python3-websockets (10.x) and python3-pil.
 """
@@ -276,7 +276,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--host', default='127.0.0.1')
     ap.add_argument('--port', type=int, default=8765)
-    ap.add_argument('--model', default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument('--model', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'vq'))
     args = ap.parse_args()
     torch.set_num_threads(1)
     serve(Model(args.model), args.host, args.port)

@@ -2,11 +2,11 @@
 and exports ONNX. Seeded; 2 CPU threads by default (Debian's torch), the training stages (vq, vqdec,
 gpt) and the encoding of the frames on a GPU with --device cuda. Run with Debian's torch:
 
-  /usr/bin/python3 models/train.py --data models/.cache/data128 --out models [--vq-steps N] [--gpt-steps N]
+  /usr/bin/python3 models/train.py --data models/.cache/data128 --out models/vq [--vq-steps N] [--gpt-steps N]
       [--stage all|vq|gpt|eval|onnx] [--cache DIR] [--vq-crop 64] [--vq-batch 32] [--gpt-init OLD/gpt.pt]
 
-Stages (each cached under models/.cache/): vq -> codes -> gpt -> eval -> onnx. Writes models/*.onnx,
-models/spec.json, models/metrics.json.
+Stages (each cached under models/.cache/): vq -> codes -> gpt -> eval -> onnx. Writes models/vq/*.onnx,
+models/vq/spec.json, models/vq/metrics.json.
 
 Every run that encodes the frames also writes CACHE/codes.npy (int16 [N,16,16], 4.4 MB for the
 8,530-frame export). With --codes that file stands in for frames.bin (419 MB): the gpt, eval and onnx
@@ -761,7 +761,7 @@ def main():
     ap.add_argument('--preset', choices=sorted(PRESETS), default=None,
                     help='hour: the one-pass recipe from nothing that fits 60 minutes on 2 CPU cores (stage all)')
     ap.add_argument('--data', default='models/.cache/data')
-    ap.add_argument('--out', default='models')
+    ap.add_argument('--out', default='models/vq')
     ap.add_argument('--vq-steps', type=int, default=1500)
     ap.add_argument('--gpt-steps', type=int, default=800)
     ap.add_argument('--seed', type=int, default=1234)

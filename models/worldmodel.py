@@ -1,6 +1,6 @@
 """keystep world model: a VQ image tokenizer and a decoder-only transformer over one vocabulary.
 
-The token layout (models/spec.json) is the contract with the TypeScript runtime (src/model/spec.ts).
+The token layout (models/vq/spec.json) is the contract with the TypeScript runtime (src/model/spec.ts).
 Emu3.5's specials have counterparts here: BOS <|extra_203|>, EOS <|extra_204|>, image start/end,
 end of row <|extra_200|>, assistant start <|extra_100|> (NEXT, before a keyframe's step text),
 plus STEPS (the plan's answer starts), SEP between steps and MASK for DiDA.

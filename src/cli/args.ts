@@ -53,8 +53,8 @@ export function choiceFlag<T extends string>(command: string, name: string, raw:
 export function modelFlagsHelp(column = 22): string {
   const line = (flag: string, text: string) => `  ${flag}`.padEnd(column) + text;
   return [
-    line('--model <dir>', "the embedded model's directory (default: the shipped models/): a VQ or a"),
-    line('', 'palette-patch model, as its spec.json says'),
+    line('--model <dir>', "the embedded model's directory (default: the shipped models/, a palette-patch"),
+    line('', 'model; models/vq is the VQ model): either kind, as its spec.json says'),
     line('--devices <list>', 'one model session per device, requests spread over them, comma-separated:'),
     line('', 'cpu, cuda:0, cuda:1 ... (default cpu; CUDA: npm ci --onnxruntime-node-install=cuda12)'),
   ].join('\n');

@@ -16,7 +16,7 @@ export class ModelError extends Error {
   }
 }
 
-/** The files a model directory must hold; models/train.py writes all of them. */
+/** The files a VQ model directory must hold; models/train.py writes all of them. */
 export const MODEL_FILES = ['spec.json', 'vq_encoder.onnx', 'vq_decoder.onnx', 'transformer.onnx'] as const;
 export type ModelFileName = (typeof MODEL_FILES)[number];
 
@@ -25,7 +25,7 @@ export function modelFile(dir: string, name: ModelFileName): string {
   const file = join(dir, name);
   if (!existsSync(file)) {
     throw new ModelError(
-      `${file} not found: a model directory holds ${MODEL_FILES.join(', ')} (models/train.py writes them); the shipped one is models/, so check --model ${dir}`,
+      `${file} not found: a model directory holds spec.json and its graphs, palette_transformer.onnx and palette_pixels.onnx (models/recipe.py writes them) or ${MODEL_FILES.slice(1).join(', ')} (models/train.py); the shipped one is models/, so check --model ${dir}`,
       file,
     );
   }

@@ -1,14 +1,15 @@
 import type { Planner, PlanDraft, PlanRequest } from '../planner/planner.js';
 import { keyframeSizeOf, MODEL_IMAGE, rgbToPng, toModelRgb, type ImageSize } from './image-io.js';
 import { decodePalette, encodePalette, fromCells, paletteCodec, toCells, type PaletteCodec } from './palette.js';
-import { loadModelSpec } from './spec.js';
+import { loadPaletteModelSpec, modelSpecVersion } from './palette-spec.js';
+import { DEFAULT_MODEL_DIR, loadModelSpec } from './spec.js';
 
 const CELL_PIXELS = 64;
 
-/** The renderer's palette, as the shipped spec.json lists it (models/PALETTE.md). */
-export function rendererPalette(): PaletteCodec {
-  const palette = loadModelSpec().palette;
-  if (!palette) throw new Error('models/spec.json has no palette: the palette codec needs the renderer\'s colours');
+/** The renderer's palette, as the default model's spec.json lists it (models/PALETTE.md). */
+export function rendererPalette(dir = DEFAULT_MODEL_DIR): PaletteCodec {
+  const palette = modelSpecVersion(dir) === 2 ? loadPaletteModelSpec(dir).palette : loadModelSpec(dir).palette;
+  if (!palette) throw new Error(`${dir}/spec.json has no palette: the palette codec needs the renderer's colours`);
   return paletteCodec(palette);
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { MODELS_DIR } from '../paths.js';
 import { ModelError, modelFile } from './model-error.js';
@@ -48,9 +49,12 @@ export const ModelSpec = z.object({
 });
 export type ModelSpec = z.infer<typeof ModelSpec>;
 
+/** The embedded model the planner opens unless told otherwise: the palette-patch recipe's output (models/recipe.py). */
 export const DEFAULT_MODEL_DIR = MODELS_DIR;
+/** The VQ-token model (models/train.py): what `--backend oracle-vq` draws through unless given `--model`. */
+export const VQ_MODEL_DIR = join(MODELS_DIR, 'vq');
 
-export function loadModelSpec(dir = DEFAULT_MODEL_DIR): ModelSpec {
+export function loadModelSpec(dir = VQ_MODEL_DIR): ModelSpec {
   const file = modelFile(dir, 'spec.json');
   let json: unknown;
   try {

@@ -5,7 +5,7 @@ import { allowRange, forceAt, generate, greedy, maxTokens, samplingParts, stopAt
 import { MODEL_IMAGE, rgbToPng, toModelRgb, type ImageSize } from './image-io.js';
 import { openModelSessions, parseDevice, type ModelSessions } from './onnx-session.js';
 import { keepUnchanged, type Picture } from './picture.js';
-import { DEFAULT_MODEL_DIR, loadModelSpec, TokenLayout, type Tokens } from './spec.js';
+import { loadModelSpec, VQ_MODEL_DIR, TokenLayout, type Tokens } from './spec.js';
 import { stepAlternatives } from './step-alternatives.js';
 
 export const KEYFRAME_SAMPLERS = ['dida', 'ar'] as const;
@@ -101,7 +101,7 @@ export class WorldModel {
   }
 
   static async open(options: WorldModelOptions = {}): Promise<WorldModel> {
-    const dir = options.dir ?? DEFAULT_MODEL_DIR;
+    const dir = options.dir ?? VQ_MODEL_DIR;
     const spec = loadModelSpec(dir);
     const devices = (options.devices ?? ['cpu']).map(parseDevice);
     const pool = await DevicePool.open(devices, (device) =>

@@ -4,7 +4,7 @@ import { RunLog } from '../executor/index.js';
 import type { Planner, PlanRequest } from '../planner/planner.js';
 import type { RobotProfile, SceneId } from '../schema/index.js';
 import { SimRobot } from '../../sim/robot-node.js';
-import { openWorldModel } from '../model/open-model.js';
+import { backendModelSource, openWorldModel } from '../model/open-model.js';
 import type { PlanningModel } from '../model/planning-model.js';
 import type { KeyframeSampler, ModelSource } from '../model/world-model.js';
 import { checkTask } from '../scenes/task-check.js';
@@ -119,7 +119,7 @@ export function startSimRobot(settings: RolloutSettings): Promise<SimRobot> {
 /** Opens the world model a rollout's episodes share, for the backends that need one. */
 export async function openRolloutModel(settings: Pick<RolloutSettings, 'backend'>, source: ModelSource = {}): Promise<PlanningModel | undefined> {
   // Opened once: loading ONNX sessions per episode would dominate the wall time.
-  return settings.backend !== 'oracle' ? openWorldModel(source) : undefined;
+  return settings.backend !== 'oracle' ? openWorldModel(backendModelSource(settings.backend, source)) : undefined;
 }
 
 export interface EpisodeRig {

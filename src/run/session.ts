@@ -27,7 +27,7 @@ import { keyframeGate, stepSubject, textGate, validateDraft } from '../validate/
 import { OnnxPlanner } from '../model/onnx-planner.js';
 import { PaletteOraclePlanner } from '../model/palette-oracle.js';
 import { TokenizerOraclePlanner } from '../model/tokenizer-oracle.js';
-import { openWorldModel } from '../model/open-model.js';
+import { backendModelSource, openWorldModel } from '../model/open-model.js';
 import type { PlanningModel } from '../model/planning-model.js';
 import type { KeyframeSampler, ModelSource } from '../model/world-model.js';
 
@@ -376,13 +376,13 @@ async function createPlanner(
     case 'oracle':
       return { planner: new OraclePlanner(connection), close: async () => undefined };
     case 'oracle-vq': {
-      const { opened, close } = await runModel(model);
+      const { opened, close } = await runModel(model, backend);
       return { planner: new TokenizerOraclePlanner(new OraclePlanner(connection), opened), close };
     }
     case 'oracle-pal':
       return { planner: new PaletteOraclePlanner(new OraclePlanner(connection)), close: async () => undefined };
     case 'onnx': {
-      const { opened, close } = await runModel(model);
+      const { opened, close } = await runModel(model, backend);
       const planner = new OnnxPlanner(opened, {
         seed,
         check: keyframeGate(),
@@ -401,8 +401,8 @@ async function createPlanner(
 }
 
 /** The run's model: the caller's shared one (closed by the caller), or one opened for this run alone. */
-async function runModel(options: ModelBackendOptions): Promise<{ opened: PlanningModel; close: () => Promise<void> }> {
+async function runModel(options: ModelBackendOptions, backend: BackendName): Promise<{ opened: PlanningModel; close: () => Promise<void> }> {
   if (options.model) return { opened: options.model, close: async () => undefined };
-  const opened = await openWorldModel(options.source ?? {});
+  const opened = await openWorldModel(backendModelSource(backend, options.source ?? {}));
   return { opened, close: () => opened.close() };
 }

@@ -78,7 +78,7 @@ export const PlanBody = z.strictObject({
         .min(1)
         .max(16)
         .optional()
-        .describe('DiDA forward passes per keyframe (default 2); /v1/plans/stream sends a picture after each. Not for the ar sampler or a model worker'),
+        .describe('DiDA forward passes per keyframe (default: the model\'s own, spec.json decoding.passes, else 2); /v1/plans/stream sends a picture after each. Not for the ar sampler or a model worker'),
     })
     .optional(),
   version: z

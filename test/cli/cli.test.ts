@@ -191,11 +191,11 @@ describe('keystep CLI', () => {
     // A directory whose spec is fine but whose transformer is cut off (as a failed copy leaves it).
     const cut = join(tmp, 'cut');
     mkdirSync(cut);
-    for (const f of ['spec.json', 'vq_encoder.onnx', 'vq_decoder.onnx']) copyFileSync(join('models', f), join(cut, f));
-    writeFileSync(join(cut, 'transformer.onnx'), readFileSync(join('models', 'transformer.onnx')).subarray(0, 4096));
+    for (const f of ['spec.json', 'palette_pixels.onnx']) copyFileSync(join('models', f), join(cut, f));
+    writeFileSync(join(cut, 'palette_transformer.onnx'), readFileSync(join('models', 'palette_transformer.onnx')).subarray(0, 4096));
     const broken = await ask('--model', cut);
     expect(broken.code).toBe(3);
-    expect(broken.err).toContain(`could not load ${join(cut, 'transformer.onnx')} on cpu`);
+    expect(broken.err).toContain(`could not load ${join(cut, 'palette_transformer.onnx')} on cpu`);
 
     const badDevice = await ask('--devices', 'cpu,gpu0');
     expect(badDevice.code).toBe(2);

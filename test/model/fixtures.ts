@@ -1,11 +1,11 @@
 import { sceneById } from '../../src/scenes/registry.js';
 import { sceneSvg } from '../../src/scenes/view.js';
 import { loadProfile } from '../../src/profile/load.js';
-import { DEFAULT_MODEL_DIR } from '../../src/model/spec.js';
+import { VQ_MODEL_DIR } from '../../src/model/spec.js';
 import { Rng } from '../../src/util/rng.js';
 
-/** The committed model (KEYSTEP_MODEL_DIR points the tests at another export while developing). */
-export const MODEL_DIR = process.env.KEYSTEP_MODEL_DIR ?? DEFAULT_MODEL_DIR;
+/** The committed VQ model, models/vq (KEYSTEP_MODEL_DIR points the tests at another export while developing). */
+export const MODEL_DIR = process.env.KEYSTEP_MODEL_DIR ?? VQ_MODEL_DIR;
 
 /** A held-out T-shirt start (seed >= 100000, never in the training data) and the oracle's plan for it. */
 export function heldOutShirt(seed = 100_003) {

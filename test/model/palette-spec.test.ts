@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_DIR } from '../../src/model/spec.js';
+import { DEFAULT_MODEL_DIR, VQ_MODEL_DIR } from '../../src/model/spec.js';
 import { loadPaletteModelSpec, modelSpecVersion } from '../../src/model/palette-spec.js';
 
 // spec.json as models/recipe.py writes it for a palette-patch model (the graphs are not committed).
@@ -19,7 +19,8 @@ describe('spec.json version 2: a palette-patch model', () => {
 
   it('tells the two spec versions apart before parsing either', () => {
     expect(modelSpecVersion(FIXTURE)).toBe(2);
-    expect(modelSpecVersion(DEFAULT_MODEL_DIR)).toBe(1);
+    expect(modelSpecVersion(DEFAULT_MODEL_DIR)).toBe(2);
+    expect(modelSpecVersion(VQ_MODEL_DIR)).toBe(1);
   });
 
   it('names the field that is wrong', () => {

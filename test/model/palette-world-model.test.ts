@@ -8,6 +8,7 @@ import { OnnxPlanner } from '../../src/model/onnx-planner.js';
 import { openWorldModel } from '../../src/model/open-model.js';
 import { PaletteWorldModel } from '../../src/model/palette-world-model.js';
 import type { PlanningModel } from '../../src/model/planning-model.js';
+import { VQ_MODEL_DIR } from '../../src/model/spec.js';
 import { WorldModel } from '../../src/model/world-model.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { SimWorld } from '../../sim/world.js';
@@ -31,14 +32,16 @@ describe('palette-patch world model behind the planner', () => {
     await model.close();
   });
 
-  it('a version-2 folder opens as a palette model, the shipped folder as a VQ model', async () => {
+  it('a version-2 folder opens as a palette model, as the shipped default does; models/vq opens as a VQ model', async () => {
     expect(model).toBeInstanceOf(PaletteWorldModel);
     expect((model as PaletteWorldModel).layout.keyframePrefix(expected.robot, expected.task, expected.step)).toEqual(expected.prefix);
     const shipped = await openWorldModel({ threads: 1 });
+    const vq = await openWorldModel({ dir: VQ_MODEL_DIR, threads: 1 });
     try {
-      expect(shipped).toBeInstanceOf(WorldModel);
+      expect(shipped).toBeInstanceOf(PaletteWorldModel);
+      expect(vq).toBeInstanceOf(WorldModel);
     } finally {
-      await shipped.close();
+      await Promise.all([shipped.close(), vq.close()]);
     }
   });
 

@@ -7,7 +7,7 @@ import { MODEL_DIR } from './fixtures.js';
 const layout = new TokenLayout(loadModelSpec(MODEL_DIR));
 const { roles, visualBase, grid } = layout.spec;
 
-describe('token layout (models/spec.json)', () => {
+describe('token layout (models/vq/spec.json)', () => {
   it('keeps at least a 16x16 grid per keyframe, with an end-of-row token between rows', () => {
     expect(grid).toBeGreaterThanOrEqual(16);
     expect(layout.imageSpanLength).toBe(grid * grid + grid - 1);

@@ -116,7 +116,7 @@ describe('keystep run --planner: the executor here, the planning in keystep serv
     const remoteRuns = mkdtempSync(join(tmpdir(), 'keystep-remote-rollout-'));
     const remote = await cli(...args, '--planner', api.base, '--runs', remoteRuns);
     expect(remote.code, remote.err).toBe(0);
-    const local = await cli(...args, '--runs', mkdtempSync(join(tmpdir(), 'keystep-local-rollout-')));
+    const local = await cli(...args, '--model', MODEL_DIR, '--runs', mkdtempSync(join(tmpdir(), 'keystep-local-rollout-')));
     expect(local.code, local.err).toBe(0);
     const figures = (out: string) => {
       const { episodes, successes, steps, misses, replans } = JSON.parse(out) as Record<string, number>;

@@ -1,5 +1,9 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_DIR } from '../../src/model/spec.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { SimRobot } from '../../sim/robot-node.js';
 import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js';
@@ -7,8 +11,18 @@ import { freePort, launchChromium, newRunsDir, ServeProcess } from './browser.js
 /*
  * The run page while the embedded model draws the run's plan, in Debian's Chromium against
  * `keystep serve` and a `keystep sim` robot: the keyframes fill in pass by pass from the run's
- * /drawing socket, then the plan's record brings the real ones.
+ * /drawing socket, then the plan's record brings the real ones. The service runs a copy of the
+ * shipped model whose spec.json asks for 3 DiDA passes (the shipped one draws in 1), so each
+ * keyframe has passes to show.
  */
+
+function modelWithPasses(passes: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'keystep-model-passes-'));
+  for (const f of readdirSync(DEFAULT_MODEL_DIR).filter((name) => name.endsWith('.onnx'))) copyFileSync(join(DEFAULT_MODEL_DIR, f), join(dir, f));
+  const spec = JSON.parse(readFileSync(join(DEFAULT_MODEL_DIR, 'spec.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, decoding: { passes } }));
+  return dir;
+}
 
 let browser: Browser;
 let robot: SimRobot;
@@ -17,7 +31,7 @@ let api: ServeProcess;
 beforeAll(async () => {
   browser = await launchChromium();
   robot = await SimRobot.start({ profile: loadProfile('aloha-agilex'), scene: 'tshirt', task: 'fold the t-shirt', seed: 3, missRate: 0, port: 0, stepMs: 60 });
-  api = new ServeProcess(await freePort(), newRunsDir());
+  api = new ServeProcess(await freePort(), newRunsDir(), ['--model', modelWithPasses(3)]);
   await api.start();
 });
 afterAll(async () => {

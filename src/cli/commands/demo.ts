@@ -116,7 +116,7 @@ function describeBackend(backend: BackendName, sampler: string, source: ModelSou
     case 'oracle':
       return 'oracle (plans from the simulator state)';
     case 'oracle-vq':
-      return `oracle-vq (plans from the simulator state, keyframes drawn by the tokenizer in ${source.dir ?? 'models/'})`;
+      return `oracle-vq (plans from the simulator state, keyframes drawn by the tokenizer in ${source.dir ?? 'models/vq/'})`;
     case 'oracle-pal':
       return 'oracle-pal (plans from the simulator state, keyframes drawn through the palette codec at 128x128)';
   }

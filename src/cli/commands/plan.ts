@@ -7,7 +7,7 @@ import { OnnxPlanner } from '../../model/onnx-planner.js';
 import { redrawThroughPalette, rendererPalette } from '../../model/palette-oracle.js';
 import { redrawThroughTokenizer } from '../../model/tokenizer-oracle.js';
 import { keyframeSizeOf } from '../../model/image-io.js';
-import { openWorldModel } from '../../model/open-model.js';
+import { backendModelSource, openWorldModel } from '../../model/open-model.js';
 import type { PlanningModel } from '../../model/planning-model.js';
 import { KEYFRAME_SAMPLERS } from '../../model/world-model.js';
 import type { PlanDraft } from '../../planner/planner.js';
@@ -89,7 +89,7 @@ export const planCommand: Command = {
     const observation = values.image !== undefined ? await readImageFile(values.image) : new Uint8Array(await world!.observe());
 
     const withModel = async <T>(use: (model: PlanningModel) => Promise<T>): Promise<T> => {
-      const model = await openWorldModel(source);
+      const model = await openWorldModel(backendModelSource(backend, source));
       try {
         return await use(model);
       } finally {
