@@ -26,7 +26,8 @@ const only = arg('only', 'pick up the fork');
 const n = Number(arg('n', '60'));
 const maxRows = Number(arg('rows', '6'));
 const out = arg('out', `runs/model-look-${scene}-${only.replace(/[^a-z0-9]+/gi, '-')}.png`);
-const model = await WorldModel.open({ dir: arg('dir', 'models/vq') });
+const dir = arg('dir', 'models/vq');
+const model = await WorldModel.open({ dir });
 const mod = sceneById(scene);
 
 /** The controller's verdict on a keyframe, in a few words: acted as meant, acted otherwise, or why not. */
@@ -71,7 +72,7 @@ if (rows === 0) {
   console.error(`no held-out ${scene} step starts with "${only}" in ${n} cases per set`);
   process.exitCode = 1;
 } else {
-  writeFileSync(out, await contactSheet(tiles, { columns: 4, tileWidth: 320, title: `${scene}: "${only}", held-out steps, model in ${arg('dir', 'models/vq')}/` }));
+  writeFileSync(out, await contactSheet(tiles, { columns: 4, tileWidth: 320, title: `${scene}: "${only}", held-out steps, model in ${dir}/` }));
   console.log(out);
 }
 await model.close();

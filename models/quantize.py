@@ -22,6 +22,14 @@ import numpy as np
 MIN_COLUMNS = 16
 
 
+def require_onnx(who):
+    """Exits with what to install when the onnx package is missing."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        sys.exit(f'{who} needs the onnx package (Debian: apt-get install python3-onnx)')
+
+
 def quantize_weight(w):
     """int8 weight and its float32 scale per column: w ~= w_q * scale."""
     scale = np.maximum(np.abs(w).max(axis=0), 1e-8) / 127.0
@@ -70,10 +78,7 @@ def main():
     ap.add_argument('src')
     ap.add_argument('dst')
     a = ap.parse_args()
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        sys.exit('quantize.py: needs the onnx package (Debian: apt-get install python3-onnx)')
+    require_onnx('quantize.py')
     print(f'{a.dst}: {quantize_graph(a.src, a.dst)} MatMuls in int8')
 
 

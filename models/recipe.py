@@ -39,6 +39,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import palette  # noqa: E402
+from quantize import quantize_graph, require_onnx  # noqa: E402
 from palette_model import (BOS, CELL_TOKEN, CELLS, COLOURS, EOS, GRID, IMG_END, IMG_START, MASK_VALUE, NEXT, NONE_VALUE,  # noqa: E402
                            PAD, PIX, PIXEL_GRAPH, SEP, STEPS, TRUNK_GRAPH, UNK, WORD_BASE, ExportedPalettePixels,
                            ExportedPaletteTrunk, PaletteGPT, spec_json, words)
@@ -239,13 +240,17 @@ def collate(items):
 
 # ---------------------------------------------------------------- training
 
+def starts_any(texts, prefix):
+    return any(s.startswith(prefix) for s in texts)
+
+
+def focus_factor(texts, focus):
+    """The largest FACTOR of the focus prefixes any of `texts` starts with; 1 when none."""
+    return max([v for prefix, v in focus if starts_any(texts, prefix)] + [1.0])
+
+
 def hard_weight(t, focus, after_miss):
-    f = max([v for p, v in focus if t['step'].startswith(p)] + [1.0])
-    return f * (after_miss if t.get('afterMiss') else 1.0)
-
-
-def plan_weight(p, focus):
-    return max([v for pre, v in focus if any(s.startswith(pre) for s in p['steps'])] + [1.0])
+    return focus_factor([t['step']], focus) * (after_miss if t.get('afterMiss') else 1.0)
 
 
 def parse_focus(text):
@@ -305,7 +310,7 @@ def train(a, index, cells, cache):
     focus = parse_focus(a.focus)
     cum = np.cumsum([hard_weight(t, focus, a.after_miss) for t in trans]).tolist()
     plan_focus = parse_focus(a.plan_focus)
-    plan_cum = np.cumsum([plan_weight(p, plan_focus) for p in plans]).tolist() if plan_focus else None
+    plan_cum = np.cumsum([focus_factor(p['steps'], plan_focus) for p in plans]).tolist() if plan_focus else None
     torch.manual_seed(a.seed)
     model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden, mixture=a.pixel_mixture)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -329,7 +334,7 @@ def train(a, index, cells, cache):
         log(f'train: {len(plans)} plans, {len(trans)} distinct transitions ({sum(t["afterMiss"] for t in trans)} after a miss); '
             f'focus {focus} ' + ', '.join(f'{p!r} {s:.1%}' for p, s in share.items()))
         if plan_focus:
-            log('train: plan focus ' + ', '.join(f'{pre!r} x{v:g} on {sum(any(s.startswith(pre) for s in p["steps"]) for p in plans) / len(plans):.1%} of plans'
+            log('train: plan focus ' + ', '.join(f'{pre!r} x{v:g} on {sum(starts_any(p["steps"], pre) for p in plans) / len(plans):.1%} of plans'
                                                   for pre, v in plan_focus))
         log(f'train: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, d {a.d}, {a.layers} layers, '
             f'batch {a.batch}, {a.steps} steps')
@@ -653,11 +658,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.int8:
-        try:
-            import onnx  # noqa: F401
-        except ImportError:
-            sys.exit('recipe.py: --int8 needs the onnx package (Debian: apt-get install python3-onnx), '
-                     'checked now rather than after training; or pass --no-int8')
+        # Checked now rather than after training.
+        require_onnx('recipe.py: --int8 (or pass --no-int8)')
     if not keep_freed_memory():
         log('malloc is not glibc\'s: freed memory goes back to the kernel (steps may be slower)')
     if a.precision == 'bf16' and not cpu_has_bf16():
@@ -705,7 +707,6 @@ def main():
         return
     export_onnx(model, a.out)
     if a.int8:
-        from quantize import quantize_graph
         for graph in (TRUNK_GRAPH, PIXEL_GRAPH):
             path = os.path.join(a.out, graph)
             log(f'int8: {path}: {quantize_graph(path, path)} MatMuls')

@@ -236,7 +236,7 @@ export class WorldModel {
           this.layout,
           prompt,
           {
-            passes: options.passes ?? DEFAULT_DIDA.passes,
+            passes: options.passes ?? this.didaPasses,
             schedule: options.schedule ?? DEFAULT_DIDA.schedule,
             temperature: options.temperature ?? DEFAULT_DIDA.temperature,
             guidance,
@@ -244,7 +244,7 @@ export class WorldModel {
             condition,
             rng,
             ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.onPass ? { onPass: this.passReporter(codes, options.passes ?? DEFAULT_DIDA.passes, options.onPass) } : {}),
+            ...(options.onPass ? { onPass: this.passReporter(codes, options.passes ?? this.didaPasses, options.onPass) } : {}),
           },
           guidance !== 1 ? this.layout.keyframePrompt(robot, task, codes, null) : undefined,
         );
