@@ -42,6 +42,7 @@ MAX_LEN = 640
 IMAGE_POSITIONS = 1 + CELLS   # 0 outside pictures, else 1 + row * 16 + col
 TRUNK_GRAPH = 'palette_transformer.onnx'
 PIXEL_GRAPH = 'palette_pixels.onnx'
+KEYFRAME_GRAPH = 'palette_keyframe.onnx'
 
 WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[^\sa-z0-9]")
 
@@ -67,7 +68,7 @@ class Block(nn.Module):
         q = q.view(B, T, H, D // H).transpose(1, 2)
         k = k.view(B, T, H, D // H).transpose(1, 2)
         v = v.view(B, T, H, D // H).transpose(1, 2)
-        if past_k.shape[2] > 0 or torch.jit.is_tracing():  # training has no cache: no copy
+        if past_k is not None and (past_k.shape[2] > 0 or torch.jit.is_tracing()):  # training has no cache: no copy
             k = torch.cat([past_k, k], dim=2)
             v = torch.cat([past_v, v], dim=2)
         att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(D // H)) + bias
@@ -89,9 +90,18 @@ class PatchEmbedding(nn.Module):
             self.table.weight[-1].zero_()
 
     def forward(self, cells):  # B,T,64 (any int dtype) -> B,T,d
+        return self.table(self.rows(cells)).sum(2) * (1.0 / CELL)
+
+    def rows(self, cells):
+        """Each pixel's row of the table: (position, value), NONE to the zero row."""
         c = cells.long()
-        idx = torch.where(c == NONE_VALUE, torch.full_like(c, PIX * (CELL_VALUES - 1)), c + self.offsets)
-        return self.table(idx).sum(2) * (1.0 / CELL)
+        return torch.where(c == NONE_VALUE, torch.full_like(c, PIX * (CELL_VALUES - 1)), c + self.offsets)
+
+    def indexed(self, patterns, index):
+        """The embedding of cells given as distinct patterns [U,64] and each position's pattern [B,T]:
+        a keyframe's 256 MASK cells are one pattern and a picture repeats many cells, so this sums
+        U x 64 vectors instead of T x 64. The same values as forward() on the cells themselves."""
+        return F.embedding(index, self.table(self.rows(patterns)).sum(1) * (1.0 / CELL))
 
 
 class PaletteGPT(nn.Module):
@@ -138,12 +148,17 @@ class PaletteGPT(nn.Module):
 
     def trunk(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
         x = self.tok(input_ids) + self.pos(position_ids) + self.ipos(image_pos_ids) + self.patch(cells) + self.cond(cond_cells)
+        return self.blocks_from(x, attention_mask, past)
+
+    def blocks_from(self, x, attention_mask, past):
+        """The blocks and the last layer norm over the summed input embeddings x; past None: no cache
+        in or out (present None)."""
         bias = ((1.0 - attention_mask) * -1e4).unsqueeze(1)
         presents = []
         for i, blk in enumerate(self.blocks):
-            x, k, v = blk(x, bias, past[i, 0], past[i, 1])
+            x, k, v = blk(x, bias, None if past is None else past[i, 0], None if past is None else past[i, 1])
             presents.append(torch.stack([k, v]))
-        return self.ln(x), torch.stack(presents)
+        return self.ln(x), None if past is None else torch.stack(presents)
 
     def text_logits(self, h):
         return h @ self.tok.weight.t()
@@ -198,6 +213,25 @@ class ExportedPaletteTrunk(nn.Module):
     def forward(self, input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past):
         h, present = self.model.trunk(input_ids, position_ids, image_pos_ids, cells, cond_cells, attention_mask, past)
         return self.model.text_logits(h), present, torch.sigmoid(self.model.keep_logit(h)), h
+
+
+class ExportedPaletteKeyframe(nn.Module):
+    """palette_keyframe.onnx: DiDA's forward over a whole keyframe sequence, nothing cached. It answers
+    only what a keyframe pass reads (keep probability and state), takes the cells as distinct patterns
+    plus an index (PatchEmbedding.indexed), and has no cache input or output and no text logits:
+    onnxruntime runs every node of a graph whatever outputs are fetched. The same weights and, on the
+    same sequence, the same keep_prob and cell_state as palette_transformer.onnx."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, position_ids, image_pos_ids, cell_patterns, cell_index, cond_patterns, cond_index, attention_mask):
+        m = self.model
+        x = (m.tok(input_ids) + m.pos(position_ids) + m.ipos(image_pos_ids) + m.patch.indexed(cell_patterns, cell_index)
+             + m.cond.indexed(cond_patterns, cond_index))
+        h, _ = m.blocks_from(x, attention_mask, None)
+        return torch.sigmoid(m.keep_logit(h)), h
 
 
 class ExportedPalettePixels(nn.Module):

@@ -1,4 +1,4 @@
-"""The palette world model's recipe: from nothing to the ONNX graph, spec.json and metrics.json, in
+"""The palette world model's recipe: from nothing to the ONNX graphs, spec.json and metrics.json, in
 one command (models/PALETTE.md):
 
   /usr/bin/python3 models/recipe.py --out models
@@ -11,8 +11,9 @@ Stages, each resumable from its own files under --cache (default OUT/.cache/pale
           and ends with the same weights as one that never stopped
   eval    held-out transitions (scene seeds >= 100000): exact-cell and changed-cell accuracy, AR and
           DiDA; held-out plans: exact match of the step texts
-  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/spec.json, OUT/metrics.json;
-          with --int8 the graphs' weight products in int8 (models/quantize.py)
+  onnx    OUT/palette_transformer.onnx, OUT/palette_pixels.onnx, OUT/palette_keyframe.onnx,
+          OUT/spec.json, OUT/metrics.json; with --int8 the graphs' weight products in int8
+          (models/quantize.py)
 
 Deterministic from --seed (2 torch threads; a run with other --threads, or with the default
 --precision bf16 on another kind of CPU, gives other float rounding). bf16 is fast where the CPU has
@@ -41,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import palette  # noqa: E402
 from quantize import quantize_graph, require_onnx  # noqa: E402
 from palette_model import (BOS, CELL_TOKEN, CELLS, COLOURS, EOS, GRID, IMG_END, IMG_START, MASK_VALUE, NEXT, NONE_VALUE,  # noqa: E402
-                           PAD, PIX, PIXEL_GRAPH, SEP, STEPS, TRUNK_GRAPH, UNK, WORD_BASE, ExportedPalettePixels,
+                           KEYFRAME_GRAPH, PAD, PIX, PIXEL_GRAPH, SEP, STEPS, TRUNK_GRAPH, UNK, WORD_BASE, ExportedPaletteKeyframe, ExportedPalettePixels,
                            ExportedPaletteTrunk, PaletteGPT, spec_json, words)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -580,8 +581,11 @@ def evaluate(model, index, cells, a):
 
 # ---------------------------------------------------------------- ONNX
 
+GRAPHS = (TRUNK_GRAPH, PIXEL_GRAPH, KEYFRAME_GRAPH)
+
+
 def export_onnx(model, out):
-    """OUT/palette_transformer.onnx and OUT/palette_pixels.onnx (models/PALETTE.md)."""
+    """OUT/palette_transformer.onnx, OUT/palette_pixels.onnx and OUT/palette_keyframe.onnx (models/PALETTE.md)."""
     model.eval()
     B, T, P = 1, 3, 2
     args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None] + P, torch.zeros(B, T, dtype=torch.long),
@@ -598,6 +602,15 @@ def export_onnx(model, out):
     export_atomic(ExportedPalettePixels(model), (torch.zeros(2, model.d), torch.zeros(2, PIX, dtype=torch.uint8)), os.path.join(out, PIXEL_GRAPH),
                   ['cell_state', 'cond_cells'], ['pixel_best', 'pixel_confidence'],
                   {'cell_state': rows, 'cond_cells': rows, 'pixel_best': rows, 'pixel_confidence': rows})
+    T = 5
+    patterns = lambda u: torch.full((u, PIX), NONE_VALUE, dtype=torch.uint8)  # noqa: E731
+    args = (torch.zeros(B, T, dtype=torch.long), torch.arange(T)[None], torch.zeros(B, T, dtype=torch.long),
+            patterns(3), torch.zeros(B, T, dtype=torch.long), patterns(2), torch.zeros(B, T, dtype=torch.long), torch.ones(B, T, T))
+    names = ['input_ids', 'position_ids', 'image_pos_ids', 'cell_patterns', 'cell_index', 'cond_patterns', 'cond_index', 'attention_mask']
+    axes = {'input_ids': bt, 'position_ids': bt, 'image_pos_ids': bt, 'cell_index': bt, 'cond_index': bt,
+            'cell_patterns': {0: 'patterns'}, 'cond_patterns': {0: 'cond_patterns'},
+            'attention_mask': {0: 'batch', 1: 'seq', 2: 'seq_total'}, 'keep_prob': bt, 'cell_state': bt}
+    export_atomic(ExportedPaletteKeyframe(model), args, os.path.join(out, KEYFRAME_GRAPH), names, ['keep_prob', 'cell_state'], axes)
 
 
 def export_atomic(module, args, path, names, outs, axes):
@@ -707,7 +720,7 @@ def main():
         return
     export_onnx(model, a.out)
     if a.int8:
-        for graph in (TRUNK_GRAPH, PIXEL_GRAPH):
+        for graph in GRAPHS:
             path = os.path.join(a.out, graph)
             log(f'int8: {path}: {quantize_graph(path, path)} MatMuls')
     mark('onnx')
@@ -715,7 +728,8 @@ def main():
     spec = spec_json(index['words'], model)
     spec['decoding'] = {'passes': a.dida_passes}
     spec['recipe'] = {'command': command, 'seed': a.seed, 'dataHash': 'sha256:' + digest, 'steps': a.steps,
-                      'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH, 'int8': a.int8}
+                      'graph': TRUNK_GRAPH, 'pixelGraph': PIXEL_GRAPH,
+                      'keyframeGraph': KEYFRAME_GRAPH, 'int8': a.int8}
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
@@ -727,7 +741,7 @@ def main():
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
     json_atomic(metrics, os.path.join(a.out, 'metrics.json'))
-    log(f'done: {a.out}/{TRUNK_GRAPH}, {PIXEL_GRAPH}, spec.json, metrics.json; this run {time.time() - T0:.0f} s wall')
+    log(f'done: {a.out}/{", ".join(GRAPHS)}, spec.json, metrics.json; this run {time.time() - T0:.0f} s wall')
 
 
 if __name__ == '__main__':

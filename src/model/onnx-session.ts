@@ -120,7 +120,9 @@ function providers(device: Device): ort.InferenceSession.SessionOptions['executi
  * sessions called in turn (trunk, pixel head; or tokenizer and transformer), and on a few cores the
  * workers one session spins after its run take the cores the next call needs. On 2 cores, palette
  * model, greedy DiDA keyframes: 16-19 ms at 2 passes against 31-35 ms with spinning workers; AR's
- * 256 small runs move either way within their noise (bench/session-spin.ts).
+ * 256 small runs move either way within their noise (bench/session-spin.ts). Spinning only while a
+ * run lasts (session.force_spinning_stop) was faster for DiDA keyframes drawn back to back, but in
+ * keystep bench, where they take turns with AR, 1-pass keyframes took 7.3-8.8 ms against 5.9-6.7.
  */
 function sessionOptions(device: Device, threads: number, spinning = false): ort.InferenceSession.SessionOptions {
   return {
@@ -239,9 +241,15 @@ export async function openModelSessions(dir: string, device: Device, options: Se
  *      cell_state float32 [B,T,d]
  * palette_pixels.onnx, run only on the cells a sampler draws:
  *   cell_state float32 [N,d], cond_cells uint8 [N,64] -> pixel_best uint8 [N,64], pixel_confidence float32 [N]
+ * palette_keyframe.onnx (optional: exports before it have none, and the transformer serves instead),
+ * DiDA's forward over a whole keyframe sequence, nothing cached:
+ *   input_ids, position_ids, image_pos_ids int64 [B,T], cell_patterns uint8 [U,64], cell_index int64 [B,T],
+ *   cond_patterns uint8 [V,64], cond_index int64 [B,T], attention_mask float32 [B,T,T]
+ *   -> keep_prob float32 [B,T], cell_state float32 [B,T,d]
  */
 export const PALETTE_GRAPH = 'palette_transformer.onnx';
 export const PALETTE_PIXEL_GRAPH = 'palette_pixels.onnx';
+export const PALETTE_KEYFRAME_GRAPH = 'palette_keyframe.onnx';
 
 export interface PaletteForwardInput extends Omit<ForwardInput, 'cond'> {
   /** Row-major [T, 64]: each position's cell (NONE at text positions, MASK where still to draw). */
@@ -250,7 +258,8 @@ export interface PaletteForwardInput extends Omit<ForwardInput, 'cond'> {
   cond: Uint8Array;
 }
 
-export interface PaletteForwardOutput extends ForwardOutput {
+/** What a pass that draws cells reads of a forward. */
+export interface PaletteCellOutput {
   /** [T]: probability that the predicted cell equals its `cond` cell. */
   keepProb: Float32Array;
   /** Row-major [T, d]: each position's state, what `pixels` draws a cell from. */
@@ -258,6 +267,11 @@ export interface PaletteForwardOutput extends ForwardOutput {
   /** d, the width of a state row. */
   stateWidth: number;
 }
+
+export interface PaletteForwardOutput extends ForwardOutput, PaletteCellOutput {}
+
+/** A whole sequence with nothing cached: a DiDA pass over a keyframe. `mask` is row-major [T, T]. */
+export type PaletteKeyframeInput = Omit<PaletteForwardInput, 'past'>;
 
 export interface PalettePixels {
   /** Row-major [N, 64]: each pixel's drawn palette index. */
@@ -271,7 +285,39 @@ export interface PaletteSession {
   forward(input: PaletteForwardInput): Promise<PaletteForwardOutput>;
   /** The cells of N positions: their states (row-major [N, d]) and conditioning cells ([N, 64]). */
   pixels(cellState: Float32Array, cond: Uint8Array): Promise<PalettePixels>;
+  /**
+   * The keep probabilities and states of a whole sequence through the keyframe graph, which skips
+   * the cache and the text logits; the same values as `forward` with an empty cache. Absent when the
+   * model directory has no keyframe graph.
+   */
+  keyframe?(input: PaletteKeyframeInput): Promise<PaletteCellOutput>;
   release(): Promise<void>;
+}
+
+/**
+ * Cells as the keyframe graph takes them: each distinct 64-index pattern once ([U, 64]) and, per
+ * position, the row of its pattern. A keyframe's MASK cells are one pattern and a picture repeats
+ * many of its cells (114 distinct of 256 on a table), so the graph embeds U cells, not T.
+ */
+export function distinctCells(cells: Uint8Array): { patterns: Uint8Array; index: BigInt64Array } {
+  const T = cells.length / 64;
+  const rowOf = new Map<string, number>();
+  const first: number[] = [];
+  const index = new BigInt64Array(T);
+  const text = Buffer.from(cells.buffer, cells.byteOffset, cells.length).toString('latin1');
+  for (let t = 0; t < T; t++) {
+    const key = text.slice(t * 64, t * 64 + 64);
+    let row = rowOf.get(key);
+    if (row === undefined) {
+      row = first.length;
+      rowOf.set(key, row);
+      first.push(t);
+    }
+    index[t] = BigInt(row);
+  }
+  const patterns = new Uint8Array(first.length * 64);
+  first.forEach((t, row) => patterns.set(cells.subarray(t * 64, t * 64 + 64), row * 64));
+  return { patterns, index };
 }
 
 async function openGraph(dir: string, name: string, device: Device, threads: number, spinning: boolean): Promise<ort.InferenceSession> {
@@ -289,12 +335,19 @@ async function openGraph(dir: string, name: string, device: Device, threads: num
  * workers spin after a run (onnxruntime's default), only to measure what that costs (sessionOptions).
  */
 export async function openPaletteSession(dir: string, device: Device, threads = 2, spinning = false): Promise<PaletteSession> {
-  const trunk = await openGraph(dir, PALETTE_GRAPH, device, threads, spinning);
-  let head: ort.InferenceSession;
+  const opened: ort.InferenceSession[] = [];
+  const open = async (name: string) => {
+    const graph = await openGraph(dir, name, device, threads, spinning);
+    opened.push(graph);
+    return graph;
+  };
+  let trunk: ort.InferenceSession, head: ort.InferenceSession, keyframe: ort.InferenceSession | null;
   try {
-    head = await openGraph(dir, PALETTE_PIXEL_GRAPH, device, threads, spinning);
+    trunk = await open(PALETTE_GRAPH);
+    head = await open(PALETTE_PIXEL_GRAPH);
+    keyframe = existsSync(join(dir, PALETTE_KEYFRAME_GRAPH)) ? await open(PALETTE_KEYFRAME_GRAPH) : null;
   } catch (error) {
-    await trunk.release();
+    await Promise.all(opened.map((g) => g.release()));
     throw error;
   }
   return {
@@ -328,8 +381,26 @@ export async function openPaletteSession(dir: string, device: Device, threads = 
       });
       return { best: out.pixel_best!.data as Uint8Array, confidence: out.pixel_confidence!.data as Float32Array };
     },
+    ...(keyframe ? { keyframe: runKeyframe.bind(null, keyframe) } : {}),
     release: async () => {
-      await Promise.all([trunk.release(), head.release()]);
+      await Promise.all(opened.map((g) => g.release()));
     },
   };
+}
+
+async function runKeyframe(graph: ort.InferenceSession, input: PaletteKeyframeInput): Promise<PaletteCellOutput> {
+  const T = input.ids.length;
+  const cells = distinctCells(input.cells);
+  const cond = distinctCells(input.cond);
+  const out = await graph.run({
+    input_ids: int64(input.ids, [1, T]),
+    position_ids: int64(input.positions, [1, T]),
+    image_pos_ids: int64(input.imagePos, [1, T]),
+    cell_patterns: new ort.Tensor('uint8', cells.patterns, [cells.patterns.length / 64, 64]),
+    cell_index: new ort.Tensor('int64', cells.index, [1, T]),
+    cond_patterns: new ort.Tensor('uint8', cond.patterns, [cond.patterns.length / 64, 64]),
+    cond_index: new ort.Tensor('int64', cond.index, [1, T]),
+    attention_mask: new ort.Tensor('float32', input.mask, [1, T, T]),
+  });
+  return { keepProb: out.keep_prob!.data as Float32Array, cellState: out.cell_state!.data as Float32Array, stateWidth: out.cell_state!.dims[2]! };
 }

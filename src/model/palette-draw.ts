@@ -1,4 +1,4 @@
-import type { PaletteForwardOutput, PaletteSession } from './onnx-session.js';
+import type { PaletteCellOutput, PaletteSession } from './onnx-session.js';
 
 /**
  * Drawing cells from the palette graphs' answer (models/PALETTE.md): keep_prob >= 0.5 copies the
@@ -52,7 +52,7 @@ export interface CellRow {
  */
 export async function drawCells(
   session: Pick<PaletteSession, 'pixels'>,
-  out: Pick<PaletteForwardOutput, 'keepProb' | 'cellState' | 'stateWidth'>,
+  out: PaletteCellOutput,
   rows: readonly CellRow[],
   keeps: KeepRule = greedyKeep,
 ): Promise<DrawnCell[]> {

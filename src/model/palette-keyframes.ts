@@ -1,4 +1,4 @@
-import type { KvCache, PaletteSession } from './onnx-session.js';
+import type { KvCache, PaletteKeyframeInput, PaletteSession } from './onnx-session.js';
 import { drawCells, greedyKeep, type KeepRule } from './palette-draw.js';
 
 /**
@@ -89,8 +89,10 @@ export async function drawKeyframeDida(
   const open = new Array<boolean>(CELLS).fill(true);
   let filled = 0;
   const drawn = new Uint8Array(CELLS * PIX);
+  // The keyframe graph answers what a pass reads and nothing else (no cache, no text logits).
+  const pass = session.keyframe ? session.keyframe.bind(session) : (input: PaletteKeyframeInput) => session.forward({ ...input, past: emptyPast(shape) });
   for (let p = 0; p < passes; p++) {
-    const out = await session.forward({ ids, positions, imagePos, cells, cond, mask, past: emptyPast(shape) });
+    const out = await pass({ ids, positions, imagePos, cells, cond, mask });
     const openCells = Array.from({ length: CELLS }, (_, j) => j).filter((j) => open[j]);
     const decided = await drawCells(session, out, openCells.map((j) => ({ t: n + j, start: start.subarray(j * PIX, (j + 1) * PIX) })), keeps);
     const candidates = openCells.map((j, i) => ({ j, cell: decided[i]! }));

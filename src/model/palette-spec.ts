@@ -62,6 +62,8 @@ export const PaletteModelSpec = z.object({
     graph: z.string().min(1),
     /** The pixel head's graph, run only on the cells a sampler draws. */
     pixelGraph: z.string().min(1),
+    /** DiDA's graph without cache or text logits (onnx-session.ts); older exports have none. */
+    keyframeGraph: z.string().min(1).optional(),
   }),
 }).refine((s) => s.grid * s.cell === s.imageSize, { message: 'grid x cell must equal imageSize', path: ['grid'] })
   .refine((s) => s.palette.length === s.colours, { message: 'palette must list `colours` colours', path: ['palette'] })

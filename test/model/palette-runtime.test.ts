@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPaletteSession, type PaletteSession } from '../../src/model/onnx-session.js';
+import { distinctCells, openPaletteSession, PALETTE_GRAPH, PALETTE_PIXEL_GRAPH, type PaletteSession } from '../../src/model/onnx-session.js';
 import { drawCells } from '../../src/model/palette-draw.js';
 import { drawKeyframeAr, drawKeyframeDida } from '../../src/model/palette-keyframes.js';
 
@@ -62,6 +63,16 @@ describe('palette-patch runtime: the TypeScript session against torch on a fixtu
     expected.pixelConfidence.forEach((p, t) => expect(pixels.confidence[t]).toBeCloseTo(p, 5));
   });
 
+  it('answers through the keyframe graph the keep probabilities and states the transformer answers with nothing cached', async () => {
+    expect(session.keyframe).toBeDefined();
+    const { ids, positions, imagePos } = expected;
+    const full = await forward();
+    const out = await session.keyframe!({ ids, positions, imagePos, cells: Uint8Array.from(expected.cells), cond: Uint8Array.from(expected.cond), mask: Float32Array.from(expected.mask) });
+    expect(out.stateWidth).toBe(full.stateWidth);
+    expect(Array.from(out.keepProb)).toEqual(Array.from(full.keepProb));
+    expect(Array.from(out.cellState)).toEqual(Array.from(full.cellState));
+  });
+
   it('draws exactly the cells torch draws: the starting cell where keep_prob >= 0.5, else pixel_best', async () => {
     const out = await forward();
     const cond = Uint8Array.from(expected.cond);
@@ -93,5 +104,43 @@ describe('palette-patch keyframes: AR and DiDA draw the cells models/recipe.py d
   it('DiDA with 2 and 4 passes, the most confident cells first', async () => {
     expect(Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 2))).toEqual(keyframes.dida2);
     expect(Array.from(await drawKeyframeDida(session, expected.shape, keyframes.prefix, start, 4))).toEqual(keyframes.dida4);
+  });
+
+  it('DiDA through the transformer when the model directory has no keyframe graph: the same cells', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keystep-palette-'));
+    try {
+      for (const f of [PALETTE_GRAPH, PALETTE_PIXEL_GRAPH]) copyFileSync(join(DIR, f), join(dir, f));
+      const older = await openPaletteSession(dir, 'cpu', 1);
+      try {
+        expect(older.keyframe).toBeUndefined();
+        expect(Array.from(await drawKeyframeDida(older, expected.shape, keyframes.prefix, start, 2))).toEqual(keyframes.dida2);
+      } finally {
+        await older.release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('distinctCells: the keyframe graph\'s cell input', () => {
+  it('lists each 64-index pattern once, in order of first use, and indexes every position to its own cells', () => {
+    const cells = new Uint8Array(5 * 64).fill(35);
+    cells.fill(34, 64, 3 * 64);
+    cells.set(Array.from({ length: 64 }, (_, i) => i % 34), 3 * 64);
+    const { patterns, index } = distinctCells(cells);
+    expect(patterns.length).toBe(3 * 64);
+    expect(Array.from(index, Number)).toEqual([0, 1, 1, 2, 0]);
+    const rebuilt = new Uint8Array(cells.length);
+    index.forEach((row, t) => rebuilt.set(patterns.subarray(Number(row) * 64, Number(row) * 64 + 64), t * 64));
+    expect(rebuilt).toEqual(cells);
+  });
+
+  it('reads cells at an offset into a larger buffer', () => {
+    const buffer = new Uint8Array(3 * 64);
+    buffer.fill(7, 64);
+    const { patterns, index } = distinctCells(buffer.subarray(64));
+    expect(Array.from(index, Number)).toEqual([0, 0]);
+    expect(Array.from(patterns)).toEqual(new Array<number>(64).fill(7));
   });
 });
