@@ -26,6 +26,12 @@ export interface PlanAttempt {
   readonly putOff: { readonly subject: string; readonly after: number } | null;
   /** The step the robot just failed (the text of the last history entry), drawn bolder; null = none. */
   readonly missed: string | null;
+  /**
+   * Steps the robot refused without moving (status `rejected`) at the end of the history, with its
+   * reasons: nothing has changed since, so the robot would refuse each of them again, and the plan
+   * should not start with one (robotRefusalIssue).
+   */
+  readonly refusedByRobot: readonly { readonly instruction: string; readonly reason?: string }[];
 }
 
 /** When a step counts as stuck (OnnxPlannerOptions.putOffAfter, stepSubject). */
@@ -57,7 +63,18 @@ export function nextAttempt(last: PlanAttempt | null, request: PlanRequest, putO
     keep: firstError > 0 ? Math.max(1, firstError - (repairs - 1)) : 0,
     putOff: stuck === null ? null : { subject: stuck, after: putOff.after },
     missed: stuckStep(request.history, 1),
+    refusedByRobot: refusedSinceLastMove(request.history),
   };
+}
+
+/** The `rejected` entries at the end of `history`, oldest first: what the robot refused since it last moved. */
+function refusedSinceLastMove(history: readonly HistoryEntry[]): PlanAttempt['refusedByRobot'] {
+  const refused: { instruction: string; reason?: string }[] = [];
+  for (let i = history.length - 1; i >= 0 && history[i]!.status === 'rejected'; i--) {
+    const { instruction, reason } = history[i]!;
+    refused.unshift({ instruction, ...(reason !== undefined ? { reason } : {}) });
+  }
+  return refused;
 }
 
 /**
@@ -79,6 +96,20 @@ export function putOffIssue(attempt: PlanAttempt, texts: readonly string[], firs
   const text = texts[first];
   if (attempt.putOff === null || text === undefined || subjectOf(text) !== attempt.putOff.subject) return null;
   return { code: 'put_off', severity: 'error', step: first, message: `"${text}" failed ${attempt.putOff.after} or more times in a row; another step first` };
+}
+
+/**
+ * A refusal of `texts` when their first step is one the robot refused since it last moved, so that
+ * the text redraws ask the model for its best other first step (another arm, another object): sent
+ * again unchanged, it would be refused again. Only the first step: later ones run after the robot
+ * has moved. Null otherwise.
+ */
+export function robotRefusalIssue(attempt: PlanAttempt, texts: readonly string[]): PlanIssue | null {
+  const text = texts[0];
+  const refusal = attempt.refusedByRobot.find((r) => r.instruction === text);
+  if (refusal === undefined) return null;
+  const why = refusal.reason !== undefined ? ` (${refusal.reason})` : '';
+  return { code: 'robot_refused', severity: 'error', step: 0, message: `the robot refused "${text}"${why} and has not moved since; another step first` };
 }
 
 /**

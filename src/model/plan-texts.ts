@@ -1,7 +1,7 @@
 import type { PlanIssue, TextCheck } from '../planner/planner.js';
 import { leastRefused } from './best-draw.js';
 import type { DraftContext } from './draft-context.js';
-import { drawTemperature, putOffIssue, TextRefusals } from './plan-attempts.js';
+import { drawTemperature, putOffIssue, robotRefusalIssue, TextRefusals } from './plan-attempts.js';
 
 /** How the step texts are drawn (OnnxPlannerOptions, defaults resolved). */
 export interface TextDrawOptions {
@@ -30,7 +30,7 @@ const ALTERNATIVES_CHECKED = 8;
  * passes, or the error is about the whole plan, it samples the rest with its own seed instead.
  */
 export async function planTexts(ctx: DraftContext, kept: readonly string[], options: TextDrawOptions): Promise<{ texts: string[]; redraws: number }> {
-  const check = withPutOff(ctx, kept.length, options.check);
+  const check = withPlannerRules(ctx, kept.length, options.check);
   const refusals = new TextRefusals();
   const { value, redraws } = await leastRefused(
     check ? options.tries : 1,
@@ -77,17 +77,21 @@ async function writeTexts(ctx: DraftContext, draw: number, keep: readonly string
 }
 
 /**
- * `check` with the put-off step as a refusal (OnnxPlannerOptions.putOffAfter): when the first step
- * written (after `first` kept ones) is the one the robot keeps failing, the redraws ask the model for
- * its best other first step that passes. When none passes, the least refused draw still wins, and the
- * plan starts with the failing step again rather than not at all.
+ * `check` with the planner's own refusals: the first step written (after `first` kept ones) when the
+ * robot keeps failing it (OnnxPlannerOptions.putOffAfter, with `check` only), and the plan's first
+ * step when the robot refused it since it last moved (PlanAttempt.refusedByRobot, checked even
+ * without `check`). The redraws then ask the model for its best other step there that passes. When
+ * none passes, the least refused draw still wins, and the plan starts with that step again rather
+ * than not at all.
  */
-function withPutOff(ctx: DraftContext, first: number, check: TextCheck | undefined): TextCheck | undefined {
-  if (!check || ctx.attempt.putOff === null) return check;
+function withPlannerRules(ctx: DraftContext, first: number, check: TextCheck | undefined): TextCheck | undefined {
+  const { attempt } = ctx;
+  const putOff = check !== undefined && attempt.putOff !== null;
+  if (!putOff && attempt.refusedByRobot.length === 0) return check;
   return async (texts, request) => {
-    const errors = await check(texts, request);
-    const putOff = putOffIssue(ctx.attempt, texts, first, ctx.subjectOf);
-    return putOff === null ? errors : [...errors, putOff];
+    const errors = check ? await check(texts, request) : [];
+    const own = [putOff ? putOffIssue(attempt, texts, first, ctx.subjectOf) : null, robotRefusalIssue(attempt, texts)];
+    return [...errors, ...own.filter((i): i is PlanIssue => i !== null)];
   };
 }
 

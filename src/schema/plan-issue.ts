@@ -105,6 +105,8 @@ export const ISSUE_SEVERITY = {
   // planner
   /** The planner moved a step the robot failed several times in a row behind another step. */
   put_off: 'error',
+  /** A plan would start with a step the robot refused without moving since: it would refuse it again. */
+  robot_refused: 'error',
 } as const satisfies Record<string, 'error' | 'warning'>;
 
 export type IssueCode = keyof typeof ISSUE_SEVERITY;

@@ -179,6 +179,21 @@ describe('onnx planner on the committed model', () => {
     expect(stuckPlan.steps[0]!.instruction).toBe(first);
   });
 
+  it('never starts a plan with a step the robot refused since it last moved, with or without a text check', async () => {
+    const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 3 }).plan(request(1));
+    const first = plain.steps[0]!.instruction;
+    const entry = (status: HistoryEntry['status'], stepIndex = 0): HistoryEntry => ({ stepIndex, attempt: 0, instruction: first, status, reason: 'out of reach' });
+    const firstStep = async (history: HistoryEntry[], textCheck?: () => Promise<never[]>) =>
+      (await new OnnxPlanner(model, { seed: 4, maxSteps: 3, ...(textCheck ? { textCheck } : {}) }).plan({ ...request(1), history })).steps[0]!.instruction;
+    const alternatives = await model.stepAlternatives(shirt.profile.id, 'fold the t-shirt', (await model.encodePicture(request(1).observation)).codes, { keep: [], refused: [first] });
+    expect(alternatives[0]!.text).not.toBe(first);
+    expect(await firstStep([entry('rejected')])).toBe(alternatives[0]!.text);
+    expect(await firstStep([entry('rejected')], async () => [])).toBe(alternatives[0]!.text);
+    // A miss may go another way next time, and after the robot moved a refusal may not hold.
+    expect(await firstStep([entry('miss')])).toBe(first);
+    expect(await firstStep([entry('rejected'), { ...entry('done', 1), instruction: 'something else' }])).toBe(first);
+  });
+
   it('draws a step the robot just missed with missedKeepBias, every other step with keepBias', async () => {
     const plain = await new OnnxPlanner(model, { seed: 4, maxSteps: 2 }).plan(request(1));
     const first = plain.steps[0]!.instruction;

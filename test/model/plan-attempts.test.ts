@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drawTemperature, nextAttempt, putOffIssue, TextRefusals, type PlanAttempt, type PutOffRule } from '../../src/model/plan-attempts.js';
+import { drawTemperature, nextAttempt, putOffIssue, robotRefusalIssue, TextRefusals, type PlanAttempt, type PutOffRule } from '../../src/model/plan-attempts.js';
 import type { HistoryEntry, PlanDraft, PlanIssue, PlanRequest } from '../../src/planner/planner.js';
 
 const draft = (steps: number): PlanDraft => ({
@@ -62,6 +62,20 @@ describe('plan attempts', () => {
     expect(putOffIssue(attempt!, ['pick up the cup with the left arm'], 1, rule.subjectOf)).toBeNull();
     expect(attempts([request(2, { history })])[0]!.putOff).toBeNull();
     expect(attempts([request(2, { history: [...history, h('put the cup down', 'done')] })], rule)[0]!.missed).toBeNull();
+  });
+
+  it('lists the steps the robot refused since it last moved, and refuses a plan that starts with one', () => {
+    const h = (instruction: string, status: HistoryEntry['status'], reason?: string): HistoryEntry => ({ stepIndex: 0, attempt: 0, instruction, status, ...(reason ? { reason } : {}) });
+    const history = [h('put the cup down', 'done'), h('pick up the fork with the left arm', 'rejected', 'out of reach'), h('pick up the fork', 'rejected')];
+    const [attempt] = attempts([request(2, { history })]);
+    expect(attempt!.refusedByRobot).toEqual([{ instruction: 'pick up the fork with the left arm', reason: 'out of reach' }, { instruction: 'pick up the fork' }]);
+    const issue = robotRefusalIssue(attempt!, ['pick up the fork with the left arm', 'put the fork in the bin']);
+    expect(issue).toMatchObject({ code: 'robot_refused', severity: 'error', step: 0 });
+    expect(issue!.message).toContain('(out of reach)');
+    // Only the first step: the ones after it run once the robot has moved.
+    expect(robotRefusalIssue(attempt!, ['pick up the cup', 'pick up the fork'])).toBeNull();
+    // A miss moved the robot: nothing refused since.
+    expect(attempts([request(2, { history: [...history, h('pick up the cup', 'miss')] })])[0]!.refusedByRobot).toEqual([]);
   });
 
   it('samples a retry and every redraw at retryTemperature; 0 keeps them at the default', () => {
