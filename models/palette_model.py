@@ -156,7 +156,8 @@ class PaletteGPT(nn.Module):
         bias = ((1.0 - attention_mask) * -1e4).unsqueeze(1)
         presents = []
         for i, blk in enumerate(self.blocks):
-            x, k, v = blk(x, bias, None if past is None else past[i, 0], None if past is None else past[i, 1])
+            past_k, past_v = (None, None) if past is None else (past[i, 0], past[i, 1])
+            x, k, v = blk(x, bias, past_k, past_v)
             presents.append(torch.stack([k, v]))
         return self.ln(x), None if past is None else torch.stack(presents)
 

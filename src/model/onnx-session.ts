@@ -137,13 +137,17 @@ function sessionOptions(device: Device, threads: number, spinning = false): ort.
 const int64 = (values: ArrayLike<number>, dims: number[]): ort.Tensor =>
   new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
 
+/** The text ids and both position inputs of one sequence, as every transformer graph takes them. */
+function sequenceFeeds(input: Pick<ForwardInput, 'ids' | 'positions' | 'imagePos'>): Record<string, ort.Tensor> {
+  const T = input.ids.length;
+  return { input_ids: int64(input.ids, [1, T]), position_ids: int64(input.positions, [1, T]), image_pos_ids: int64(input.imagePos, [1, T]) };
+}
+
 function feeds(input: ForwardInput, condInput: boolean): Record<string, ort.Tensor> {
   const T = input.ids.length;
   const P = input.past.dims[4]!;
   return {
-    input_ids: int64(input.ids, [1, T]),
-    position_ids: int64(input.positions, [1, T]),
-    image_pos_ids: int64(input.imagePos, [1, T]),
+    ...sequenceFeeds(input),
     attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
     past: new ort.Tensor('float32', input.past.data, [...input.past.dims]),
     ...(condInput ? { cond_ids: int64(input.cond ?? new Array<number>(T).fill(0), [1, T]) } : {}),
@@ -356,9 +360,7 @@ export async function openPaletteSession(dir: string, device: Device, threads = 
       const T = input.ids.length;
       const P = input.past.dims[4]!;
       const out = await trunk.run({
-        input_ids: int64(input.ids, [1, T]),
-        position_ids: int64(input.positions, [1, T]),
-        image_pos_ids: int64(input.imagePos, [1, T]),
+        ...sequenceFeeds(input),
         cells: new ort.Tensor('uint8', input.cells, [1, T, 64]),
         cond_cells: new ort.Tensor('uint8', input.cond, [1, T, 64]),
         attention_mask: new ort.Tensor('float32', input.mask, [1, T, P + T]),
@@ -393,9 +395,7 @@ async function runKeyframe(graph: ort.InferenceSession, input: PaletteKeyframeIn
   const cells = distinctCells(input.cells);
   const cond = distinctCells(input.cond);
   const out = await graph.run({
-    input_ids: int64(input.ids, [1, T]),
-    position_ids: int64(input.positions, [1, T]),
-    image_pos_ids: int64(input.imagePos, [1, T]),
+    ...sequenceFeeds(input),
     cell_patterns: new ort.Tensor('uint8', cells.patterns, [cells.patterns.length / 64, 64]),
     cell_index: new ort.Tensor('int64', cells.index, [1, T]),
     cond_patterns: new ort.Tensor('uint8', cond.patterns, [cond.patterns.length / 64, 64]),
