@@ -360,7 +360,7 @@ def train(a, index, cells, cache):
         for g in opt.param_groups:
             g['lr'] = lr_at(a, step)
         with autocast(a.precision):
-            h, _ = model.trunk(ids, pos, ipos, cin, cond, mask, model.empty_past(len(items)))
+            h = model.trunk_distinct(ids, pos, ipos, cin, cond, mask)
         # text
         tb, tt, tg = [], [], []
         for b, it in enumerate(items):
