@@ -51,6 +51,10 @@ interface TransitionRow {
   afterMiss: boolean;
 }
 
+/** Pictures rendering at once; a frame's slot holds NOT_YET until its picture is done. */
+const RENDER_AHEAD = 8;
+const NOT_YET = new Uint8Array(0);
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
   const plans: PlanRow[] = [];
   const transitions: TransitionRow[] = [];
   const vocab = new Set<string>();
+  const rendering = new Set<Promise<void>>();
 
   for (const sceneId of ['tshirt', 'table'] as const) {
     const scene = sceneById(sceneId);
@@ -81,13 +86,23 @@ async function main(): Promise<void> {
       const profile = loadProfile(robotId);
       const camera = profile.cameras.find((c) => c.name === profile.keyframeCamera)!;
       // One picture per distinct state; the SVG text is the state's identity as the camera sees it.
+      // Frames are numbered in order of first appearance and rendered while the episodes go on, a
+      // few at a time: sharp rasterises off the main thread, so the cores share the work, and the
+      // files are the same as rendering one by one.
       const frameOf = async (state: unknown): Promise<number> => {
         const svg = sceneSvg(scene, state as never, { mount: camera.mount }, camera.resolution);
         const known = frameIds.get(svg);
         if (known !== undefined) return known;
-        frames.push(await toModelRgb(svg, size));
-        frameIds.set(svg, frames.length - 1);
-        return frames.length - 1;
+        const id = frames.length;
+        frames.push(NOT_YET);
+        frameIds.set(svg, id);
+        const job: Promise<void> = toModelRgb(svg, size).then((rgb) => {
+          frames[id] = rgb;
+          rendering.delete(job);
+        });
+        rendering.add(job);
+        if (rendering.size >= RENDER_AHEAD) await Promise.race(rendering);
+        return id;
       };
       for (const split of ['train', 'heldout'] as const) {
         const count = split === 'train' ? trainSeeds + extraSeeds : heldoutSeeds;
@@ -131,6 +146,7 @@ async function main(): Promise<void> {
     }
   }
 
+  await Promise.all(rendering);
   const flat = new Uint8Array(frames.length * size.width * size.height * 3);
   frames.forEach((f, i) => flat.set(f, i * f.length));
   writeFileSync(join(out, 'frames.bin'), flat);
