@@ -631,7 +631,7 @@ def main():
     ap.add_argument('--train-seeds', type=int, default=150)
     ap.add_argument('--heldout-seeds', type=int, default=12)
     ap.add_argument('--miss-rate', type=float, default=0.2)
-    ap.add_argument('--extra-seeds', type=int, default=120, help='training episodes at --extra-miss-rate after the first --train-seeds: more recoveries after a miss')
+    ap.add_argument('--extra-seeds', type=int, default=240, help='training episodes at --extra-miss-rate after the first --train-seeds: more recoveries after a miss')
     ap.add_argument('--extra-miss-rate', type=float, default=0.5)
     # model
     ap.add_argument('--d', type=int, default=128)
