@@ -116,21 +116,29 @@ function providers(device: Device): ort.InferenceSession.SessionOptions['executi
 }
 
 /**
- * Options of every session. Intra-op workers do not spin after a run: a model is two or three
- * sessions called in turn (trunk, pixel head; or tokenizer and transformer), and on a few cores the
- * workers one session spins after its run take the cores the next call needs. On 2 cores, palette
- * model, greedy DiDA keyframes: 16-19 ms at 2 passes against 31-35 ms with spinning workers; AR's
- * 256 small runs move either way within their noise (bench/session-spin.ts). Spinning only while a
- * run lasts (session.force_spinning_stop) was faster for DiDA keyframes drawn back to back, but in
- * keystep bench, where they take turns with AR, 1-pass keyframes took 7.3-8.8 ms against 5.9-6.7.
+ * When a session's intra-op workers spin instead of sleeping: `off`, never; `run`, only while a run
+ * lasts (they sleep as soon as it ends); `on`, also for a while after each run (onnxruntime's default).
  */
-function sessionOptions(device: Device, threads: number, spinning = false): ort.InferenceSession.SessionOptions {
+export type Spinning = 'off' | 'run' | 'on';
+
+/**
+ * Options of every session. By default intra-op workers never spin: a model is two or three sessions
+ * called in turn (trunk, pixel head; or tokenizer and transformer), and on a few cores the workers
+ * one session spins after its run take the cores the next call needs. On 2 cores, palette model,
+ * greedy DiDA keyframes: 16-19 ms at 2 passes against 31-35 ms with workers spinning after each run.
+ * Palette sessions spin only while a run lasts (openPaletteSession): each of a keyframe graph's
+ * ops then finds its worker awake instead of waking it, and it sleeps before the next graph runs
+ * (bench/session-spin.ts, sessions taking turns: 1-pass DiDA keyframes 4.5-4.6 ms against 5.8-6.2
+ * never spinning and 8.3-9.0 spinning after runs; AR within 5 %).
+ */
+function sessionOptions(device: Device, threads: number, spinning: Spinning = 'off'): ort.InferenceSession.SessionOptions {
+  const session = spinning === 'run' ? { force_spinning_stop: '1', intra_op: { allow_spinning: '1' } } : { intra_op: { allow_spinning: spinning === 'on' ? '1' : '0' } };
   return {
     executionProviders: providers(device),
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+    extra: { session },
   };
 }
 
@@ -324,7 +332,7 @@ export function distinctCells(cells: Uint8Array): { patterns: Uint8Array; index:
   return { patterns, index };
 }
 
-async function openGraph(dir: string, name: string, device: Device, threads: number, spinning: boolean): Promise<ort.InferenceSession> {
+async function openGraph(dir: string, name: string, device: Device, threads: number, spinning: Spinning): Promise<ort.InferenceSession> {
   const file = join(dir, name);
   if (!existsSync(file)) throw new ModelError(`${file} not found: a palette-patch model directory holds spec.json, ${PALETTE_GRAPH} and ${PALETTE_PIXEL_GRAPH} (models/recipe.py writes them)`, file);
   try {
@@ -335,10 +343,10 @@ async function openGraph(dir: string, name: string, device: Device, threads: num
 }
 
 /**
- * The palette-patch graphs of a version-2 model directory as a session. `spinning` lets intra-op
- * workers spin after a run (onnxruntime's default), only to measure what that costs (sessionOptions).
+ * The palette-patch graphs of a version-2 model directory as a session. `spinning` other than the
+ * default is only there to measure what it costs (sessionOptions, bench/session-spin.ts).
  */
-export async function openPaletteSession(dir: string, device: Device, threads = 2, spinning = false): Promise<PaletteSession> {
+export async function openPaletteSession(dir: string, device: Device, threads = 2, spinning: Spinning = 'run'): Promise<PaletteSession> {
   const opened: ort.InferenceSession[] = [];
   const open = async (name: string) => {
     const graph = await openGraph(dir, name, device, threads, spinning);
