@@ -14,7 +14,7 @@
  *
  * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { missModelOf } from '../sim/miss/index.js';
 import { sceneById } from '../src/scenes/registry.js';
@@ -147,14 +147,22 @@ async function main(): Promise<void> {
   }
 
   await Promise.all(rendering);
-  const flat = new Uint8Array(frames.length * size.width * size.height * 3);
-  frames.forEach((f, i) => flat.set(f, i * f.length));
-  writeFileSync(join(out, 'frames.bin'), flat);
+  // Frame by frame: a few hundred extra seeds make the file larger than one write (2 GiB) can take.
+  const fd = openSync(join(out, 'frames.bin'), 'w');
+  try {
+    for (const f of frames) writeFully(fd, f);
+  } finally {
+    closeSync(fd);
+  }
   writeFileSync(
     join(out, 'index.json'),
     JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, extraSeeds, extraMissRate, plans, transitions }),
   );
   console.error(`wrote ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions to ${out}`);
+}
+
+function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 await main();
