@@ -43,7 +43,7 @@ export interface ModelBenchResult {
    * (the planner gates each keyframe as the product does; planP50Ms includes the redraws).
    */
   planRedraws: { ar: number; dida: number };
-  inputs: { transitions: number; plans: number; passes: number; seedBase: number; keepUnchanged: boolean; keepBias: number };
+  inputs: { transitions: number; plans: number; passes: number; seedBase: number; keepUnchanged: boolean; keepBias: number; settleMs: number };
 }
 
 export interface ModelBenchOptions {
@@ -56,6 +56,11 @@ export interface ModelBenchOptions {
   keepBias?: number;
   /** Draw keyframes against their starting picture (picture.ts), as the planner does; default true. */
   keepUnchanged?: boolean;
+  /**
+   * Idle time before each timed keyframe, both samplers (default SETTLE_MS): the timed draw should
+   * not pay for the other sampler's aftermath.
+   */
+  settleMs?: number;
   /** After each input of each phase: what is being measured, and how far (the bench runs for minutes). */
   onProgress?: (progress: BenchProgress) => void;
 }
@@ -164,6 +169,9 @@ function heldOutTransitions(scene: SceneId, count: number): Transition[] {
   }));
 }
 
+/** ModelBenchOptions.settleMs's default. */
+export const SETTLE_MS = 100;
+
 const p50 = (xs: number[]) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -229,9 +237,14 @@ export async function benchWorldModel(model: PlanningModel, options: ModelBenchO
   //   machine has slow spells of about 30 s, with unchanged code, in which every DiDA keyframe takes
   //   34-38 ms instead of 20-22 (seen in a DiDA-only loop, so not caused by AR). Timed one sampler
   //   after the other, a spell that fell on the 1 s of DiDA but not on the 11 s of AR gave 12x where
-  //   the same code gave 21-24x a minute later. A DiDA call right after an AR call pays 5-15 ms for
-  //   the switch, so an untimed DiDA draw of another input sits between them (another, so that the
-  //   timed draw finds nothing of its own input warm that AR's would not).
+  //   the same code gave 21-24x a minute later;
+  // - AR's 256 runs leave an aftermath that the next DiDA calls pay and a DiDA-only planner never
+  //   does: the first two 1-pass DiDA keyframes after an AR one took 6.7-13 ms, later ones 4.0-4.5.
+  //   So each timed draw comes after SETTLE_MS of idle, and DiDA's after an untimed draw of another
+  //   input (another, so that the timed draw finds nothing of its own input warm that AR's would
+  //   not). With no idle, DiDA p50 was 5.4-9.3 ms and the speedup 18-29x in four benches; with
+  //   100 ms, 4.7-5.2 ms and 31-35x, taking turns with them, AR unchanged (155-167 ms). The plan p50
+  //   is timed with no idle: it is what a caller waits for.
   const drawn: Record<KeyframeSampler, Int32Array[]> = { ar: [], dida: [] };
   const draw = (sampler: KeyframeSampler, i: number, e: (typeof encoded)[number]) =>
     model.keyframe(e.t.robot, e.t.task, e.frame, e.t.step, { sampler, seed: i, passes, keepBias });
@@ -241,13 +254,17 @@ export async function benchWorldModel(model: PlanningModel, options: ModelBenchO
       say({ phase: `${SAMPLER_NAMES[sampler]} warm-up keyframes (untimed)`, done: i + 1, total: encoded.length });
     }
   }
+  const settleMs = options.settleMs ?? SETTLE_MS;
+  const settle = () => (settleMs > 0 ? new Promise((resolve) => setTimeout(resolve, settleMs)) : Promise.resolve());
   const timed = async (sampler: KeyframeSampler, i: number, e: (typeof encoded)[number]) => {
     const t0 = performance.now();
     drawn[sampler].push(await draw(sampler, i, e));
     figures[sampler].ms.push(performance.now() - t0);
   };
   for (const [i, e] of encoded.entries()) {
+    await settle();
     await timed('ar', i, e);
+    await settle();
     const other = (i + 1) % encoded.length;
     await draw('dida', other, encoded[other]!);
     await timed('dida', i, e);
@@ -306,6 +323,6 @@ export async function benchWorldModel(model: PlanningModel, options: ModelBenchO
     changedTokenAccuracy: { ar: round(figures.ar.chHit / Math.max(1, figures.ar.chTotal), 4), dida: round(figures.dida.chHit / Math.max(1, figures.dida.chTotal), 4) },
     controllerAccepts: { tokenizer: round(accepts.tokenizer / encoded.length, 3), ar: round(accepts.ar / encoded.length, 3), dida: round(accepts.dida / encoded.length, 3) },
     planRedraws: { ar: round(planRedraws.ar, 2), dida: round(planRedraws.dida, 2) },
-    inputs: { transitions: encoded.length, plans, passes, seedBase: HELDOUT_SEED_BASE, keepUnchanged: keep, keepBias },
+    inputs: { transitions: encoded.length, plans, passes, seedBase: HELDOUT_SEED_BASE, keepUnchanged: keep, keepBias, settleMs },
   };
 }

@@ -50,6 +50,9 @@ describe('keystep CLI', () => {
     const badPasses = await cli('rollout', '--robot', 'agibot-g1', '--scene', 'table', '--passes', '0');
     expect(badPasses.code).toBe(2);
     expect(badPasses.err).toContain('--passes');
+    const badSettle = await cli('bench', '--settle-ms', '-5');
+    expect(badSettle.code).toBe(2);
+    expect(badSettle.err).toContain('--settle-ms');
     const missing = await cli('run', '--task', 'fold the t-shirt');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('--robot is required');
@@ -210,7 +213,7 @@ describe('keystep CLI', () => {
   }, 60_000);
 
   it('bench --json prints AR and DiDA figures and their speedup as one JSON object, its progress on stderr', async () => {
-    const r = await cli('bench', '--json', '--transitions', '1', '--plans', '1', '--passes', '2');
+    const r = await cli('bench', '--json', '--transitions', '1', '--plans', '1', '--passes', '2', '--settle-ms', '0');
     expect(r.code, r.err).toBe(0);
     expect(r.out.split('\n')).toHaveLength(1);
     const result = JSON.parse(r.out);
@@ -222,6 +225,7 @@ describe('keystep CLI', () => {
       expect(result[sampler]).toEqual({ keyframeP50Ms: expect.any(Number), planP50Ms: expect.any(Number), tokenAccuracy: expect.any(Number) });
     }
     expect(result.speedup).toBeCloseTo(result.ar.keyframeP50Ms / result.dida.keyframeP50Ms, 1);
+    expect(result.inputs.settleMs).toBe(0);
   }, 300_000);
 
   it('runs from the compiled dist/ (catches imports that only resolve in TypeScript)', () => {

@@ -1,4 +1,4 @@
-import { benchWorldModel, type BenchProgress } from '../../run/model-bench.js';
+import { SETTLE_MS, benchWorldModel, type BenchProgress } from '../../run/model-bench.js';
 import { DEFAULT_DIDA } from '../../model/dida.js';
 import { openWorldModel } from '../../model/open-model.js';
 import { DEFAULT_KEEP_BIAS } from '../../model/world-model.js';
@@ -12,8 +12,9 @@ AR and DiDA keyframe decoding of the embedded world model, on the same model and
 inputs, in one run: keyframe p50, plan p50, and token accuracy (share of keyframe tokens equal to the
 tokens of the simulator's true next state). Also prints what copying the input would score, and how
 often the sim controller acts on the keyframes as the oracle meant. Latencies are warm: each sampler
-draws every input once untimed; then the samplers take turns input by input (AR timed, DiDA untimed
-on another input to absorb the switch, DiDA timed), so both are timed under the same conditions.
+draws every input once untimed; then the samplers take turns input by input (idle, AR timed; idle,
+DiDA untimed on another input, DiDA timed), so both are timed under the same conditions and neither
+pays for the other's aftermath. Plans are timed back to back, with no idle.
 It takes minutes: what it measures and how far it got go to stderr, also with --json.
 
   --json              print one object: { ar: { keyframeP50Ms, planP50Ms, tokenAccuracy },
@@ -21,6 +22,8 @@ It takes minutes: what it measures and how far it got go to stderr, also with --
   --passes <n>        DiDA refinement passes (default: the model's own, spec.json decoding.passes, else 2)
   --transitions <n>   held-out one-step transitions per scene (default 12)
   --plans <n>         7-step T-shirt plans timed per sampler (default 3)
+  --settle-ms <ms>    idle before each timed keyframe (default ${SETTLE_MS}; 0: none, so a DiDA keyframe
+                      also pays for the AR one before it)
 ${modelFlagsHelp(22)}
   --keep-bias <x>     prior (logits) that a keyframe cell keeps its starting code, 0 = off, negative =
                       towards a change (default 0; write negative values as --keep-bias=-2)
@@ -35,6 +38,7 @@ export const benchCommand: Command = {
       passes: { type: 'string' },
       transitions: { type: 'string' },
       plans: { type: 'string' },
+      'settle-ms': { type: 'string' },
       devices: { type: 'string' },
       model: { type: 'string' },
       'draw-all': { type: 'boolean' },
@@ -50,6 +54,7 @@ export const benchCommand: Command = {
         ...(values.passes !== undefined ? { passes: intFlag('bench', 'passes', values.passes, DEFAULT_DIDA.passes, { min: 1, max: 64 }) } : {}),
         transitionsPerScene: intFlag('bench', 'transitions', values.transitions, 12, { min: 1, max: 1000 }),
         plans: intFlag('bench', 'plans', values.plans, 3, { min: 1, max: 100 }),
+        settleMs: intFlag('bench', 'settle-ms', values['settle-ms'], SETTLE_MS, { min: 0, max: 10_000 }),
         keepUnchanged: !values['draw-all'],
         keepBias: numberFlag('bench', 'keep-bias', values['keep-bias'], DEFAULT_KEEP_BIAS, { min: -20, max: 20 }),
         onProgress: progressOn(io),
@@ -72,7 +77,7 @@ export const benchCommand: Command = {
           (result.inputs.keepUnchanged ? ' (unchanged cells keep the starting picture)' : ' (every cell drawn by the VQ decoder)'),
       );
       io.out(`keyframes redrawn per 7-step plan (refused by the validator's picture checks, included in plan p50): AR ${result.planRedraws.ar}, DiDA ${result.planRedraws.dida}`);
-      io.out(`inputs: ${result.inputs.transitions} held-out transitions (seeds >= ${result.inputs.seedBase}), ${result.inputs.plans} plans per sampler`);
+      io.out(`inputs: ${result.inputs.transitions} held-out transitions (seeds >= ${result.inputs.seedBase}), ${result.inputs.plans} plans per sampler, ${result.inputs.settleMs} ms idle before each timed keyframe`);
       return EXIT.ok;
     } finally {
       await model.close();
