@@ -41,7 +41,7 @@ type Kind = 'dida1' | 'dida2' | 'ar';
 const MODES = ['off', 'run', 'on'] as const satisfies readonly Spinning[];
 type Mode = (typeof MODES)[number];
 const modes = Object.fromEntries(await Promise.all(MODES.map(async (m) => [m, await openPaletteSession(dir, 'cpu', threads, m)] as const))) as Record<Mode, PaletteSession>;
-const times = Object.fromEntries(MODES.map((m) => [m, { dida1: [], dida2: [], ar: [] }])) as unknown as Record<Mode, Record<Kind, number[]>>;
+const times = Object.fromEntries(MODES.map((m) => [m, { dida1: [] as number[], dida2: [] as number[], ar: [] as number[] }])) as Record<Mode, Record<Kind, number[]>>;
 const draw = (s: PaletteSession, kind: Kind, i: (typeof inputs)[number]) =>
   kind === 'ar' ? drawKeyframeAr(s, shape, i.prefix, i.start) : drawKeyframeDida(s, shape, i.prefix, i.start, kind === 'dida1' ? 1 : 2);
 for (let round = 0; round < rounds; round++) {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decide } from '../../sim/controller.js';
 import { missModelOf } from '../../sim/miss/index.js';
 import { sceneById } from '../scenes/registry.js';
@@ -255,7 +256,9 @@ export async function benchWorldModel(model: PlanningModel, options: ModelBenchO
     }
   }
   const settleMs = options.settleMs ?? SETTLE_MS;
-  const settle = () => (settleMs > 0 ? new Promise((resolve) => setTimeout(resolve, settleMs)) : Promise.resolve());
+  const settle = async () => {
+    if (settleMs > 0) await sleep(settleMs);
+  };
   const timed = async (sampler: KeyframeSampler, i: number, e: (typeof encoded)[number]) => {
     const t0 = performance.now();
     drawn[sampler].push(await draw(sampler, i, e));
