@@ -14,34 +14,38 @@
  * `--passes` and `--keep-bias` (KeyframeOptions) apply to every draw, `--redraw-keep-bias` to the
  * k - 1 sampled ones only (default: the same as the first draw).
  *
- *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias x] [--layouts heldout|train] [--json]
+ *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--layouts heldout|train] [--json]
  */
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/run/model-bench.js';
 import { openWorldModel } from '../src/model/open-model.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
-const n = Number(arg('n', '60'));
-const k = Number(arg('k', '2'));
-const scenes = process.argv.includes('--scene') ? [arg('scene', 'tshirt') as 'tshirt' | 'table'] : (['tshirt', 'table'] as const);
-const json = process.argv.includes('--json');
+const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--redraw-keep-bias=x] [--layouts heldout|train] [--json]', {
+  dir: 'string', n: 'string', k: 'string', scene: 'string', passes: 'string', 'keep-bias': 'string', 'redraw-keep-bias': 'string', layouts: 'string', json: 'boolean',
+});
+const n = flags.number('n', 60);
+const k = flags.number('k', 2);
+const scene = flags.values.scene;
+if (scene !== undefined && scene !== 'tshirt' && scene !== 'table') {
+  console.error(`--scene must be tshirt or table, not ${JSON.stringify(scene)}`);
+  process.exit(2);
+}
+const scenes: readonly ('tshirt' | 'table')[] = scene !== undefined ? [scene] : ['tshirt', 'table'];
+const json = flags.values.json;
 // Training layouts (scene seeds from 0) against held-out ones: the gap says whether more layouts would help.
-const layouts = arg('layouts', 'heldout');
+const layouts = flags.values.layouts ?? 'heldout';
 if (layouts !== 'heldout' && layouts !== 'train') {
   console.error(`--layouts must be heldout or train, not ${JSON.stringify(layouts)}`);
   process.exit(2);
 }
 const seedBase = layouts === 'train' ? { plan: 0, recovery: 0 } : { plan: undefined, recovery: undefined };
-const numberArg = (name: string) => (process.argv.includes(`--${name}`) ? Number(arg(name, '0')) : undefined);
-const passes = numberArg('passes');
-const firstKeepBias = numberArg('keep-bias');
-const keepBias = { first: firstKeepBias, redraw: numberArg('redraw-keep-bias') ?? firstKeepBias };
+const passes = flags.number('passes', undefined);
+const firstKeepBias = flags.number('keep-bias', undefined);
+const keepBias = { first: firstKeepBias, redraw: flags.number('redraw-keep-bias', undefined) ?? firstKeepBias };
 const prior = (b: number | undefined) => (b !== undefined ? { keepBias: b } : {});
-const model = await openWorldModel({ dir: arg('dir', 'models') });
+const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
 const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
