@@ -4,19 +4,28 @@
  * (0x0 = the full-size render). With --dir, also the VQ tokenizer's reconstruction of the true next
  * state (encode -> decode with that export's ONNX files).
  *
- *   npx tsx bench/model-ceiling.ts [--n 24] [--sizes 0x0,64x64,128x128] [--dir models] [--seed 100500]
+ *   npx tsx bench/model-ceiling.ts [--n 24] [--sizes 0x0,64x64,128x128] [--dir models] [--seed 100500] [--verbose]
  */
 import sharp from 'sharp';
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };
-const n = Number(arg('n', '24'));
-const sizes = arg('sizes', '0x0,64x64,128x128').split(',').filter(Boolean).map((s) => s.split('x').map(Number) as [number, number]);
-const seedBase = Number(arg('seed', '100500'));
-const dir = arg('dir', '');
+const usage = 'npx tsx bench/model-ceiling.ts [--n 24] [--sizes 0x0,64x64,128x128] [--dir models] [--seed 100500] [--verbose]';
+const flags = benchFlags(usage, { n: 'string', sizes: 'string', dir: 'string', seed: 'string', verbose: 'boolean' });
+const n = flags.number('n', 24);
+const sizesArg = flags.values.sizes ?? '0x0,64x64,128x128';
+const sizes = sizesArg.split(',').filter(Boolean).map((s) => s.split('x').map(Number) as [number, number]);
+if (sizes.some((s) => s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 0))) {
+  console.error(`--sizes takes WxH sizes separated by commas, not ${JSON.stringify(sizesArg)}\nusage: ${usage}`);
+  process.exit(2);
+}
+const seedBase = flags.number('seed', 100500);
+const verbose = flags.values.verbose;
+// Without --dir, only the squashed renders: no model is opened.
+const dir = flags.values.dir ?? '';
 const model = dir ? await WorldModel.open({ dir }) : null;
 if (model) sizes.push([-1, -1]);
 
@@ -39,7 +48,7 @@ for (const [w, h] of sizes) {
       else {
         const r = d.kind === 'act' ? 'wrong outcome' : d.reason.includes('shows changes') ? 'residual area' : d.reason.includes('progress') ? 'distance/progress' : d.reason;
         reasons[r] = (reasons[r] ?? 0) + 1;
-        if (process.argv.includes('--verbose') && d.kind !== 'act') console.log(`  ${scene} ${steps[at]!.instruction}: ${d.reason.replace(/^.*?\(/, '(')}`);
+        if (verbose && d.kind !== 'act') console.log(`  ${scene} ${steps[at]!.instruction}: ${d.reason.replace(/^.*?\(/, '(')}`);
       }
     }
   }

@@ -17,17 +17,25 @@ import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases, heldOutRecoveries } from '../src/run/model-bench.js';
 import { prefill, softmax } from '../src/model/generation.js';
 import { WorldModel } from '../src/model/world-model.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
-const scene = arg('scene', 'table') as 'tshirt' | 'table';
-const n = Number(arg('n', '60'));
-const only = arg('only', 'pick up');
-const ks = arg('k', '1,2,4,8').split(',').map(Number);
-const json = process.argv.includes('--json');
-const model = await WorldModel.open({ dir: arg('dir', 'models/vq') });
+const usage = 'npx tsx bench/model-cells.ts [--dir models] [--scene table|tshirt] [--n 60] [--only "pick up"] [--k 1,2,4,8] [--json]';
+const flags = benchFlags(usage, { dir: 'string', scene: 'string', n: 'string', only: 'string', k: 'string', json: 'boolean' });
+const scene = flags.values.scene ?? 'table';
+if (scene !== 'tshirt' && scene !== 'table') {
+  console.error(`--scene must be tshirt or table, not ${JSON.stringify(scene)}\nusage: ${usage}`);
+  process.exit(2);
+}
+const n = flags.number('n', 60);
+const only = flags.values.only ?? 'pick up';
+const kArg = flags.values.k ?? '1,2,4,8';
+const ks = kArg.split(',').map(Number);
+if (!ks.every((k) => Number.isInteger(k) && k > 0)) {
+  console.error(`--k takes positive whole numbers separated by commas, not ${JSON.stringify(kArg)}\nusage: ${usage}`);
+  process.exit(2);
+}
+const json = flags.values.json;
+const model = await WorldModel.open({ dir: flags.values.dir ?? 'models/vq' });
 const layout = model.layout;
 const { visualBase, codes: codeCount, roles } = layout.spec;
 const mod = sceneById(scene);

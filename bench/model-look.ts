@@ -16,17 +16,20 @@ import { svgToPng } from '../sim/render.js';
 import { contactSheet, type SheetTile } from '../src/image/contact-sheet.js';
 import { heldOutCases, heldOutRecoveries } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
-const scene = arg('scene', 'table') as 'tshirt' | 'table';
-const only = arg('only', 'pick up the fork');
-const n = Number(arg('n', '60'));
-const maxRows = Number(arg('rows', '6'));
-const out = arg('out', `runs/model-look-${scene}-${only.replace(/[^a-z0-9]+/gi, '-')}.png`);
-const dir = arg('dir', 'models/vq');
+const usage = 'npx tsx bench/model-look.ts [--dir models] [--scene table|tshirt] [--only "pick up the fork"] [--n 60] [--rows 6] [--out file.png]';
+const flags = benchFlags(usage, { dir: 'string', scene: 'string', only: 'string', n: 'string', rows: 'string', out: 'string' });
+const scene = flags.values.scene ?? 'table';
+if (scene !== 'tshirt' && scene !== 'table') {
+  console.error(`--scene must be tshirt or table, not ${JSON.stringify(scene)}\nusage: ${usage}`);
+  process.exit(2);
+}
+const only = flags.values.only ?? 'pick up the fork';
+const n = flags.number('n', 60);
+const maxRows = flags.number('rows', 6);
+const out = flags.values.out ?? `runs/model-look-${scene}-${only.replace(/[^a-z0-9]+/gi, '-')}.png`;
+const dir = flags.values.dir ?? 'models/vq';
 const model = await WorldModel.open({ dir });
 const mod = sceneById(scene);
 

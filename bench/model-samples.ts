@@ -17,15 +17,18 @@ import { loadProfile } from '../src/profile/load.js';
 import type { SceneId } from '../src/schema/index.js';
 import { Rng } from '../src/util/rng.js';
 import { keyframeGate, textGate } from '../src/validate/gates.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
-const sampler = arg('sampler', 'dida') as 'dida' | 'ar';
-const out = arg('out', join('runs', 'samples'));
+const usage = 'npx tsx bench/model-samples.ts [--dir models] [--sampler dida|ar] [--out runs/samples]';
+const flags = benchFlags(usage, { dir: 'string', sampler: 'string', out: 'string' });
+const sampler = flags.values.sampler ?? 'dida';
+if (sampler !== 'dida' && sampler !== 'ar') {
+  console.error(`--sampler must be dida or ar, not ${JSON.stringify(sampler)}\nusage: ${usage}`);
+  process.exit(2);
+}
+const out = flags.values.out ?? join('runs', 'samples');
 mkdirSync(out, { recursive: true });
-const model = await openWorldModel({ dir: arg('dir', 'models') });
+const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 const cases: [SceneId, string, number][] = [
   ['tshirt', 'aloha-agilex', HELDOUT_SEED_BASE + 1],
   ['tshirt', 'agibot-g1', HELDOUT_SEED_BASE + 2],

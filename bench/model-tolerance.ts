@@ -15,12 +15,15 @@ import { decide, DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../s
 import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases, type HeldOutCase } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };
-const n = Number(arg('n', '24'));
-const seedBase = Number(arg('seed', '100500'));
-const only = process.argv.includes('--only') ? arg('only', '') : undefined;
-const model = await WorldModel.open({ dir: arg('dir', 'models/vq') });
+const flags = benchFlags('npx tsx bench/model-tolerance.ts [--dir models] [--n 24] [--seed 100500] [--only "pick up"]', {
+  dir: 'string', n: 'string', seed: 'string', only: 'string',
+});
+const n = flags.number('n', 24);
+const seedBase = flags.number('seed', 100500);
+const only = flags.values.only;
+const model = await WorldModel.open({ dir: flags.values.dir ?? 'models/vq' });
 const recon = async (svg: string) => model.decodePng(await model.encodeImage(svg));
 
 interface Case { mod: ReturnType<typeof sceneById>; profile: HeldOutCase['profile']; svg: HeldOutCase['svg']; state: unknown; step: string; truthSvg: string; keyframe: Uint8Array; wrong: boolean; kind: string }

@@ -53,7 +53,13 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const iterations = Number(process.argv[2] ?? 300);
+  const [given, ...extra] = process.argv.slice(2);
+  const iterations = Number(given ?? 300);
+  // Checked before the server starts: a NaN count would print an empty table and leave it open.
+  if (extra.length > 0 || !Number.isInteger(iterations) || iterations < 1) {
+    console.error(`takes one argument, a whole number of samples per row (at least 1), not ${JSON.stringify(process.argv.slice(2).join(' '))}\nusage: npx tsx bench/rosbridge-latency.ts [iterations]`);
+    process.exit(2);
+  }
   const warmup = 30;
   const listener = await listen({ port: 0 });
   const ros = new Ros({});

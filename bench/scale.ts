@@ -8,7 +8,7 @@
  *      the summary and folder; includes the rollout's 500 ms polling).
  * Prints episodes per minute and the ratios; README "Rollouts across several machines" uses them.
  *
- *   npx tsx bench/scale.ts [--episodes 6] [--scene tshirt]
+ *   npx tsx bench/scale.ts [--episodes 6] [--scene tshirt|table]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,10 +25,16 @@ import { rollout, type RolloutSettings } from '../src/run/rollout.js';
 import { percentile, round } from '../src/run/stats.js';
 import { SceneId } from '../src/schema/index.js';
 import { TestRedis } from '../test/helpers/redis.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-const episodes = Number(arg('--episodes') ?? 6);
-const scene = SceneId.parse(arg('--scene') ?? 'tshirt');
+const flags = benchFlags('npx tsx bench/scale.ts [--episodes 6] [--scene tshirt|table]', { episodes: 'string', scene: 'string' });
+const episodes = flags.number('episodes', 6);
+const sceneFlag = SceneId.safeParse(flags.values.scene ?? 'tshirt');
+if (!sceneFlag.success) {
+  console.error(`--scene must be ${SceneId.options.join(' or ')}, not ${JSON.stringify(flags.values.scene)}`);
+  process.exit(2);
+}
+const scene = sceneFlag.data;
 const ROOT = resolve(import.meta.dirname, '..');
 const settings: RolloutSettings = { profile: loadProfile('aloha-agilex'), scene, task: defaultTask(scene), episodes, missRate: 0.15, seed: 0, backend: 'oracle', replan: true, partialPlans: true };
 const runsDir = mkdtempSync(join(tmpdir(), 'keystep-bench-scale-'));

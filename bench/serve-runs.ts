@@ -6,7 +6,7 @@
  * and each seed's outcome on both sides (the runs share one model and one device queue, so the service
  * changes when plans are drawn, not what is drawn: a seed that differs points at the service).
  *
- *   npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000] [--robot aloha-agilex] [--scene tshirt] [--miss-rate 0.15] [--model models] [--no-rollout]
+ *   npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000] [--robot aloha-agilex] [--scene tshirt|table] [--miss-rate 0.15] [--model models] [--no-rollout]
  */
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -21,17 +21,25 @@ import { defaultTask } from '../src/cli/commands/sheet.js';
 import { buildService } from '../src/service/server.js';
 import type { RunSummary } from '../src/service/api-schema.js';
 import type { SimRobot } from '../sim/robot-node.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);
-const runs = Number(arg('--runs', '10'));
-const firstSeed = Number(arg('--seed', '100000'));
-const scene = SceneId.parse(arg('--scene', 'tshirt'));
+const flags = benchFlags('npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000] [--robot aloha-agilex] [--scene tshirt|table] [--miss-rate 0.15] [--model models] [--no-rollout]', {
+  runs: 'string', seed: 'string', robot: 'string', scene: 'string', 'miss-rate': 'string', model: 'string', 'no-rollout': 'boolean',
+});
+const runs = flags.number('runs', 10);
+const firstSeed = flags.number('seed', 100000);
+const sceneFlag = SceneId.safeParse(flags.values.scene ?? 'tshirt');
+if (!sceneFlag.success) {
+  console.error(`--scene must be ${SceneId.options.join(' or ')}, not ${JSON.stringify(flags.values.scene)}`);
+  process.exit(2);
+}
+const scene = sceneFlag.data;
 const settings: RolloutSettings = {
-  profile: loadProfile(arg('--robot', 'aloha-agilex')),
+  profile: loadProfile(flags.values.robot ?? 'aloha-agilex'),
   scene,
   task: defaultTask(scene),
   episodes: runs,
-  missRate: Number(arg('--miss-rate', '0.15')),
+  missRate: flags.number('miss-rate', 0.15),
   seed: firstSeed,
   backend: 'onnx',
   replan: true,
@@ -39,7 +47,7 @@ const settings: RolloutSettings = {
 const seeds = Array.from({ length: runs }, (_, i) => firstSeed + i);
 
 // One model for both sides: the service's runs share theirs, as the rollout's episodes do.
-const model = await openWorldModel({ dir: arg('--model', 'models') });
+const model = await openWorldModel({ dir: flags.values.model ?? 'models' });
 const runsDir = mkdtempSync(join(tmpdir(), 'keystep-bench-serve-runs-'));
 const app = await buildService({ runsDir, model: {}, openModel: async () => model });
 await app.listen({ host: '127.0.0.1', port: 0 });
@@ -97,7 +105,7 @@ async function inProcess(): Promise<Side> {
 }
 
 const served = await viaService();
-const local = process.argv.includes('--no-rollout') ? null : await inProcess();
+const local = flags.values['no-rollout'] ? null : await inProcess();
 // Closing the service closes the model it was handed.
 await app.close();
 

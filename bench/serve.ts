@@ -17,10 +17,17 @@ import { percentile, round } from '../src/run/stats.js';
 import { buildService } from '../src/service/server.js';
 import { keyframeGate, stepSubject, textGate } from '../src/validate/index.js';
 import { SimWorld } from '../sim/world.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);
-const plans = Number(arg('--plans', '8'));
-const levels = arg('--levels', '1,2,4,8').split(',').map(Number);
+const usage = 'npx tsx bench/serve.ts [--plans 8] [--levels 1,2,4,8] [--model models]';
+const flags = benchFlags(usage, { plans: 'string', levels: 'string', model: 'string' });
+const plans = flags.number('plans', 8);
+const levelsFlag = flags.values.levels ?? '1,2,4,8';
+const levels = levelsFlag.split(',').map(Number);
+if (!levels.every((n) => Number.isInteger(n) && n >= 1)) {
+  console.error(`--levels takes whole numbers of at least 1 separated by commas, not ${JSON.stringify(levelsFlag)}\nusage: ${usage}`);
+  process.exit(2);
+}
 
 const profile = loadProfile('aloha-agilex');
 const task = 'fold the t-shirt';
@@ -28,7 +35,7 @@ const task = 'fold the t-shirt';
 const observations = await Promise.all([100_003, 100_004, 100_005, 100_006].map((seed) => new SimWorld({ profile, scene: 'tshirt', task, seed, missRate: 0 }).observe()));
 const requestOf = (i: number) => ({ observation: new Uint8Array(observations[i % observations.length]!), seed: i });
 
-const model = await openWorldModel({ dir: arg('--model', 'models'), threads: 1 });
+const model = await openWorldModel({ dir: flags.values.model ?? 'models', threads: 1 });
 const app = await buildService({ runsDir: mkdtempSync(join(tmpdir(), 'keystep-bench-serve-')), model: {}, openModel: async () => model });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

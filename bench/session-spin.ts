@@ -14,15 +14,13 @@ import { openPaletteSession, type PaletteSession, type Spinning } from '../src/m
 import { drawKeyframeAr, drawKeyframeDida } from '../src/model/palette-keyframes.js';
 import { PaletteWorldModel } from '../src/model/palette-world-model.js';
 import { heldOutCases } from '../src/run/model-bench.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
-const dir = arg('dir', 'models');
-const threads = Number(arg('threads', '2'));
-const rounds = Number(arg('rounds', '4'));
-const json = process.argv.includes('--json');
+const flags = benchFlags('npx tsx bench/session-spin.ts --dir DIR [--threads 2] [--rounds 4] [--json]', { dir: 'string', threads: 'string', rounds: 'string', json: 'boolean' });
+const dir = flags.values.dir ?? 'models';
+const threads = flags.number('threads', 2);
+const rounds = flags.number('rounds', 4);
+const json = flags.values.json;
 if (!Number.isInteger(threads) || threads < 1 || !Number.isInteger(rounds) || rounds < 1) {
   console.error('--threads and --rounds take whole numbers of at least 1');
   process.exit(2);

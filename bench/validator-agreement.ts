@@ -25,27 +25,27 @@ import { Rng } from '../src/util/rng.js';
 import { keyframeGate, textGate } from '../src/validate/gates.js';
 import { writePlanDir } from '../src/validate/plan-dir.js';
 import { validateDraft } from '../src/validate/validate-draft.js';
+import { benchFlags } from './flags.js';
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : d;
-};
-const plans = Number(arg('plans', '200'));
-const json = process.argv.includes('--json');
-const out = process.argv.includes('--out') ? arg('out', '') : undefined;
-const only = process.argv.includes('--only') ? Number(arg('only', '')) : undefined;
+const flags = benchFlags('npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--only K] [--out DIR] [--json]', {
+  dir: 'string', plans: 'string', only: 'string', out: 'string', json: 'boolean',
+});
+const plans = flags.number('plans', 200);
+const json = flags.values.json;
+const out = flags.values.out;
+const only = flags.number('only', undefined);
 if (!Number.isInteger(plans) || plans < 1) {
-  console.error(`--plans takes a whole number of at least 1, not ${JSON.stringify(arg('plans', ''))}`);
+  console.error(`--plans takes a whole number of at least 1, not ${JSON.stringify(flags.values.plans)}`);
   process.exit(2);
 }
 if (only !== undefined && !(Number.isInteger(only) && only >= 0)) {
-  console.error(`--only takes a plan number (0 or more), not ${JSON.stringify(arg('only', ''))}`);
+  console.error(`--only takes a plan number (0 or more), not ${JSON.stringify(flags.values.only)}`);
   process.exit(2);
 }
 // Layout seeds of their own, apart from bench/model-steps.ts's (+500, +700) and keystep bench's (+900).
 const SEED_BASE = HELDOUT_SEED_BASE + 1100;
 
-const model = await openWorldModel({ dir: arg('dir', 'models') });
+const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 interface Tally { plans: number; succeeded: number; succeededRefused: number; refusedPlans: { plan: number; robot: string; errors: string[] }[]; passedFailed: number; errors: Record<string, number>; failedAt: Record<string, number> }
 const tallies: Record<string, Tally> = {};
 for (let k = only ?? 0; k < (only === undefined ? plans : only + 1); k++) {
