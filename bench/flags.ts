@@ -13,6 +13,8 @@ export interface BenchFlags<T extends Kinds> {
   values: Values<T>;
   /** The flag as a finite number, `fallback` when it was not given. */
   number<F extends number | undefined>(name: keyof T & string, fallback: F): number | F;
+  /** The flag as one of `choices`, `fallback` when it was not given. */
+  choice<C extends string, F extends C | undefined>(name: keyof T & string, choices: readonly C[], fallback: F): C | F;
 }
 
 export function benchFlags<const T extends Kinds>(usage: string, kinds: T): BenchFlags<T> {
@@ -32,6 +34,12 @@ export function benchFlags<const T extends Kinds>(usage: string, kinds: T): Benc
       const value = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(value)) fail(`--${name} takes a number, not ${JSON.stringify(raw)}\nusage: ${usage}`);
       return value;
+    },
+    choice(name, choices, fallback) {
+      const raw = values[name];
+      if (typeof raw !== 'string') return fallback;
+      if (!(choices as readonly string[]).includes(raw)) fail(`--${name} must be ${choices.join(' or ')}, not ${JSON.stringify(raw)}\nusage: ${usage}`);
+      return raw as (typeof choices)[number];
     },
   };
 }

@@ -17,15 +17,12 @@ import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases, heldOutRecoveries } from '../src/run/model-bench.js';
 import { prefill, softmax } from '../src/model/generation.js';
 import { WorldModel } from '../src/model/world-model.js';
+import { SceneId } from '../src/schema/index.js';
 import { benchFlags } from './flags.js';
 
 const usage = 'npx tsx bench/model-cells.ts [--dir models] [--scene table|tshirt] [--n 60] [--only "pick up"] [--k 1,2,4,8] [--json]';
 const flags = benchFlags(usage, { dir: 'string', scene: 'string', n: 'string', only: 'string', k: 'string', json: 'boolean' });
-const scene = flags.values.scene ?? 'table';
-if (scene !== 'tshirt' && scene !== 'table') {
-  console.error(`--scene must be tshirt or table, not ${JSON.stringify(scene)}\nusage: ${usage}`);
-  process.exit(2);
-}
+const scene = flags.choice('scene', SceneId.options, 'table');
 const n = flags.number('n', 60);
 const only = flags.values.only ?? 'pick up';
 const kArg = flags.values.k ?? '1,2,4,8';

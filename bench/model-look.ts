@@ -16,15 +16,12 @@ import { svgToPng } from '../sim/render.js';
 import { contactSheet, type SheetTile } from '../src/image/contact-sheet.js';
 import { heldOutCases, heldOutRecoveries } from '../src/run/model-bench.js';
 import { WorldModel } from '../src/model/world-model.js';
+import { SceneId } from '../src/schema/index.js';
 import { benchFlags } from './flags.js';
 
 const usage = 'npx tsx bench/model-look.ts [--dir models] [--scene table|tshirt] [--only "pick up the fork"] [--n 60] [--rows 6] [--out file.png]';
 const flags = benchFlags(usage, { dir: 'string', scene: 'string', only: 'string', n: 'string', rows: 'string', out: 'string' });
-const scene = flags.values.scene ?? 'table';
-if (scene !== 'tshirt' && scene !== 'table') {
-  console.error(`--scene must be tshirt or table, not ${JSON.stringify(scene)}\nusage: ${usage}`);
-  process.exit(2);
-}
+const scene = flags.choice('scene', SceneId.options, 'table');
 const only = flags.values.only ?? 'pick up the fork';
 const n = flags.number('n', 60);
 const maxRows = flags.number('rows', 6);

@@ -20,6 +20,7 @@ import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
 import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/run/model-bench.js';
 import { openWorldModel } from '../src/model/open-model.js';
+import { SceneId } from '../src/schema/index.js';
 import { benchFlags } from './flags.js';
 
 const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--redraw-keep-bias=x] [--layouts heldout|train] [--json]', {
@@ -27,12 +28,8 @@ const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [
 });
 const n = flags.number('n', 60);
 const k = flags.number('k', 2);
-const scene = flags.values.scene;
-if (scene !== undefined && scene !== 'tshirt' && scene !== 'table') {
-  console.error(`--scene must be tshirt or table, not ${JSON.stringify(scene)}`);
-  process.exit(2);
-}
-const scenes: readonly ('tshirt' | 'table')[] = scene !== undefined ? [scene] : ['tshirt', 'table'];
+const scene = flags.choice('scene', SceneId.options, undefined);
+const scenes: readonly SceneId[] = scene !== undefined ? [scene] : SceneId.options;
 const json = flags.values.json;
 // Training layouts (scene seeds from 0) against held-out ones: the gap says whether more layouts would help.
 const layouts = flags.values.layouts ?? 'heldout';

@@ -29,12 +29,7 @@ import { benchFlags } from './flags.js';
 
 const flags = benchFlags('npx tsx bench/scale.ts [--episodes 6] [--scene tshirt|table]', { episodes: 'string', scene: 'string' });
 const episodes = flags.number('episodes', 6);
-const sceneFlag = SceneId.safeParse(flags.values.scene ?? 'tshirt');
-if (!sceneFlag.success) {
-  console.error(`--scene must be ${SceneId.options.join(' or ')}, not ${JSON.stringify(flags.values.scene)}`);
-  process.exit(2);
-}
-const scene = sceneFlag.data;
+const scene = flags.choice('scene', SceneId.options, 'tshirt');
 const ROOT = resolve(import.meta.dirname, '..');
 const settings: RolloutSettings = { profile: loadProfile('aloha-agilex'), scene, task: defaultTask(scene), episodes, missRate: 0.15, seed: 0, backend: 'oracle', replan: true, partialPlans: true };
 const runsDir = mkdtempSync(join(tmpdir(), 'keystep-bench-scale-'));

@@ -28,12 +28,7 @@ const flags = benchFlags('npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000
 });
 const runs = flags.number('runs', 10);
 const firstSeed = flags.number('seed', 100000);
-const sceneFlag = SceneId.safeParse(flags.values.scene ?? 'tshirt');
-if (!sceneFlag.success) {
-  console.error(`--scene must be ${SceneId.options.join(' or ')}, not ${JSON.stringify(flags.values.scene)}`);
-  process.exit(2);
-}
-const scene = sceneFlag.data;
+const scene = flags.choice('scene', SceneId.options, 'tshirt');
 const settings: RolloutSettings = {
   profile: loadProfile(flags.values.robot ?? 'aloha-agilex'),
   scene,
