@@ -16,11 +16,7 @@ import { SimWorld } from '../sim/world.js';
 import { benchFlags } from './flags.js';
 
 const flags = benchFlags('npx tsx bench/dispatch.ts [--steps 300]', { steps: 'string' });
-const steps = flags.number('steps', 300);
-if (!Number.isInteger(steps) || steps < 1) {
-  console.error(`--steps takes a whole number of at least 1, not ${JSON.stringify(flags.values.steps)}`);
-  process.exit(2);
-}
+const steps = flags.int('steps', 300, { min: 1, max: 100_000 });
 const profile = loadProfile('aloha-agilex');
 const { server, url } = await listen({ port: 0 });
 const world = new SimWorld({ profile, scene: 'tshirt', task: 'fold the t-shirt', seed: 0, missRate: 0 });

@@ -15,14 +15,14 @@ import { benchFlags } from './flags.js';
 
 const usage = 'npx tsx bench/model-ceiling.ts [--n 24] [--sizes 0x0,64x64,128x128] [--dir models] [--seed 100500] [--verbose]';
 const flags = benchFlags(usage, { n: 'string', sizes: 'string', dir: 'string', seed: 'string', verbose: 'boolean' });
-const n = flags.number('n', 24);
+const n = flags.int('n', 24, { min: 1, max: 100_000 });
 const sizesArg = flags.values.sizes ?? '0x0,64x64,128x128';
 const sizes = sizesArg.split(',').filter(Boolean).map((s) => s.split('x').map(Number) as [number, number]);
 if (sizes.some((s) => s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 0))) {
   console.error(`--sizes takes WxH sizes separated by commas, not ${JSON.stringify(sizesArg)}\nusage: ${usage}`);
   process.exit(2);
 }
-const seedBase = flags.number('seed', 100500);
+const seedBase = flags.int('seed', 100500, { min: 0, max: 2 ** 31 - 1 });
 const verbose = flags.values.verbose;
 // Without --dir, only the squashed renders: no model is opened.
 const dir = flags.values.dir ?? '';

@@ -23,14 +23,9 @@ import { benchFlags } from './flags.js';
 const usage = 'npx tsx bench/model-cells.ts [--dir models] [--scene table|tshirt] [--n 60] [--only "pick up"] [--k 1,2,4,8] [--json]';
 const flags = benchFlags(usage, { dir: 'string', scene: 'string', n: 'string', only: 'string', k: 'string', json: 'boolean' });
 const scene = flags.choice('scene', SceneId.options, 'table');
-const n = flags.number('n', 60);
+const n = flags.int('n', 60, { min: 1, max: 100_000 });
 const only = flags.values.only ?? 'pick up';
-const kArg = flags.values.k ?? '1,2,4,8';
-const ks = kArg.split(',').map(Number);
-if (!ks.every((k) => Number.isInteger(k) && k > 0)) {
-  console.error(`--k takes positive whole numbers separated by commas, not ${JSON.stringify(kArg)}\nusage: ${usage}`);
-  process.exit(2);
-}
+const ks = flags.ints('k', [1, 2, 4, 8], { min: 1, max: 1_024 });
 const json = flags.values.json;
 const model = await WorldModel.open({ dir: flags.values.dir ?? 'models/vq' });
 const layout = model.layout;

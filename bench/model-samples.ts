@@ -17,15 +17,12 @@ import { loadProfile } from '../src/profile/load.js';
 import type { SceneId } from '../src/schema/index.js';
 import { Rng } from '../src/util/rng.js';
 import { keyframeGate, textGate } from '../src/validate/gates.js';
+import { KEYFRAME_SAMPLERS } from '../src/model/world-model.js';
 import { benchFlags } from './flags.js';
 
 const usage = 'npx tsx bench/model-samples.ts [--dir models] [--sampler dida|ar] [--out runs/samples]';
 const flags = benchFlags(usage, { dir: 'string', sampler: 'string', out: 'string' });
-const sampler = flags.values.sampler ?? 'dida';
-if (sampler !== 'dida' && sampler !== 'ar') {
-  console.error(`--sampler must be dida or ar, not ${JSON.stringify(sampler)}\nusage: ${usage}`);
-  process.exit(2);
-}
+const sampler = flags.choice('sampler', KEYFRAME_SAMPLERS, 'dida');
 const out = flags.values.out ?? join('runs', 'samples');
 mkdirSync(out, { recursive: true });
 const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });

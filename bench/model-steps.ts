@@ -26,21 +26,17 @@ import { benchFlags } from './flags.js';
 const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--redraw-keep-bias=x] [--layouts heldout|train] [--json]', {
   dir: 'string', n: 'string', k: 'string', scene: 'string', passes: 'string', 'keep-bias': 'string', 'redraw-keep-bias': 'string', layouts: 'string', json: 'boolean',
 });
-const n = flags.number('n', 60);
-const k = flags.number('k', 2);
+const n = flags.int('n', 60, { min: 1, max: 100_000 });
+const k = flags.int('k', 2, { min: 1, max: 64 });
 const scene = flags.choice('scene', SceneId.options, undefined);
 const scenes: readonly SceneId[] = scene !== undefined ? [scene] : SceneId.options;
 const json = flags.values.json;
 // Training layouts (scene seeds from 0) against held-out ones: the gap says whether more layouts would help.
-const layouts = flags.values.layouts ?? 'heldout';
-if (layouts !== 'heldout' && layouts !== 'train') {
-  console.error(`--layouts must be heldout or train, not ${JSON.stringify(layouts)}`);
-  process.exit(2);
-}
+const layouts = flags.choice('layouts', ['heldout', 'train'], 'heldout');
 const seedBase = layouts === 'train' ? { plan: 0, recovery: 0 } : { plan: undefined, recovery: undefined };
-const passes = flags.number('passes', undefined);
-const firstKeepBias = flags.number('keep-bias', undefined);
-const keepBias = { first: firstKeepBias, redraw: flags.number('redraw-keep-bias', undefined) ?? firstKeepBias };
+const passes = flags.int('passes', undefined, { min: 1, max: 64 });
+const firstKeepBias = flags.number('keep-bias', undefined, { min: -20, max: 20 });
+const keepBias = { first: firstKeepBias, redraw: flags.number('redraw-keep-bias', undefined, { min: -20, max: 20 }) ?? firstKeepBias };
 const prior = (b: number | undefined) => (b !== undefined ? { keepBias: b } : {});
 const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 

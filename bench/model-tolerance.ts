@@ -20,8 +20,8 @@ import { benchFlags } from './flags.js';
 const flags = benchFlags('npx tsx bench/model-tolerance.ts [--dir models] [--n 24] [--seed 100500] [--only "pick up"]', {
   dir: 'string', n: 'string', seed: 'string', only: 'string',
 });
-const n = flags.number('n', 24);
-const seedBase = flags.number('seed', 100500);
+const n = flags.int('n', 24, { min: 1, max: 100_000 });
+const seedBase = flags.int('seed', 100500, { min: 0, max: 2 ** 31 - 1 });
 const only = flags.values.only;
 const model = await WorldModel.open({ dir: flags.values.dir ?? 'models/vq' });
 const recon = async (svg: string) => model.decodePng(await model.encodeImage(svg));

@@ -28,7 +28,7 @@ import { TestRedis } from '../test/helpers/redis.js';
 import { benchFlags } from './flags.js';
 
 const flags = benchFlags('npx tsx bench/scale.ts [--episodes 6] [--scene tshirt|table]', { episodes: 'string', scene: 'string' });
-const episodes = flags.number('episodes', 6);
+const episodes = flags.int('episodes', 6, { min: 1, max: 100_000 });
 const scene = flags.choice('scene', SceneId.options, 'tshirt');
 const ROOT = resolve(import.meta.dirname, '..');
 const settings: RolloutSettings = { profile: loadProfile('aloha-agilex'), scene, task: defaultTask(scene), episodes, missRate: 0.15, seed: 0, backend: 'oracle', replan: true, partialPlans: true };

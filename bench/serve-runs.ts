@@ -26,15 +26,15 @@ import { benchFlags } from './flags.js';
 const flags = benchFlags('npx tsx bench/serve-runs.ts [--runs 10] [--seed 100000] [--robot aloha-agilex] [--scene tshirt|table] [--miss-rate 0.15] [--model models] [--no-rollout]', {
   runs: 'string', seed: 'string', robot: 'string', scene: 'string', 'miss-rate': 'string', model: 'string', 'no-rollout': 'boolean',
 });
-const runs = flags.number('runs', 10);
-const firstSeed = flags.number('seed', 100000);
+const runs = flags.int('runs', 10, { min: 1, max: 100_000 });
+const firstSeed = flags.int('seed', 100000, { min: 0, max: 2 ** 31 - 1 });
 const scene = flags.choice('scene', SceneId.options, 'tshirt');
 const settings: RolloutSettings = {
   profile: loadProfile(flags.values.robot ?? 'aloha-agilex'),
   scene,
   task: defaultTask(scene),
   episodes: runs,
-  missRate: flags.number('miss-rate', 0.15),
+  missRate: flags.number('miss-rate', 0.15, { min: 0, max: 1 }),
   seed: firstSeed,
   backend: 'onnx',
   replan: true,

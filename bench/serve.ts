@@ -21,13 +21,8 @@ import { benchFlags } from './flags.js';
 
 const usage = 'npx tsx bench/serve.ts [--plans 8] [--levels 1,2,4,8] [--model models]';
 const flags = benchFlags(usage, { plans: 'string', levels: 'string', model: 'string' });
-const plans = flags.number('plans', 8);
-const levelsFlag = flags.values.levels ?? '1,2,4,8';
-const levels = levelsFlag.split(',').map(Number);
-if (!levels.every((n) => Number.isInteger(n) && n >= 1)) {
-  console.error(`--levels takes whole numbers of at least 1 separated by commas, not ${JSON.stringify(levelsFlag)}\nusage: ${usage}`);
-  process.exit(2);
-}
+const plans = flags.int('plans', 8, { min: 1, max: 100_000 });
+const levels = flags.ints('levels', [1, 2, 4, 8], { min: 1, max: 256 });
 
 const profile = loadProfile('aloha-agilex');
 const task = 'fold the t-shirt';

@@ -18,13 +18,9 @@ import { benchFlags } from './flags.js';
 
 const flags = benchFlags('npx tsx bench/session-spin.ts --dir DIR [--threads 2] [--rounds 4] [--json]', { dir: 'string', threads: 'string', rounds: 'string', json: 'boolean' });
 const dir = flags.values.dir ?? 'models';
-const threads = flags.number('threads', 2);
-const rounds = flags.number('rounds', 4);
+const threads = flags.int('threads', 2, { min: 1, max: 256 });
+const rounds = flags.int('rounds', 4, { min: 1, max: 10_000 });
 const json = flags.values.json;
-if (!Number.isInteger(threads) || threads < 1 || !Number.isInteger(rounds) || rounds < 1) {
-  console.error('--threads and --rounds take whole numbers of at least 1');
-  process.exit(2);
-}
 
 const model = await PaletteWorldModel.open({ dir });
 const shape = model.layout.spec.transformer;

@@ -30,18 +30,10 @@ import { benchFlags } from './flags.js';
 const flags = benchFlags('npx tsx bench/validator-agreement.ts [--dir models] [--plans 200] [--only K] [--out DIR] [--json]', {
   dir: 'string', plans: 'string', only: 'string', out: 'string', json: 'boolean',
 });
-const plans = flags.number('plans', 200);
+const plans = flags.int('plans', 200, { min: 1, max: 100_000 });
 const json = flags.values.json;
 const out = flags.values.out;
-const only = flags.number('only', undefined);
-if (!Number.isInteger(plans) || plans < 1) {
-  console.error(`--plans takes a whole number of at least 1, not ${JSON.stringify(flags.values.plans)}`);
-  process.exit(2);
-}
-if (only !== undefined && !(Number.isInteger(only) && only >= 0)) {
-  console.error(`--only takes a plan number (0 or more), not ${JSON.stringify(flags.values.only)}`);
-  process.exit(2);
-}
+const only = flags.int('only', undefined, { min: 0, max: 100_000 });
 // Layout seeds of their own, apart from bench/model-steps.ts's (+500, +700) and keystep bench's (+900).
 const SEED_BASE = HELDOUT_SEED_BASE + 1100;
 
