@@ -111,10 +111,11 @@ def distinct_cells(cells):
 
 
 class PaletteGPT(nn.Module):
-    def __init__(self, d=128, layers=4, heads=4, ff=None, pixel_hidden=0, mixture=1):
+    def __init__(self, d=128, layers=4, heads=4, ff=None, pixel_hidden=0, mixture=1, pixel_layers=1):
         super().__init__()
         ff = ff or 4 * d
         self.d, self.layers, self.heads, self.ff_dim, self.pixel_hidden, self.mixture = d, layers, heads, ff, pixel_hidden, mixture
+        self.pixel_layers = pixel_layers if pixel_hidden else 0
         self.tok = nn.Embedding(TEXT_VOCAB, d)
         self.pos = nn.Embedding(MAX_LEN, d)
         self.ipos = nn.Embedding(IMAGE_POSITIONS, d)
@@ -123,8 +124,10 @@ class PaletteGPT(nn.Module):
         self.keep_head = nn.Linear(d, 1)
         # A linear head makes each pixel's logits a linear function of the cell's state; a hidden
         # layer lets one state say "this shape at this offset" without a basis vector for each pair.
-        self.pixel_head = (nn.Sequential(nn.Linear(d, pixel_hidden), nn.GELU(), nn.Linear(pixel_hidden, PIX * COLOURS))
-                           if pixel_hidden else nn.Linear(d, PIX * COLOURS))
+        # More hidden layers cost little next to the last product (hidden x 64 x 34).
+        widths = [d] + [pixel_hidden] * self.pixel_layers
+        hidden = [m for i in range(self.pixel_layers) for m in (nn.Linear(widths[i], widths[i + 1]), nn.GELU())]
+        self.pixel_head = nn.Sequential(*hidden, nn.Linear(pixel_hidden, PIX * COLOURS)) if pixel_hidden else nn.Linear(d, PIX * COLOURS)
         # Per-pixel logits drawn by argmax vote: where the model is unsure of a thin shape's offset,
         # the vote paints the union of the offsets it weighs (a gripper's U comes out as a blob). A
         # mixture of whole-cell hypotheses, each with its own per-pixel logits, makes one draw one
@@ -280,5 +283,6 @@ def spec_json(word_list, model):
         'transformer': {'layers': model.layers, 'heads': model.heads, 'headDim': model.d // model.heads, 'd': model.d,
                         'ff': model.ff_dim, 'condInput': True,
                         **({'pixelHidden': model.pixel_hidden} if model.pixel_hidden else {}),
+                        **({'pixelLayers': model.pixel_layers} if model.pixel_layers > 1 else {}),
                         **({'pixelMixture': model.mixture} if model.mixture > 1 else {})},
     }

@@ -276,10 +276,10 @@ def training_rows(index):
 
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
-TRAINING_ARGS = ('seed', 'threads', 'precision', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
+TRAINING_ARGS = ('seed', 'threads', 'precision', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_layers', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
                  'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus')
 # Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
-EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': ''}
+EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_layers': 1, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': ''}
 
 
 def trained_with(ck_args, k):
@@ -313,7 +313,7 @@ def train(a, index, cells, cache):
     plan_focus = parse_focus(a.plan_focus)
     plan_cum = np.cumsum([focus_factor(p['steps'], plan_focus) for p in plans]).tolist() if plan_focus else None
     torch.manual_seed(a.seed)
-    model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden, mixture=a.pixel_mixture)
+    model = PaletteGPT(d=a.d, layers=a.layers, heads=a.heads, pixel_hidden=a.pixel_hidden, mixture=a.pixel_mixture, pixel_layers=a.pixel_layers)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     rng = random.Random(a.seed)
     step, seconds = 0, 0.0
@@ -638,6 +638,7 @@ def main():
     ap.add_argument('--layers', type=int, default=4)
     ap.add_argument('--heads', type=int, default=4)
     ap.add_argument('--pixel-hidden', type=int, default=512, help='hidden width of the per-cell pixel head (0: linear)')
+    ap.add_argument('--pixel-layers', type=int, default=1, help='hidden layers of the pixel head, each --pixel-hidden wide')
     ap.add_argument('--pixel-mixture', type=int, default=1, help='whole-cell hypotheses of the pixel head; a cell is drawn from the likeliest (1: per-pixel argmax)')
     # training
     ap.add_argument('--steps', type=int, default=16000)
@@ -733,7 +734,7 @@ def main():
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
-               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden,
+               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden, 'pixelLayers': a.pixel_layers,
                          'pixelMixture': a.pixel_mixture},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
                                                         'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'seed', 'threads')},

@@ -46,6 +46,8 @@ export const PaletteModelSpec = z.object({
     condInput: z.boolean(),
     /** Hidden width of the per-cell pixel head inside the graph; absent: a linear head. */
     pixelHidden: int.positive().optional(),
+    /** Hidden layers of that head, each pixelHidden wide; absent: one. */
+    pixelLayers: int.positive().optional(),
     /** Whole-cell hypotheses of the pixel head (the graph draws from the likeliest); absent: one. */
     pixelMixture: int.positive().optional(),
   }),
