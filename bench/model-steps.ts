@@ -18,7 +18,7 @@
  */
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
-import { heldOutCases, heldOutRecoveries, type HeldOutCase } from '../src/run/model-bench.js';
+import { cellErrors, heldOutCases, heldOutRecoveries, type CellErrors, type HeldOutCase } from '../src/run/model-bench.js';
 import { openWorldModel } from '../src/model/open-model.js';
 import { SceneId } from '../src/schema/index.js';
 import { benchFlags } from './flags.js';
@@ -43,8 +43,18 @@ const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
 const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
 
-/** tokenizer: the controller acts on the tokenizer's drawing of the true next state (the ceiling). */
-interface Row { cases: number; greedy: number; any: number; tokenizer: number }
+/**
+ * tokenizer: the controller acts on the tokenizer's drawing of the true next state (the ceiling).
+ * missed: cell errors summed over the greedy draws the controller does not act on (cellErrors), which
+ * say whether the keep answer or the drawing of the changed cells lost the step.
+ */
+interface Row { cases: number; greedy: number; any: number; tokenizer: number; missed: CellErrors }
+const addErrors = (sum: CellErrors, e: CellErrors) => {
+  sum.kept += e.kept;
+  sum.wrong += e.wrong;
+  sum.redrawn += e.redrawn;
+  sum.changed += e.changed;
+};
 const result: Record<string, Record<string, Record<string, Row>>> = {};
 for (const scene of scenes) {
   const mod = sceneById(scene);
@@ -58,26 +68,40 @@ for (const scene of scenes) {
       const step = c.steps[c.at]!.instruction;
       const truth = c.svg(c.steps[c.at]!.next);
       const picture = await model.encodePicture(c.svg(c.state));
-      const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(await model.encodeImage(truth), picture));
+      const truthCodes = await model.encodeImage(truth);
+      const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(truthCodes, picture));
       let acted = '';
+      let greedyCodes: Int32Array = new Int32Array(0);
       for (let d = 0; d < k; d++) {
         const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(passes !== undefined ? { passes } : {}), ...(d > 0 ? { temperature: 0.7, ...prior(keepBias.redraw) } : prior(keepBias.first)) });
+        if (d === 0) greedyCodes = codes;
         const decision = await decide(mod, c.profile, c.state as never, step, await model.decodePng(codes, picture));
         acted += decision.kind === 'act' && c.svg(decision.next) === truth ? 'Y' : '.';
       }
-      const row = (rows[kindOf(step)] ??= { cases: 0, greedy: 0, any: 0, tokenizer: 0 });
+      const row = (rows[kindOf(step)] ??= { cases: 0, greedy: 0, any: 0, tokenizer: 0, missed: { kept: 0, wrong: 0, redrawn: 0, changed: 0 } });
       row.cases++;
       if (ceiling.kind === 'act' && c.svg(ceiling.next) === truth) row.tokenizer++;
       if (acted[0] === 'Y') row.greedy++;
+      else addErrors(row.missed, cellErrors(picture.codes, truthCodes, greedyCodes, model.codesPerCell));
       if (acted.includes('Y')) row.any++;
       if (!json) process.stderr.write(`\r${scene} ${set}: ${i + 1}/${cases.length}`);
     }
     ((result[scene] ??= {})[set] = rows);
     if (!json) {
       process.stderr.write('\n');
-      const all = Object.values(rows).reduce((a, r) => ({ cases: a.cases + r.cases, greedy: a.greedy + r.greedy, any: a.any + r.any, tokenizer: a.tokenizer + r.tokenizer }), { cases: 0, greedy: 0, any: 0, tokenizer: 0 });
-      console.log(`\n${scene}, ${set}: the controller acts on the greedy draw / on any of ${k} draws [on the tokenizer's drawing of the truth]`);
-      const line = (kind: string, r: Row) => `  ${kind.padEnd(34)} ${String(r.greedy).padStart(3)} / ${String(r.any).padStart(3)} of ${r.cases} [${r.tokenizer}]`;
+      const all: Row = { cases: 0, greedy: 0, any: 0, tokenizer: 0, missed: { kept: 0, wrong: 0, redrawn: 0, changed: 0 } };
+      for (const r of Object.values(rows)) {
+        all.cases += r.cases;
+        all.greedy += r.greedy;
+        all.any += r.any;
+        all.tokenizer += r.tokenizer;
+        addErrors(all.missed, r.missed);
+      }
+      console.log(`\n${scene}, ${set}: the controller acts on the greedy draw / on any of ${k} draws [on the tokenizer's drawing of the truth];`
+        + ' per greedy draw it does not act on, of the cells the step changes: kept / drawn wrong / all; cells it keeps redrawn');
+      const perMiss = (x: number, r: Row) => (r.cases === r.greedy ? '-' : (x / (r.cases - r.greedy)).toFixed(1));
+      const line = (kind: string, r: Row) => `  ${kind.padEnd(34)} ${String(r.greedy).padStart(3)} / ${String(r.any).padStart(3)} of ${r.cases} [${r.tokenizer}]`
+        + `  ${perMiss(r.missed.kept, r)} / ${perMiss(r.missed.wrong, r)} / ${perMiss(r.missed.changed, r)}; ${perMiss(r.missed.redrawn, r)}`;
       for (const [kind, r] of Object.entries(rows).sort()) console.log(line(kind, r));
       console.log(line('all', all));
     }

@@ -187,6 +187,29 @@ function sameCell(a: ArrayLike<number>, b: ArrayLike<number>, c: number, per: nu
 }
 
 /**
+ * Where a drawn keyframe departs from the true next picture, cell by cell: `kept`, cells the step
+ * changes that the draw copies from the start (the keep answer's error); `wrong`, cells the step
+ * changes that the draw changes to something else (the drawing's error); `redrawn`, cells the step
+ * keeps that the draw changes; `changed`, the cells the step changes.
+ */
+export interface CellErrors { kept: number; wrong: number; redrawn: number; changed: number }
+
+export function cellErrors(start: ArrayLike<number>, truth: ArrayLike<number>, drawn: ArrayLike<number>, per: number): CellErrors {
+  const errors: CellErrors = { kept: 0, wrong: 0, redrawn: 0, changed: 0 };
+  for (let c = 0; c < truth.length / per; c++) {
+    const copied = sameCell(drawn, start, c, per);
+    if (sameCell(start, truth, c, per)) {
+      errors.redrawn += copied ? 0 : 1;
+      continue;
+    }
+    errors.changed++;
+    if (copied) errors.kept++;
+    else if (!sameCell(drawn, truth, c, per)) errors.wrong++;
+  }
+  return errors;
+}
+
+/**
  * AR and DiDA on the same model and the same held-out inputs, in one run: keyframe latency and token
  * accuracy on one-step transitions of both scenes, and full T-shirt plan latency.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sceneById } from '../../src/scenes/registry.js';
-import { heldOutCases, heldOutRecoveries } from '../../src/run/model-bench.js';
+import { cellErrors, heldOutCases, heldOutRecoveries } from '../../src/run/model-bench.js';
 import { HELDOUT_SEED_BASE } from '../../src/model/dataset.js';
 
 describe('heldOutRecoveries', () => {
@@ -22,5 +22,18 @@ describe('heldOutRecoveries', () => {
 
   it('has no cases when nothing misses', () => {
     expect(heldOutRecoveries('tshirt', 5, HELDOUT_SEED_BASE + 700, 0)).toEqual([]);
+  });
+});
+
+describe('cellErrors', () => {
+  it('tells cells the draw kept, drew wrong and redrew, two codes a cell', () => {
+    //                cell:   0     1     2     3     4
+    const start = Int32Array.from([1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+    const truth = Int32Array.from([1, 1, 9, 9, 8, 8, 7, 7, 5, 5]);
+    // 0: kept as it should; 1: changed but kept; 2: changed, drawn half right; 3: changed, right; 4: redrawn.
+    const drawn = Int32Array.from([1, 1, 2, 2, 8, 0, 7, 7, 5, 6]);
+    expect(cellErrors(start, truth, drawn, 2)).toEqual({ kept: 1, wrong: 1, redrawn: 1, changed: 3 });
+    expect(cellErrors(start, truth, truth, 2)).toEqual({ kept: 0, wrong: 0, redrawn: 0, changed: 3 });
+    expect(cellErrors(start, truth, start, 2)).toEqual({ kept: 3, wrong: 0, redrawn: 0, changed: 3 });
   });
 });
