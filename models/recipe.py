@@ -79,7 +79,7 @@ def json_atomic(obj, path):
 
 def export_args(a):
     return {'seed': a.data_seed, 'trainSeeds': a.train_seeds, 'heldoutSeeds': a.heldout_seeds, 'missRate': a.miss_rate,
-            'extraSeeds': a.extra_seeds, 'extraMissRate': a.extra_miss_rate}
+            'extraSeeds': a.extra_seeds, 'extraMissRate': a.extra_miss_rate, **({'tippedStarts': a.tipped_starts} if a.tipped_starts else {})}
 
 
 def export_data(a, data):
@@ -91,6 +91,8 @@ def export_data(a, data):
     cmd = ['npx', 'tsx', 'scripts/export-dataset.ts', '--out', os.path.abspath(data), '--seed', str(a.data_seed),
            '--train-seeds', str(a.train_seeds), '--heldout-seeds', str(a.heldout_seeds), '--miss-rate', str(a.miss_rate),
            '--extra-train-seeds', str(a.extra_seeds), '--extra-miss-rate', str(a.extra_miss_rate)]
+    if a.tipped_starts:
+        cmd += ['--tipped-starts', str(a.tipped_starts)]
     log('export:', ' '.join(cmd))
     t = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -633,6 +635,7 @@ def main():
     ap.add_argument('--miss-rate', type=float, default=0.2)
     ap.add_argument('--extra-seeds', type=int, default=240, help='training episodes at --extra-miss-rate after the first --train-seeds: more recoveries after a miss')
     ap.add_argument('--extra-miss-rate', type=float, default=0.5)
+    ap.add_argument('--tipped-starts', type=float, default=0.0, help='share of the extra table episodes that start with some cups, bowls and bottles on their side')
     # model
     ap.add_argument('--d', type=int, default=128)
     ap.add_argument('--layers', type=int, default=4)

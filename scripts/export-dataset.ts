@@ -6,17 +6,22 @@
  *   index.json    { frameShape, words, plans: [...], transitions: [...] } — rows name frames by number
  *
  *   npx tsx scripts/export-dataset.ts --out models/.cache/data [--train-seeds 150] [--heldout-seeds 12]
- *       [--miss-rate 0.2] [--seed 7] [--size 128] [--extra-train-seeds 0] [--extra-miss-rate 0.5]
+ *       [--miss-rate 0.2] [--seed 7] [--size 128] [--extra-train-seeds 0] [--extra-miss-rate 0.5] [--tipped-starts 0]
  *
  * --extra-train-seeds adds that many training episodes after the first --train-seeds, at
  * --extra-miss-rate: recovery steps (a one-corner grasp after a slip, tidying a flipped collar) are
  * rare at 0.2, and the model drew them too weakly. The first episodes' rows stay exactly as without it.
+ *
+ * --tipped-starts F starts that share of the extra table episodes with some cups, bowls and bottles
+ * lying on their side (sim/miss/table.ts tippedStart): more stand-up steps, at any angle. With 0 (the
+ * default) the files are the same as without the flag.
  *
  * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
  */
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { missModelOf } from '../sim/miss/index.js';
+import { tippedStart } from '../sim/miss/table.js';
 import { sceneById } from '../src/scenes/registry.js';
 import { sceneSvg } from '../src/scenes/view.js';
 import type { SceneId } from '../src/schema/index.js';
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
   const missRate = Number(arg('miss-rate', '0.2'));
   const extraSeeds = Number(arg('extra-train-seeds', '0'));
   const extraMissRate = Number(arg('extra-miss-rate', '0.5'));
+  const tippedStarts = Number(arg('tipped-starts', '0'));
   const seed = Number(arg('seed', '7'));
   // Model picture size (square): 128 by default (MODEL_IMAGE); --size 64 gives 64x64 pictures.
   const side = Number(arg('size', String(MODEL_IMAGE.width)));
@@ -116,6 +122,11 @@ async function main(): Promise<void> {
           if (!goal.ok) throw new Error(goal.reason);
           for (const w of words(`${robotId} ${task}`)) vocab.add(w);
           let state = scene.initial(profile, new Rng(episodeSeed).fork('layout'));
+          // A stream of its own, drawn only when asked for, so the other rows stay as they were.
+          if (sceneId === 'table' && split === 'train' && k >= trainSeeds && tippedStarts > 0) {
+            const tip = new Rng(episodeSeed).fork('tipped');
+            if (tip.chance(tippedStarts)) state = tippedStart(state as never, tip);
+          }
           let afterMiss = false;
           for (let guard = 0; guard < 40; guard++) {
             const steps = scene.oracle(state, goal.goal, profile);
@@ -156,7 +167,7 @@ async function main(): Promise<void> {
   }
   writeFileSync(
     join(out, 'index.json'),
-    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, extraSeeds, extraMissRate, plans, transitions }),
+    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, extraSeeds, extraMissRate, ...(tippedStarts > 0 ? { tippedStarts } : {}), plans, transitions }),
   );
   console.error(`wrote ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions to ${out}`);
 }

@@ -95,6 +95,22 @@ export function missOfKind(state: TableState, action: Action, kind: MissKind, rn
 
 export const tableMisses: MissModel<TableState> = { kinds: missKinds, ofKind: missOfKind, miss };
 
+/**
+ * A layout whose standing cups, bowls and bottles each lie on their side with chance one half, in
+ * place and at any angle, where the tipped footprint fits and keeps clear of the rest. Stand-up steps
+ * otherwise come only after a knock or a drop, and are the rarest in the training data.
+ */
+export function tippedStart(state: TableState, rng: Rng): TableState {
+  let next = state;
+  for (const obj of state.objects) {
+    if (!TIPPABLE.has(obj.id) || obj.pose !== 'upright' || obj.at.kind !== 'table' || !rng.chance(0.5)) continue;
+    const angle = roundAngle(rng.range(0, 2 * Math.PI));
+    const r = footprint(obj.id, 'tipped');
+    if (fitsOnTable(obj.pos, r) && clearOfObjects(next, obj.pos, r, obj.id)) next = withObject(next, obj.id, { pose: 'tipped', angle });
+  }
+  return next;
+}
+
 /** What goes wrong when `action` misses: one of the kinds that can happen to it, drawn with `rng`. */
 export function miss(state: TableState, action: Action, rng: Rng): MissOutcome<TableState> {
   const kinds = missKinds(state, action);

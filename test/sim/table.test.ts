@@ -8,7 +8,7 @@ import { Rng } from '../../src/util/rng.js';
 import type { OracleStep } from '../../src/scenes/scene.js';
 import type { TableGoal, TableState } from '../../src/scenes/table/index.js';
 import { HOME_OF, RECEPTACLES, tableScene } from '../../src/scenes/table/index.js';
-import { missKinds, missOfKind, tableMisses } from '../../sim/miss/table.js';
+import { missKinds, missOfKind, tableMisses, tippedStart } from '../../sim/miss/table.js';
 import { footprint } from '../../src/scenes/table/model.js';
 
 const g1 = loadProfile('agibot-g1');
@@ -369,5 +369,33 @@ describe('table scene: determinism and layout', () => {
         }
       }
     }
+  });
+});
+
+describe('table scene: tipped starts', () => {
+  it('lays some cups, bowls and bottles on their side in place, the same from the same seed, and the oracle stands each up and clears the table', () => {
+    const goal = goalOf('clear the table');
+    let tipped = 0;
+    for (let seed = 0; seed < 30; seed++) {
+      const s0 = tableScene.initial(g1, new Rng(seed));
+      const s1 = tippedStart(s0, new Rng(seed).fork('tipped'));
+      expect(tippedStart(s0, new Rng(seed).fork('tipped'))).toEqual(s1);
+      for (const [i, o] of s1.objects.entries()) {
+        const before = s0.objects[i]!;
+        expect(o.pos).toEqual(before.pos);
+        if (o.pose === before.pose) continue;
+        tipped++;
+        expect(['cup', 'bowl', 'bottle']).toContain(o.id);
+        for (const other of s1.objects) {
+          if (other.id !== o.id) expect(Math.hypot(other.pos[0] - o.pos[0], other.pos[1] - o.pos[1])).toBeGreaterThan(footprint(o.id, 'tipped') + footprint(other.id, other.pose));
+        }
+      }
+      const steps = tableScene.oracle(s1, goal, g1);
+      checkPlan(s1, steps, g1);
+      const stands = steps.filter((s) => s.instruction.startsWith('stand')).length;
+      expect(stands).toBe(s1.objects.filter((o) => o.pose === 'tipped').length);
+      expect(tableScene.isGoal(steps.at(-1)!.next, goal)).toBe(true);
+    }
+    expect(tipped).toBeGreaterThan(10);
   });
 });
