@@ -12,9 +12,9 @@
  * --extra-miss-rate: recovery steps (a one-corner grasp after a slip, tidying a flipped collar) are
  * rare at 0.2, and the model drew them too weakly. The first episodes' rows stay exactly as without it.
  *
- * --tipped-starts F starts that share of the extra table episodes with some cups, bowls and bottles
- * lying on their side (sim/miss/table.ts tippedStart): more stand-up steps, at any angle. With 0 (the
- * default) the files are the same as without the flag.
+ * --tipped-starts F: in that share of the extra table episodes, some cups, bowls and bottles lie on
+ * their side from the start or from one of the first few steps on (sim/miss/table.ts tippedStart):
+ * more stand-up steps, at any angle. With 0 (the default) the files are the same as without the flag.
  *
  * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
  */
@@ -64,6 +64,9 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
+
+/** Tipped objects appear before one of the first TIP_WITHIN steps (a table is cleared in 12). */
+const TIP_WITHIN = 7;
 
 async function main(): Promise<void> {
   const out = arg('out', 'models/.cache/data');
@@ -122,13 +125,13 @@ async function main(): Promise<void> {
           if (!goal.ok) throw new Error(goal.reason);
           for (const w of words(`${robotId} ${task}`)) vocab.add(w);
           let state = scene.initial(profile, new Rng(episodeSeed).fork('layout'));
-          // A stream of its own, drawn only when asked for, so the other rows stay as they were.
-          if (sceneId === 'table' && split === 'train' && k >= trainSeeds && tippedStarts > 0) {
-            const tip = new Rng(episodeSeed).fork('tipped');
-            if (tip.chance(tippedStarts)) state = tippedStart(state as never, tip);
-          }
+          // A stream of its own, drawn only when asked for, so the other rows stay as they were. The
+          // objects tip at the start or after a few steps: a full table has no room for a tipped bottle.
+          const tip = sceneId === 'table' && split === 'train' && k >= trainSeeds && tippedStarts > 0 ? new Rng(episodeSeed).fork('tipped') : null;
+          const tipAt = tip?.chance(tippedStarts) ? tip.int(TIP_WITHIN) : -1;
           let afterMiss = false;
           for (let guard = 0; guard < 40; guard++) {
+            if (guard === tipAt) state = tippedStart(state as never, tip!);
             const steps = scene.oracle(state, goal.goal, profile);
             const frame = await frameOf(state);
             plans.push({ split, scene: sceneId, robot: robotId, seed: episodeSeed, task, frame, steps: steps.map((s) => s.instruction) });

@@ -96,9 +96,11 @@ export function missOfKind(state: TableState, action: Action, kind: MissKind, rn
 export const tableMisses: MissModel<TableState> = { kinds: missKinds, ofKind: missOfKind, miss };
 
 /**
- * A layout whose standing cups, bowls and bottles each lie on their side with chance one half, in
- * place and at any angle, where the tipped footprint fits and keeps clear of the rest. Stand-up steps
- * otherwise come only after a knock or a drop, and are the rarest in the training data.
+ * A layout whose standing cups, bowls and bottles each lie on their side with chance one half, at any
+ * angle: in place where the tipped footprint fits, else somewhere free on the table as a drop leaves
+ * it (a tipped bottle is long and never fits near where a full table's bottle stands), and left
+ * standing where neither fits. Stand-up steps otherwise come only after a knock or a drop, the
+ * bottle's only once the table has room, and they are the rarest in the training data.
  */
 export function tippedStart(state: TableState, rng: Rng): TableState {
   let next = state;
@@ -106,7 +108,9 @@ export function tippedStart(state: TableState, rng: Rng): TableState {
     if (!TIPPABLE.has(obj.id) || obj.pose !== 'upright' || obj.at.kind !== 'table' || !rng.chance(0.5)) continue;
     const angle = roundAngle(rng.range(0, 2 * Math.PI));
     const r = footprint(obj.id, 'tipped');
-    if (fitsOnTable(obj.pos, r) && clearOfObjects(next, obj.pos, r, obj.id)) next = withObject(next, obj.id, { pose: 'tipped', angle });
+    const fits = (p: Point2) => fitsOnTable(p, r) && clearOfObjects(next, p, r, obj.id) && carryingArms(next, obj.id, p, next.reach).length > 0;
+    const pos = fits(obj.pos) ? obj.pos : restingSpot(next, obj.id, 'tipped', () => randomSpot(rng), obj.pos);
+    if (fits(pos)) next = withObject(next, obj.id, { pos, pose: 'tipped', angle });
   }
   return next;
 }
