@@ -49,6 +49,7 @@ const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arm
  * say whether the keep answer or the drawing of the changed cells lost the step.
  */
 interface Row { cases: number; greedy: number; any: number; tokenizer: number; missed: CellErrors }
+const emptyRow = (): Row => ({ cases: 0, greedy: 0, any: 0, tokenizer: 0, missed: { kept: 0, wrong: 0, redrawn: 0, changed: 0 } });
 const addErrors = (sum: CellErrors, e: CellErrors) => {
   sum.kept += e.kept;
   sum.wrong += e.wrong;
@@ -70,26 +71,25 @@ for (const scene of scenes) {
       const picture = await model.encodePicture(c.svg(c.state));
       const truthCodes = await model.encodeImage(truth);
       const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(truthCodes, picture));
+      const row = (rows[kindOf(step)] ??= emptyRow());
       let acted = '';
-      let greedyCodes: Int32Array = new Int32Array(0);
       for (let d = 0; d < k; d++) {
         const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(passes !== undefined ? { passes } : {}), ...(d > 0 ? { temperature: 0.7, ...prior(keepBias.redraw) } : prior(keepBias.first)) });
-        if (d === 0) greedyCodes = codes;
         const decision = await decide(mod, c.profile, c.state as never, step, await model.decodePng(codes, picture));
-        acted += decision.kind === 'act' && c.svg(decision.next) === truth ? 'Y' : '.';
+        const hit = decision.kind === 'act' && c.svg(decision.next) === truth;
+        if (d === 0 && !hit) addErrors(row.missed, cellErrors(picture.codes, truthCodes, codes, model.codesPerCell));
+        acted += hit ? 'Y' : '.';
       }
-      const row = (rows[kindOf(step)] ??= { cases: 0, greedy: 0, any: 0, tokenizer: 0, missed: { kept: 0, wrong: 0, redrawn: 0, changed: 0 } });
       row.cases++;
       if (ceiling.kind === 'act' && c.svg(ceiling.next) === truth) row.tokenizer++;
       if (acted[0] === 'Y') row.greedy++;
-      else addErrors(row.missed, cellErrors(picture.codes, truthCodes, greedyCodes, model.codesPerCell));
       if (acted.includes('Y')) row.any++;
       if (!json) process.stderr.write(`\r${scene} ${set}: ${i + 1}/${cases.length}`);
     }
     ((result[scene] ??= {})[set] = rows);
     if (!json) {
       process.stderr.write('\n');
-      const all: Row = { cases: 0, greedy: 0, any: 0, tokenizer: 0, missed: { kept: 0, wrong: 0, redrawn: 0, changed: 0 } };
+      const all = emptyRow();
       for (const r of Object.values(rows)) {
         all.cases += r.cases;
         all.greedy += r.greedy;

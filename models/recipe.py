@@ -737,8 +737,8 @@ def main():
     json_atomic(spec, os.path.join(a.out, 'spec.json'))
     metrics = {'data': {'frames': int(len(cells)), 'plans': len(index['plans']), 'transitions': len(index['transitions']),
                         'export': export_args(a), 'hash': 'sha256:' + digest},
-               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden, 'pixelLayers': a.pixel_layers,
-                         'pixelMixture': a.pixel_mixture},
+               'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden,
+                         **({'pixelLayers': a.pixel_layers} if a.pixel_layers > 1 else {}), 'pixelMixture': a.pixel_mixture},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
                                                         'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'seed', 'threads')},
                'trainSeconds': round(ck['seconds']),

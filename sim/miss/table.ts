@@ -37,12 +37,17 @@ function restingSpot(
   sample: (attempt: number) => Point2,
   fallback: Point2,
 ): Point2 {
-  const r = footprint(id, pose);
   for (let t = 0; t < 200; t++) {
     const p = roundPoint(sample(t));
-    if (fitsOnTable(p, r) && clearOfObjects(state, p, r, id) && carryingArms(state, id, p, state.reach).length > 0) return p;
+    if (restsAt(state, id, pose, p)) return p;
   }
   return fallback;
+}
+
+/** Whether the object can lie at `p` in `pose`: on the open table, clear of the rest, carriable by some arm. */
+function restsAt(state: TableState, id: ObjectId, pose: Pose, p: Point2): boolean {
+  const r = footprint(id, pose);
+  return fitsOnTable(p, r) && clearOfObjects(state, p, r, id) && carryingArms(state, id, p, state.reach).length > 0;
 }
 
 /**
@@ -107,10 +112,9 @@ export function tippedStart(state: TableState, rng: Rng): TableState {
   for (const obj of state.objects) {
     if (!TIPPABLE.has(obj.id) || obj.pose !== 'upright' || obj.at.kind !== 'table' || !rng.chance(0.5)) continue;
     const angle = roundAngle(rng.range(0, 2 * Math.PI));
-    const r = footprint(obj.id, 'tipped');
-    const fits = (p: Point2) => fitsOnTable(p, r) && clearOfObjects(next, p, r, obj.id) && carryingArms(next, obj.id, p, next.reach).length > 0;
-    const pos = fits(obj.pos) ? obj.pos : restingSpot(next, obj.id, 'tipped', () => randomSpot(rng), obj.pos);
-    if (fits(pos)) next = withObject(next, obj.id, { pos, pose: 'tipped', angle });
+    const pos = restsAt(next, obj.id, 'tipped', obj.pos) ? obj.pos : restingSpot(next, obj.id, 'tipped', () => randomSpot(rng), obj.pos);
+    // restingSpot falls back to where the object stands when nothing is free: it stays up.
+    if (restsAt(next, obj.id, 'tipped', pos)) next = withObject(next, obj.id, { pos, pose: 'tipped', angle });
   }
   return next;
 }
