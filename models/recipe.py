@@ -279,9 +279,9 @@ def training_rows(index):
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
 TRAINING_ARGS = ('seed', 'threads', 'precision', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_layers', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
-                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus')
+                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'ema')
 # Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
-EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_layers': 1, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': ''}
+EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_layers': 1, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': '', 'ema': 0.0}
 
 
 def trained_with(ck_args, k):
@@ -306,6 +306,25 @@ def lr_at(a, step):
     return a.lr * min(1.0, (step + 1) / 60) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
 
 
+def ema_update(ema, model, decay, step):
+    """One step of the weights' running average. The decay ramps up over the first steps so that
+    the average does not remember the initial weights."""
+    d = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for e, p in zip(ema.values(), model.state_dict().values()):
+            if e.dtype.is_floating_point:
+                e.lerp_(p, 1.0 - d)
+            else:
+                e.copy_(p)
+
+
+def averaged(model, ema):
+    """The model that evaluation and export see: the running average where there is one."""
+    if ema is not None:
+        model.load_state_dict(ema)
+    return model.eval()
+
+
 def train(a, index, cells, cache):
     ckpt_path = os.path.join(cache, 'ckpt.pt')
     layout = Layout(index['words'])
@@ -319,6 +338,10 @@ def train(a, index, cells, cache):
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     rng = random.Random(a.seed)
     step, seconds = 0, 0.0
+    # A batch of 13 sequences gives noisy steps, and the rarest kinds of keyframe (a bottle stood up
+    # after a miss) are decided by the last few of them: the exported weights average the last
+    # ~1/(1 - ema) steps instead.
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if a.ema > 0 else None
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         shaping = [k for k in TRAINING_ARGS if trained_with(ck['args'], k) != getattr(a, k)]
@@ -328,10 +351,12 @@ def train(a, index, cells, cache):
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         rng.setstate(ck['rng'])
+        if ema is not None:
+            ema = ck['ema']
         step, seconds = ck['step'], ck['seconds']
         log(f'train: resumed from {ckpt_path} at step {step}/{a.steps}')
         if step >= a.steps:
-            return model.eval(), ck
+            return averaged(model, ema), ck
     else:
         share = {p: sum(t['step'].startswith(p) for t in trans) / len(trans) for p, _ in focus}
         log(f'train: {len(plans)} plans, {len(trans)} distinct transitions ({sum(t["afterMiss"] for t in trans)} after a miss); '
@@ -414,17 +439,18 @@ def train(a, index, cells, cache):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
+        if ema is not None:
+            ema_update(ema, model, a.ema, step)
         if step % 25 == 0 or step == 1 or step == a.steps:
             el = time.time() - t_start
             log(f'train step {step}/{a.steps} text {text_loss.item():.3f} keep {keep_loss.item():.3f} pixel {pix_loss.item():.3f} '
                 f'lr {lr_at(a, step - 1):.2e} ({el / step:.2f} s/step, eta {(a.steps - step) * el / step / 60:.1f} min)')
         if step == a.steps or time.time() - last_save > a.save_seconds or step % a.save_every == 0:
             ck = {'model': model.state_dict(), 'opt': opt.state_dict(), 'rng': rng.getstate(), 'step': step,
-                  'seconds': time.time() - t_start, 'args': vars(a)}
+                  'seconds': time.time() - t_start, 'args': vars(a), **({'ema': ema} if ema is not None else {})}
             save_atomic(ck, ckpt_path)
             last_save = time.time()
-    model.eval()
-    return model, ck
+    return averaged(model, ema), ck
 
 
 # ---------------------------------------------------------------- evaluation
@@ -647,6 +673,7 @@ def main():
     ap.add_argument('--steps', type=int, default=16000)
     ap.add_argument('--batch', default='1,6,6', help='plan, AR keyframe and DiDA keyframe sequences per step')
     ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--ema', type=float, default=0.0, help='evaluate and export the running average of the weights with this decay (0: the last weights)')
     ap.add_argument('--precision', choices=['fp32', 'bf16'], default='bf16',
                     help='training arithmetic: bf16 runs the matrix products in bfloat16 (float32 weights)')
     ap.add_argument('--noise', type=float, default=0.3, help='share of keyframe items whose starting picture has model-like errors')
@@ -740,7 +767,7 @@ def main():
                'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden,
                          **({'pixelLayers': a.pixel_layers} if a.pixel_layers > 1 else {}), 'pixelMixture': a.pixel_mixture},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
-                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'seed', 'threads')},
+                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'ema', 'seed', 'threads')},
                'trainSeconds': round(ck['seconds']),
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
