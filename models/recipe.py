@@ -279,9 +279,10 @@ def training_rows(index):
 
 # Arguments that shape the weights: a checkpoint continues only a run with the same ones.
 TRAINING_ARGS = ('seed', 'threads', 'precision', 'd', 'layers', 'heads', 'pixel_hidden', 'pixel_layers', 'pixel_mixture', 'steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight',
-                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'ema')
+                 'changed_pixel_weight', 'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'ema',
+                 'late_steps', 'late_focus', 'late_after_miss')
 # Shaping arguments added after checkpoints were first written: an older checkpoint was trained with these.
-EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_layers': 1, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': '', 'ema': 0.0}
+EARLIER_DEFAULTS = {'pixel_hidden': 0, 'pixel_layers': 1, 'pixel_mixture': 1, 'kept_pixel_share': 1.0, 'precision': 'fp32', 'plan_focus': '', 'ema': 0.0, 'late_steps': 0, 'late_focus': '', 'late_after_miss': 0.0}
 
 
 def trained_with(ck_args, k):
@@ -331,6 +332,10 @@ def train(a, index, cells, cache):
     plans, trans = training_rows(index)
     focus = parse_focus(a.focus)
     cum = np.cumsum([hard_weight(t, focus, a.after_miss) for t in trans]).tolist()
+    # The last --late-steps draw keyframes with their own weights: the kinds that still miss after
+    # the main phase get the low-lr tail of the schedule to themselves.
+    late_cum = np.cumsum([hard_weight(t, parse_focus(a.late_focus or a.focus), a.late_after_miss or a.after_miss)
+                          for t in trans]).tolist() if a.late_steps > 0 else cum
     plan_focus = parse_focus(a.plan_focus)
     plan_cum = np.cumsum([focus_factor(p['steps'], plan_focus) for p in plans]).tolist() if plan_focus else None
     torch.manual_seed(a.seed)
@@ -367,7 +372,7 @@ def train(a, index, cells, cache):
         log(f'train: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, d {a.d}, {a.layers} layers, '
             f'batch {a.batch}, {a.steps} steps')
     nb = [int(x) for x in a.batch.split(',')]
-    pick = lambda: rng.choices(trans, cum_weights=cum)[0]  # noqa: E731
+    pick = lambda: rng.choices(trans, cum_weights=late_cum if step >= a.steps - a.late_steps else cum)[0]  # noqa: E731
     t_start = time.time() - seconds
     last_save = time.time()
     model.train()
@@ -689,6 +694,9 @@ def main():
                                         'grasp the bottom corners=2;fold the left sleeve in=2;fold the right sleeve in=2',
                     help='draw transitions whose step starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..."')
     ap.add_argument('--after-miss', type=float, default=2.0, help='and transitions right after a miss this many times as often')
+    ap.add_argument('--late-steps', type=int, default=0, help='the last this many of --steps draw keyframes with --late-focus and --late-after-miss')
+    ap.add_argument('--late-focus', default='', help='--focus of the late steps (empty: --focus)')
+    ap.add_argument('--late-after-miss', type=float, default=0.0, help='--after-miss of the late steps (0: --after-miss)')
     ap.add_argument('--plan-focus', default='stand=4',
                     help='draw plans with a step that starts with PREFIX FACTOR times as often: "PREFIX=FACTOR;..." (a tipped object is stood up first)')
     ap.add_argument('--save-every', type=int, default=200)
@@ -767,7 +775,8 @@ def main():
                'model': {'params': sum(p.numel() for p in model.parameters()), 'd': a.d, 'layers': a.layers, 'heads': a.heads, 'pixelHidden': a.pixel_hidden,
                          **({'pixelLayers': a.pixel_layers} if a.pixel_layers > 1 else {}), 'pixelMixture': a.pixel_mixture},
                'training': {k: getattr(a, k) for k in ('steps', 'batch', 'lr', 'noise', 'noise_cells', 'changed_weight', 'changed_pixel_weight',
-                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'ema', 'seed', 'threads')},
+                                                        'kept_pixel_weight', 'kept_pixel_share', 'pixel_loss_weight', 'focus', 'after_miss', 'plan_focus', 'ema',
+                                                        'late_steps', 'late_focus', 'late_after_miss', 'seed', 'threads')},
                'trainSeconds': round(ck['seconds']),
                'eval': ev,
                'recipe': {'command': command, 'runs': wall['runs'], 'wallSecondsThisRun': round(time.time() - T0)}}
