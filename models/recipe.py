@@ -334,8 +334,8 @@ def train(a, index, cells, cache):
     cum = np.cumsum([hard_weight(t, focus, a.after_miss) for t in trans]).tolist()
     # The last --late-steps draw keyframes with their own weights: the kinds that still miss after
     # the main phase get the low-lr tail of the schedule to themselves.
-    late_cum = np.cumsum([hard_weight(t, parse_focus(a.late_focus or a.focus), a.late_after_miss or a.after_miss)
-                          for t in trans]).tolist() if a.late_steps > 0 else cum
+    late_focus = parse_focus(a.late_focus) if a.late_focus else focus
+    late_cum = np.cumsum([hard_weight(t, late_focus, a.late_after_miss or a.after_miss) for t in trans]).tolist() if a.late_steps > 0 else cum
     plan_focus = parse_focus(a.plan_focus)
     plan_cum = np.cumsum([focus_factor(p['steps'], plan_focus) for p in plans]).tolist() if plan_focus else None
     torch.manual_seed(a.seed)
