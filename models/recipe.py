@@ -79,7 +79,8 @@ def json_atomic(obj, path):
 
 def export_args(a):
     return {'seed': a.data_seed, 'trainSeeds': a.train_seeds, 'heldoutSeeds': a.heldout_seeds, 'missRate': a.miss_rate,
-            'extraSeeds': a.extra_seeds, 'extraMissRate': a.extra_miss_rate, **({'tippedStarts': a.tipped_starts} if a.tipped_starts else {})}
+            'extraSeeds': a.extra_seeds, 'extraMissRate': a.extra_miss_rate, **({'tippedStarts': a.tipped_starts} if a.tipped_starts else {}),
+            **({'slippedFolds': a.slipped_folds} if a.slipped_folds else {})}
 
 
 def export_data(a, data):
@@ -93,6 +94,8 @@ def export_data(a, data):
            '--extra-train-seeds', str(a.extra_seeds), '--extra-miss-rate', str(a.extra_miss_rate)]
     if a.tipped_starts:
         cmd += ['--tipped-starts', str(a.tipped_starts)]
+    if a.slipped_folds:
+        cmd += ['--slipped-folds', str(a.slipped_folds)]
     log('export:', ' '.join(cmd))
     t = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -667,6 +670,7 @@ def main():
     ap.add_argument('--extra-seeds', type=int, default=240, help='training episodes at --extra-miss-rate after the first --train-seeds: more recoveries after a miss')
     ap.add_argument('--extra-miss-rate', type=float, default=0.5)
     ap.add_argument('--tipped-starts', type=float, default=0.0, help='share of the extra table episodes that start with some cups, bowls and bottles on their side')
+    ap.add_argument('--slipped-folds', type=float, default=0.0, help='share of the extra T-shirt episodes whose bottom fold stops short and then loses one corner')
     # model
     ap.add_argument('--d', type=int, default=128)
     ap.add_argument('--layers', type=int, default=4)

@@ -7,6 +7,7 @@
  *
  *   npx tsx scripts/export-dataset.ts --out models/.cache/data [--train-seeds 150] [--heldout-seeds 12]
  *       [--miss-rate 0.2] [--seed 7] [--size 128] [--extra-train-seeds 0] [--extra-miss-rate 0.5] [--tipped-starts 0]
+ *       [--slipped-folds 0]
  *
  * --extra-train-seeds adds that many training episodes after the first --train-seeds, at
  * --extra-miss-rate: recovery steps (a one-corner grasp after a slip, tidying a flipped collar) are
@@ -16,12 +17,18 @@
  * their side from the start or from one of the first few steps on (sim/miss/table.ts tippedStart):
  * more stand-up steps, at any angle. With 0 (the default) the files are the same as without the flag.
  *
+ * --slipped-folds F: in that share of the extra T-shirt episodes, the first bottom fold stops short
+ * and its retry loses one corner (sim/miss/tshirt.ts slippedFoldMiss), so a one-corner grasp on a
+ * half-folded bottom follows. Two misses in a row make it otherwise. With 0 (the default) the files
+ * are the same as without the flag.
+ *
  * Held-out episodes use scene seeds >= 100000, training ones seeds < 100000.
  */
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { missModelOf } from '../sim/miss/index.js';
 import { tippedStart } from '../sim/miss/table.js';
+import { slippedFoldMiss } from '../sim/miss/tshirt.js';
 import { sceneById } from '../src/scenes/registry.js';
 import { sceneSvg } from '../src/scenes/view.js';
 import type { SceneId } from '../src/schema/index.js';
@@ -76,6 +83,7 @@ async function main(): Promise<void> {
   const extraSeeds = Number(arg('extra-train-seeds', '0'));
   const extraMissRate = Number(arg('extra-miss-rate', '0.5'));
   const tippedStarts = Number(arg('tipped-starts', '0'));
+  const slippedFolds = Number(arg('slipped-folds', '0'));
   const seed = Number(arg('seed', '7'));
   // Model picture size (square): 128 by default (MODEL_IMAGE); --size 64 gives 64x64 pictures.
   const side = Number(arg('size', String(MODEL_IMAGE.width)));
@@ -129,6 +137,9 @@ async function main(): Promise<void> {
           // objects tip at the start or after a few steps: a full table has no room for a tipped bottle.
           const tip = sceneId === 'table' && split === 'train' && k >= trainSeeds && tippedStarts > 0 ? new Rng(episodeSeed).fork('tipped') : null;
           const tipAt = tip?.chance(tippedStarts) ? tip.int(TIP_WITHIN) : -1;
+          // The same for the chain of two bottom-fold misses: a stream of its own, two forced misses.
+          const slip = sceneId === 'tshirt' && split === 'train' && k >= trainSeeds && slippedFolds > 0 ? new Rng(episodeSeed).fork('slipped-folds') : null;
+          let slipsLeft = slip?.chance(slippedFolds) ? 2 : 0;
           let afterMiss = false;
           for (let guard = 0; guard < 40; guard++) {
             if (guard === tipAt) state = tippedStart(state as never, tip!);
@@ -146,7 +157,12 @@ async function main(): Promise<void> {
             }
             // Execute the first step; sometimes it misses and the next plan starts from a failure state.
             const first = steps[0]!;
-            if (rng.chance(episodeMissRate)) {
+            const forced = slipsLeft > 0 ? slippedFoldMiss(state as never, first.action as never, slip!) : null;
+            if (forced !== null) {
+              slipsLeft--;
+              state = forced.state;
+              afterMiss = true;
+            } else if (rng.chance(episodeMissRate)) {
               state = missModelOf(sceneId).miss(state, first.action, rng).state;
               afterMiss = true;
             } else {
@@ -170,7 +186,7 @@ async function main(): Promise<void> {
   }
   writeFileSync(
     join(out, 'index.json'),
-    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, extraSeeds, extraMissRate, ...(tippedStarts > 0 ? { tippedStarts } : {}), plans, transitions }),
+    JSON.stringify({ frameShape: [size.height, size.width, 3], words: [...vocab].sort(), seed, missRate, extraSeeds, extraMissRate, ...(tippedStarts > 0 ? { tippedStarts } : {}), ...(slippedFolds > 0 ? { slippedFolds } : {}), plans, transitions }),
   );
   console.error(`wrote ${frames.length} frames, ${plans.length} plans, ${transitions.length} transitions to ${out}`);
 }

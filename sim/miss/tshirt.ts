@@ -4,7 +4,7 @@ import {
   PART_WORDS, arm, carrierOf, doFold, featureAtCentre, fmt, foldGrips, ordered, perform, setArms,
 } from '../../src/scenes/tshirt/logic.js';
 import type { FoldId, TshirtState } from '../../src/scenes/tshirt/model.js';
-import { FEATURES, FOLD_IDS, collarPoint, featureAt, localCentre, poseAt, r4, rp } from '../../src/scenes/tshirt/model.js';
+import { FEATURES, FOLD_IDS, collarPoint, featureAt, foldOf, localCentre, poseAt, r4, rp } from '../../src/scenes/tshirt/model.js';
 import type { Rng } from '../../src/util/rng.js';
 import type { MissKind, MissModel, MissOutcome } from './miss-model.js';
 
@@ -113,6 +113,19 @@ export function missOfKind(state: TshirtState, action: Action, kind: MissKind, r
     state: reachedOpen(state, action),
     reason: `the ${arms} gripper${action.arms.length > 1 ? 's' : ''} closed on nothing: ${PART_WORDS[part ?? ''] ?? 'the shirt'} slipped`,
   };
+}
+
+/**
+ * The two-miss chain behind a one-corner grasp on a half-folded bottom: a bottom fold that has not
+ * started stops short (the arms still hold the corners), and its retry loses one corner before the
+ * lift. The grasp that follows starts from a folded-up corner, not a flat one, and it comes only
+ * where two misses meet, so the training data barely has it. Null for every other step.
+ */
+export function slippedFoldMiss(state: TshirtState, action: Action, rng: Rng): MissOutcome<TshirtState> | null {
+  if (action.verb !== 'fold' || action.part !== 'bottom') return null;
+  const bottom = foldOf(state, 'bottom');
+  if (bottom === undefined) return missOfKind(state, action, 'partial_fold', rng);
+  return bottom.extent < 1 ? missOfKind(state, action, 'slip', rng) : null;
 }
 
 export function miss(state: TshirtState, action: Action, rng: Rng): MissOutcome<TshirtState> {

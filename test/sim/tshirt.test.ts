@@ -10,7 +10,7 @@ import type { OracleStep } from '../../src/scenes/scene.js';
 import { UnsupportedTaskError } from '../../src/scenes/scene.js';
 import type { TshirtGoal, TshirtState } from '../../src/scenes/tshirt/index.js';
 import { tshirtScene } from '../../src/scenes/tshirt/index.js';
-import { missKinds, missOfKind, tshirtMisses } from '../../sim/miss/tshirt.js';
+import { missKinds, missOfKind, slippedFoldMiss, tshirtMisses } from '../../sim/miss/tshirt.js';
 
 const aloha = loadProfile('aloha-agilex');
 const stanford = loadProfile('aloha-stanford');
@@ -167,6 +167,37 @@ describe('tshirt scene: misses and recovery', () => {
     const lost = missOfKind(before(6), steps[6]!.action, 'drop', new Rng(1)).state;
     expect(lost.aside).toBeNull();
     expect(tshirtScene.oracle(lost, FULL, aloha).map((s) => s.instruction)).toEqual([CANONICAL[6]]);
+  });
+
+  it('chains two bottom-fold misses into a one-corner grasp on a half-folded bottom, and leaves other steps alone', () => {
+    const seen = new Set<string>();
+    for (const profile of [aloha, stanford, g1]) {
+      for (let seed = 0; seed < 12; seed++) {
+        const steps = tshirtScene.oracle(start(seed, profile), FULL, profile);
+        const i = steps.findIndex((s) => s.action.verb === 'fold' && s.action.part === 'bottom');
+        const before = steps[i - 1]!.next;
+        for (const [j, step] of steps.entries()) {
+          if (j !== i) expect(slippedFoldMiss(j === 0 ? start(seed, profile) : steps[j - 1]!.next, step.action, new Rng(seed))).toBeNull();
+        }
+        const rng = new Rng(seed).fork('slipped-folds');
+        const short = slippedFoldMiss(before, steps[i]!.action, rng)!;
+        expect(short.kind).toBe('partial_fold');
+        const retry = tshirtScene.oracle(short.state, FULL, profile)[0]!;
+        expect(retry.instruction).toBe('fold the bottom up to the collar with both arms');
+        const slipped = slippedFoldMiss(short.state, retry.action, rng)!;
+        expect(slipped.kind).toBe('slip');
+        const bottom = slipped.state.folds.find((f) => f.id === 'bottom')!;
+        expect(bottom.extent).toBeGreaterThan(0.3);
+        expect(bottom.extent).toBeLessThan(1);
+        const plan = tshirtScene.oracle(slipped.state, FULL, profile);
+        expect(plan[0]!.instruction).toMatch(/^grasp the bottom-(left|right) corner with the (left|right) arm$/);
+        seen.add(plan[0]!.instruction.split(' corner')[0]!);
+        expect(tshirtScene.isGoal(follow(slipped.state, plan, profile), FULL)).toBe(true);
+        // A finished bottom fold has nothing left to chain.
+        expect(slippedFoldMiss(steps[i]!.next, steps[i]!.action, rng)).toBeNull();
+      }
+    }
+    expect([...seen].sort()).toEqual(['grasp the bottom-left', 'grasp the bottom-right']);
   });
 
   it('survives runs of random misses with bounded plans', () => {
