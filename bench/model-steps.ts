@@ -14,7 +14,11 @@
  * `--passes` and `--keep-bias` (KeyframeOptions) apply to every draw, `--redraw-keep-bias` to the
  * k - 1 sampled ones only (default: the same as the first draw).
  *
- *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--layouts heldout|train] [--json]
+ * `--split robot` counts each kind per robot; `--split start` counts a T-shirt step apart when it
+ * starts from a fold left part of the way (a one-corner grasp on a half-folded bottom comes only
+ * after two misses in a row, and the training data barely has it).
+ *
+ *   npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--layouts heldout|train] [--split robot|start] [--json]
  */
 import { decide } from '../sim/controller.js';
 import { sceneById } from '../src/scenes/registry.js';
@@ -23,8 +27,8 @@ import { openWorldModel } from '../src/model/open-model.js';
 import { SceneId } from '../src/schema/index.js';
 import { benchFlags } from './flags.js';
 
-const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--redraw-keep-bias=x] [--layouts heldout|train] [--json]', {
-  dir: 'string', n: 'string', k: 'string', scene: 'string', passes: 'string', 'keep-bias': 'string', 'redraw-keep-bias': 'string', layouts: 'string', json: 'boolean',
+const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--redraw-keep-bias=x] [--layouts heldout|train] [--split robot|start] [--json]', {
+  dir: 'string', n: 'string', k: 'string', scene: 'string', passes: 'string', 'keep-bias': 'string', 'redraw-keep-bias': 'string', layouts: 'string', split: 'string', json: 'boolean',
 });
 const n = flags.int('n', 60, { min: 1, max: 100_000 });
 const k = flags.int('k', 2, { min: 1, max: 64 });
@@ -34,6 +38,7 @@ const json = flags.values.json;
 // Training layouts (scene seeds from 0) against held-out ones: the gap says whether more layouts would help.
 const layouts = flags.choice('layouts', ['heldout', 'train'], 'heldout');
 const seedBase = layouts === 'train' ? { plan: 0, recovery: 0 } : { plan: undefined, recovery: undefined };
+const split = flags.choice('split', ['robot', 'start'], undefined);
 const passes = flags.int('passes', undefined, { min: 1, max: 64 });
 const firstKeepBias = flags.number('keep-bias', undefined, { min: -20, max: 20 });
 const keepBias = { first: firstKeepBias, redraw: flags.number('redraw-keep-bias', undefined, { min: -20, max: 20 }) ?? firstKeepBias };
@@ -42,6 +47,20 @@ const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 
 /** "pick up the cup with the right arm" -> "pick up the cup": the step without its arm. */
 const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
+
+/** The folds a T-shirt state has left part of the way, "bottom, half" ("" for none, and for the table). */
+function partFolded(state: unknown): string {
+  const folds = (state as { folds?: { id: string; extent: number }[] }).folds ?? [];
+  return folds.filter((f) => f.extent < 1).map((f) => f.id.replace('_', ' ')).join(', ');
+}
+
+/** The row a case counts in: its kind, and with --split its robot or its starting state. */
+function rowOf(c: HeldOutCase): string {
+  const kind = kindOf(c.steps[c.at]!.instruction);
+  if (split === 'robot') return `${kind} (${c.robot})`;
+  const part = split === 'start' ? partFolded(c.state) : '';
+  return part === '' ? kind : `${kind} (${part} folded part way)`;
+}
 
 /**
  * tokenizer: the controller acts on the tokenizer's drawing of the true next state (the ceiling).
@@ -71,7 +90,7 @@ for (const scene of scenes) {
       const picture = await model.encodePicture(c.svg(c.state));
       const truthCodes = await model.encodeImage(truth);
       const ceiling = await decide(mod, c.profile, c.state as never, step, await model.decodePng(truthCodes, picture));
-      const row = (rows[kindOf(step)] ??= emptyRow());
+      const row = (rows[rowOf(c)] ??= emptyRow());
       let acted = '';
       for (let d = 0; d < k; d++) {
         const codes = await model.keyframe(c.robot, c.task, picture.codes, step, { sampler: 'dida', seed: i * 101 + d, ...(passes !== undefined ? { passes } : {}), ...(d > 0 ? { temperature: 0.7, ...prior(keepBias.redraw) } : prior(keepBias.first)) });
