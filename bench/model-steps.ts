@@ -25,6 +25,7 @@ import { sceneById } from '../src/scenes/registry.js';
 import { cellErrors, heldOutCases, heldOutRecoveries, type CellErrors, type HeldOutCase } from '../src/run/model-bench.js';
 import { openWorldModel } from '../src/model/open-model.js';
 import { SceneId } from '../src/schema/index.js';
+import { isFolded, type TshirtState } from '../src/scenes/tshirt/model.js';
 import { benchFlags } from './flags.js';
 
 const flags = benchFlags('npx tsx bench/model-steps.ts [--dir models] [--n 60] [--k 2] [--scene tshirt|table] [--passes n] [--keep-bias=x] [--redraw-keep-bias=x] [--layouts heldout|train] [--split robot|start] [--json]', {
@@ -49,16 +50,17 @@ const model = await openWorldModel({ dir: flags.values.dir ?? 'models' });
 const kindOf = (step: string) => step.replace(/ with (the (left|right)|both) arms?$/, '');
 
 /** The folds a T-shirt state has left part of the way, "bottom, half" ("" for none, and for the table). */
-function partFolded(state: unknown): string {
-  const folds = (state as { folds?: { id: string; extent: number }[] }).folds ?? [];
-  return folds.filter((f) => f.extent < 1).map((f) => f.id.replace('_', ' ')).join(', ');
+function partFolded(c: HeldOutCase): string {
+  if (c.scene !== 'tshirt') return '';
+  const s = c.state as TshirtState;
+  return s.folds.filter((f) => !isFolded(s, f.id)).map((f) => f.id.replace('_', ' ')).join(', ');
 }
 
 /** The row a case counts in: its kind, and with --split its robot or its starting state. */
 function rowOf(c: HeldOutCase): string {
   const kind = kindOf(c.steps[c.at]!.instruction);
   if (split === 'robot') return `${kind} (${c.robot})`;
-  const part = split === 'start' ? partFolded(c.state) : '';
+  const part = split === 'start' ? partFolded(c) : '';
   return part === '' ? kind : `${kind} (${part} folded part way)`;
 }
 

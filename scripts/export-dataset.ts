@@ -157,7 +157,7 @@ async function main(): Promise<void> {
             }
             // Execute the first step; sometimes it misses and the next plan starts from a failure state.
             const first = steps[0]!;
-            const forced = slipsLeft > 0 ? slippedFoldMiss(state as never, first.action as never, slip!) : null;
+            const forced = slipsLeft > 0 ? slippedFoldMiss(state as never, first.action, slip!) : null;
             if (forced !== null) {
               slipsLeft--;
               state = forced.state;
